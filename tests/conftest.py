@@ -1,0 +1,29 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# Nothing in the suite may reach the Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture
+def reference_dir() -> Path:
+    if not REFERENCE_DIR.is_dir():
+        pytest.fail(f"The reference data is missing: expected {REFERENCE_DIR} (the project's ../shared/reference).")
+    return REFERENCE_DIR
+
+
+@pytest.fixture
+def tiny_config_kwargs():
+    """Depth-50 architecture with narrow widths (the golden reference's), quick on CPU."""
+    return dict(depth=50, stem_width=8, hidden_sizes=[32, 64, 128, 256], num_labels=5, num_frames=4, image_size=32)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

@@ -1,0 +1,69 @@
+"""TAdaConv2d as one convolution of the calibrated input == the original's per-frame weights + grouped conv."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaRouteFunction, temporal_average_pool
+
+
+def grouped_reference(x, alpha, weight, stride):
+    """The original formulation, written out: x (B, C, T, H, W), alpha (B, C, T), weight (Cout, Cin, k, k);
+    builds alpha_bt * W for every sample and frame and runs one grouped convolution with B*T groups."""
+    b, c, t, h, w = x.shape
+    out_channels, _, k, _ = weight.shape
+    frames = x.permute(0, 2, 1, 3, 4).reshape(1, b * t * c, h, w)
+    per_frame_weights = alpha.permute(0, 2, 1)[:, :, None, :, None, None] * weight  # (B, T, Cout, Cin, k, k)
+    out = F.conv2d(frames, per_frame_weights.reshape(b * t * out_channels, c, k, k), stride=stride,
+                   padding=k // 2, groups=b * t)
+    return out.view(b, t, out_channels, *out.shape[-2:]).permute(0, 2, 1, 3, 4)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_tada_conv_matches_grouped_reference_forward_and_gradients(stride):
+    b, c, t, h, w, out_channels = 2, 6, 5, 11, 10, 7
+    x = torch.randn(b, c, t, h, w, dtype=torch.float64).float().requires_grad_()
+    alpha = (1 + 0.5 * torch.randn(b, c, t)).requires_grad_()
+    conv = TadaConv2d(c, out_channels, kernel_size=3, stride=stride)
+    torch.nn.init.normal_(conv.weight)
+
+    ours_frames = conv(x.transpose(1, 2).reshape(b * t, c, h, w), alpha.transpose(1, 2).reshape(b * t, c))
+    ours = ours_frames.view(b, t, out_channels, *ours_frames.shape[-2:]).transpose(1, 2)
+    reference = grouped_reference(x, alpha, conv.weight, stride)
+    assert ours.shape == reference.shape
+    assert (ours - reference).abs().max() <= 1e-5
+
+    upstream = torch.randn_like(ours)
+    grads_ours = torch.autograd.grad(ours, (x, alpha, conv.weight), upstream)
+    grads_reference = torch.autograd.grad(reference, (x, alpha, conv.weight), upstream)
+    for ours_grad, reference_grad in zip(grads_ours, grads_reference):
+        assert (ours_grad - reference_grad).abs().max() <= 1e-5 * max(1.0, reference_grad.abs().max().item())
+
+
+def test_temporal_average_pool_is_the_originals_avgpool3d():
+    b, c, t, h, w = 2, 3, 6, 4, 5
+    x = torch.randn(b, c, t, h, w)
+    for kernel in (1, 3, 5):
+        reference = F.avg_pool3d(x, (kernel, 1, 1), stride=1, padding=(kernel // 2, 0, 0), count_include_pad=True)
+        ours = temporal_average_pool(x.transpose(1, 2).reshape(b * t, c, h, w), t, kernel)
+        assert torch.allclose(ours.view(b, t, c, h, w).transpose(1, 2), reference, atol=1e-6)
+
+
+def test_route_function_matches_a_conv3d_reference():
+    """The original route function on (B, C, T, H, W) with Conv3d / BatchNorm3d, using the same weights."""
+    b, c, t, h, w, reduction = 2, 8, 6, 5, 4, 4
+    route = TadaRouteFunction(c, reduction, [3, 5]).train()
+    for parameter in route.parameters():
+        torch.nn.init.normal_(parameter)
+    x = torch.randn(b, c, t, h, w)
+
+    ours = route(x.transpose(1, 2).reshape(b * t, c, h, w), t).view(b, t, c).transpose(1, 2)
+
+    g = F.conv3d(x.mean(dim=(2, 3, 4), keepdim=True), route.global_projection.weight[..., None, None],
+                 route.global_projection.bias)
+    hidden = F.conv3d(x.mean(dim=(3, 4), keepdim=True) + g, route.reduce.weight[..., None, None], route.reduce.bias,
+                      padding=(1, 0, 0))
+    hidden = F.relu(F.batch_norm(hidden, None, None, route.normalization.weight, route.normalization.bias,
+                                 training=True, eps=1e-5))
+    reference = F.conv3d(hidden, route.expand.weight[..., None, None], padding=(2, 0, 0)) + 1
+    assert torch.allclose(ours, reference.view(b, c, t), atol=1e-5)
