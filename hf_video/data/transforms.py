@@ -1,0 +1,114 @@
+"""Clip transforms on uint8 frames: the seed recipe's training augmentation, its test crop, and multi-view crops.
+
+Input: a decoded clip, uint8 (T, H, W, C). Output: what the model takes per clip, `pixel_values` float32
+(T, C, H, W), normalised per channel. One crop box and one flip decision hold for the whole clip.
+The ops are torchvision.transforms.v2 functionals; they know nothing about datasets or decoders.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+# Scale range of the seed's RandomResizedCropVideo: crops of 168^2 to 224^2 pixels out of 256x340 frames.
+SEED_CROP_SCALE = (168**2 / (256 * 340), 224**2 / (256 * 340))
+SEED_CROP_RATIO = (6 / 7, 7 / 6)
+# The seed's test crop: a square of side min(H, W) * 224 / 256, resized to the model's input.
+SEED_TEST_CROP_FRACTION = 224 / 256
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    """How a clip is cut from a video and prepared for the model (the seed's HMDB51 recipe by default).
+
+    Shared by the dataset transforms, the video processor, the training script and the benchmarks.
+    """
+
+    num_frames: int = 16
+    sample_mode: str = "interval"  # "interval" or "segment"
+    sample_interval: int = 4
+    target_fps: float = 30
+    minus_interval: bool = False
+    image_size: int = 112
+    mean: tuple = (0.45, 0.45, 0.45)
+    std: tuple = (0.225, 0.225, 0.225)
+    crop_scale: tuple = SEED_CROP_SCALE
+    crop_ratio: tuple = SEED_CROP_RATIO
+    flip_probability: float = 0.5
+    test_crop_fraction: float = SEED_TEST_CROP_FRACTION
+    temporal_crops: int = 1
+    spatial_crops: int = 1
+
+    def __post_init__(self):
+        if self.sample_mode not in ("interval", "segment"):
+            raise ValueError(f"sample_mode={self.sample_mode!r}: expected 'interval' or 'segment'.")
+        if self.spatial_crops not in (1, 3):
+            raise ValueError(f"spatial_crops={self.spatial_crops!r}: expected 1 (centre) or 3 (left, centre, right).")
+        for name in ("num_frames", "sample_interval", "image_size", "temporal_crops"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r}: expected a positive integer.")
+
+
+def _as_channels_first(frames: torch.Tensor) -> torch.Tensor:
+    if frames.dim() != 4 or frames.shape[-1] != 3 or frames.dtype != torch.uint8:
+        raise ValueError(f"expected a uint8 clip of shape (T, H, W, 3); got {frames.dtype} {tuple(frames.shape)}.")
+    return frames.permute(0, 3, 1, 2)
+
+
+def _normalise(clip: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
+    return TF.normalize(clip.float().div_(255), mean=list(settings.mean), std=list(settings.std))
+
+
+def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.Random) -> tuple:
+    """(top, left, box_height, box_width) of a random crop with area fraction in `scale` and aspect ratio in
+    `ratio` (log-uniform), falling back to the largest centred box of an allowed ratio after 10 failed draws."""
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target_area = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        box_width = round(math.sqrt(target_area * aspect))
+        box_height = round(math.sqrt(target_area / aspect))
+        if 0 < box_width <= width and 0 < box_height <= height:
+            return rng.randint(0, height - box_height), rng.randint(0, width - box_width), box_height, box_width
+    aspect = min(max(width / height, ratio[0]), ratio[1])
+    box_width, box_height = (width, round(width / aspect)) if width / height < aspect else (round(height * aspect),
+                                                                                           height)
+    return (height - box_height) // 2, (width - box_width) // 2, box_height, box_width
+
+
+def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
+    """Random resized crop (one box per clip), horizontal flip of the whole clip, per-channel normalisation."""
+    rng = rng or random
+    clip = _as_channels_first(frames)
+    top, left, box_height, box_width = random_resized_crop_box(
+        clip.shape[-2], clip.shape[-1], settings.crop_scale, settings.crop_ratio, rng)
+    clip = TF.resized_crop(clip, top, left, box_height, box_width, [settings.image_size] * 2, antialias=True)
+    if rng.random() < settings.flip_probability:
+        clip = TF.horizontal_flip(clip)
+    return _normalise(clip, settings)
+
+
+def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
+    """(top, left, side) of the square test crops: the centre one, or left / centre / right along the long side
+    (top / centre / bottom for portrait frames) when `spatial_crops == 3`."""
+    side = int(min(height, width) * settings.test_crop_fraction)
+    centre_top, centre_left = (height - side) // 2, (width - side) // 2
+    if settings.spatial_crops == 1:
+        return [(centre_top, centre_left, side)]
+    if width >= height:
+        return [(centre_top, left, side) for left in (0, centre_left, width - side)]
+    return [(top, centre_left, side) for top in (0, centre_top, height - side)]
+
+
+def eval_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
+    """All spatial test views of one decoded clip: float32 (spatial_crops, T, C, image_size, image_size)."""
+    clip = _as_channels_first(frames)
+    views = [
+        TF.resized_crop(clip, top, left, side, side, [settings.image_size] * 2, antialias=True)
+        for top, left, side in spatial_crop_boxes(clip.shape[-2], clip.shape[-1], settings)
+    ]
+    return _normalise(torch.stack(views), settings)

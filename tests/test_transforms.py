@@ -1,0 +1,79 @@
+"""Clip transforms: crop boxes pinned, one box and one flip per clip, per-channel normalisation."""
+
+import random
+
+import pytest
+import torch
+
+from hf_video.data.transforms import ClipSettings, eval_views, random_resized_crop_box, spatial_crop_boxes, train_clip
+
+
+def column_ramp_clip(frames=4, height=240, width=320):
+    """uint8 (T, H, W, 3) whose pixel values grow from left to right."""
+    ramp = torch.linspace(0, 255, width).round().to(torch.uint8)
+    return ramp.view(1, 1, width, 1).expand(frames, height, width, 3).contiguous()
+
+
+def test_test_crop_boxes_for_hmdb51_frames():
+    # 320x240: a 210-pixel square (240 * 224 / 256), centred vertically; left / centre / right really differ.
+    assert spatial_crop_boxes(240, 320, ClipSettings()) == [(15, 55, 210)]
+    assert spatial_crop_boxes(240, 320, ClipSettings(spatial_crops=3)) == [(15, 0, 210), (15, 55, 210),
+                                                                          (15, 110, 210)]
+    assert spatial_crop_boxes(320, 240, ClipSettings(spatial_crops=3)) == [(0, 15, 210), (55, 15, 210),
+                                                                          (110, 15, 210)]
+
+
+def test_three_spatial_views_are_three_different_crops():
+    views = eval_views(column_ramp_clip(), ClipSettings(spatial_crops=3))
+    assert views.shape == (3, 4, 3, 112, 112) and views.dtype == torch.float32
+    left, centre, right = (view.mean().item() for view in views)
+    assert left < centre < right
+    # the left crop starts at column 0 and ends at column 209 of 320
+    assert views[0, 0, 0, 0, 0] == pytest.approx((0 / 255 - 0.45) / 0.225, abs=0.02)
+    assert views[2, 0, 0, 0, -1] == pytest.approx((255 / 255 - 0.45) / 0.225, abs=0.02)
+
+
+def test_normalisation_is_per_channel_not_per_frame():
+    frames = torch.zeros(3, 8, 8, 3, dtype=torch.uint8)
+    frames[..., 0], frames[..., 1], frames[..., 2] = 255, 0, 51
+    settings = ClipSettings(image_size=8, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.1), test_crop_fraction=1.0)
+    view = eval_views(frames, settings)[0]
+    expected = torch.tensor([(1 - 0.1) / 0.5, (0 - 0.2) / 0.25, (0.2 - 0.3) / 0.1])
+    assert torch.allclose(view, expected.view(1, 3, 1, 1).expand_as(view), atol=1e-5)
+
+
+def test_train_clip_uses_one_box_and_one_flip_for_the_whole_clip():
+    clip = column_ramp_clip(frames=6)
+    settings = ClipSettings()
+    for seed in range(20):
+        out = train_clip(clip, settings, random.Random(seed))
+        assert out.shape == (6, 3, 112, 112) and out.dtype == torch.float32
+        assert all(torch.equal(out[0], out[t]) for t in range(1, 6))
+    flipped = train_clip(clip, ClipSettings(flip_probability=1.0), random.Random(0))
+    kept = train_clip(clip, ClipSettings(flip_probability=0.0), random.Random(0))
+    assert torch.equal(flipped, kept.flip(-1))
+    assert kept[0, 0, 0, 0] < kept[0, 0, 0, -1]
+
+
+def test_random_resized_crop_boxes_respect_scale_and_ratio():
+    settings = ClipSettings()
+    rng = random.Random(0)
+    for _ in range(500):
+        top, left, h, w = random_resized_crop_box(240, 320, settings.crop_scale, settings.crop_ratio, rng)
+        assert 0 <= top <= 240 - h and 0 <= left <= 320 - w
+        assert settings.crop_scale[0] - 0.01 <= h * w / (240 * 320) <= settings.crop_scale[1] + 0.01
+        assert settings.crop_ratio[0] - 0.02 <= w / h <= settings.crop_ratio[1] + 0.02
+    # no allowed box fits a 4x200 strip: fall back to the widest centred box of an allowed ratio
+    assert random_resized_crop_box(200, 4, settings.crop_scale, settings.crop_ratio, rng) == (97, 0, 5, 4)
+
+
+@pytest.mark.parametrize("kwargs,field", [({"spatial_crops": 2}, "spatial_crops"), ({"sample_mode": "dense"},
+                                          "sample_mode"), ({"num_frames": 0}, "num_frames")])
+def test_bad_settings_are_named(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        ClipSettings(**kwargs)
+
+
+def test_bad_clip_is_named():
+    with pytest.raises(ValueError, match=r"uint8 clip of shape \(T, H, W, 3\)"):
+        train_clip(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), ClipSettings())
