@@ -68,13 +68,13 @@ def sample_segment_indices(
     bounds = torch.linspace(0, num_video_frames, num_frames + 1)  # float32, as in the original
     positions = torch.empty(num_frames)
     for segment in range(num_frames):
-        low, high = bounds[segment].item(), bounds[segment + 1].item()
+        low, high = bounds[segment], bounds[segment + 1]  # float32 tensors: the test positions keep float32 math
         if clip_index is None:
-            positions[segment] = rng.uniform(low, high)
+            positions[segment] = rng.uniform(low.item(), high.item())
         elif num_clips == 1:
-            positions[segment] = (bounds[segment] + bounds[segment + 1]) / 2
+            positions[segment] = (low + high) / 2
         else:
-            positions[segment] = bounds[segment] + (bounds[segment + 1] - bounds[segment]) * (clip_index + 1) / num_clips
+            positions[segment] = low + (high - low) * (clip_index + 1) / num_clips
     return positions.clamp(0, num_video_frames - 1).round().long().tolist()
 
 
