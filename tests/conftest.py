@@ -27,3 +27,14 @@ def tiny_config_kwargs():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def hmdb51_tree(tmp_path_factory) -> Path:
+    """A full 51-class HMDB51-layout tree of generated videos with real names (read-only: copy it to change it)."""
+    from hf_video.data.hmdb51_labels import HMDB51_CLASSES
+    from video_files import write_hmdb51_tree
+
+    if not REFERENCE_DIR.is_dir():
+        pytest.fail(f"The reference data is missing: expected {REFERENCE_DIR} (the project's ../shared/reference).")
+    return write_hmdb51_tree(tmp_path_factory.mktemp("hmdb51"), REFERENCE_DIR, HMDB51_CLASSES)

@@ -1,0 +1,299 @@
+"""HMDB51 as a `datasets` builder: official splits, labels, and per-video metadata; frames are decoded later.
+
+    builder = Hmdb51(config_name="split1", data_dir="data/hmdb51")
+    builder.download_and_prepare(num_proc=2)
+    dataset = builder.as_dataset()      # DatasetDict with "train" (tag 1) and "test" (tag 2)
+
+`data_dir` holds either the extracted layout
+
+    videos/<class>/<video>.avi
+    annotations/<class>_test_split<k>.txt      lines "<video>.avi <tag>": 1 train, 2 test, 0 unused
+
+or the two official archives `hmdb51_org.rar` (one `<class>.rar` per class inside) and `test_train_splits.rar`,
+which are extracted through the datasets download manager (rarfile, which needs an unrar tool on the system).
+Without `data_dir` the archives are downloaded from the official site. Rows tagged 0 are left out.
+
+Every problem found (missing folders or split files, lines that do not parse, split files naming missing videos,
+videos that do not decode) is collected and reported in one `Hmdb51DataError` before anything is written.
+`skip_unreadable=True` leaves out videos that do not decode instead, and logs how many and which.
+"""
+
+import multiprocessing
+import os
+import re
+from pathlib import Path
+
+import datasets
+
+from .hmdb51_labels import HMDB51_CLASSES
+from .video_io import VideoDecodeError, probe_video
+
+logger = datasets.logging.get_logger(__name__)
+
+HOMEPAGE = "https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/"
+VIDEOS_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar"
+SPLITS_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar"
+VIDEOS_ARCHIVE = "hmdb51_org.rar"
+SPLITS_ARCHIVE = "test_train_splits.rar"
+SPLIT_BY_TAG = {"1": "train", "2": "test"}  # tag 0: not used by this split
+CITATION = """\
+@inproceedings{kuehne2011hmdb,
+  title={{HMDB}: a large video database for human motion recognition},
+  author={Kuehne, Hildegard and Jhuang, Hueihan and Garrote, Est{\\'i}baliz and Poggio, Tomaso and Serre, Thomas},
+  booktitle={International Conference on Computer Vision (ICCV)},
+  year={2011}
+}
+"""
+_SPLIT_FILE_PATTERN = re.compile(r"^(?P<class_name>.+)_test_split(?P<split>\d+)\.txt$")
+
+
+class Hmdb51DataError(ValueError):
+    """The HMDB51 files are incomplete or malformed; `problems` lists every one found."""
+
+    def __init__(self, location, problems: list[str]):
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"HMDB51 at {location}: {len(self.problems)} problem(s), nothing was prepared:\n{listing}")
+
+
+class Hmdb51Config(datasets.BuilderConfig):
+    """One official train/test split scheme.
+
+    Args:
+        split_number: 1, 2 or 3: which `<class>_test_split<k>.txt` files define train and test.
+        class_names: the class folder names; labels are their indices in this order (sorted, as in torchvision and
+            mmaction2). Another dataset in the same layout passes its own.
+        skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
+    """
+
+    def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if split_number not in (1, 2, 3):
+            raise ValueError(f"split_number={split_number!r}: HMDB51 has splits 1, 2 and 3.")
+        class_names = tuple(class_names)
+        if len(set(class_names)) != len(class_names) or not class_names:
+            raise ValueError("class_names must be a non-empty list of distinct class folder names.")
+        self.split_number = split_number
+        self.class_names = class_names
+        self.skip_unreadable = skip_unreadable
+
+
+class Hmdb51(datasets.GeneratorBasedBuilder):
+    """HMDB51 (51 human actions, 6,766 clips); configs `split1` (default), `split2`, `split3`."""
+
+    VERSION = datasets.Version("1.0.0")
+    BUILDER_CONFIG_CLASS = Hmdb51Config
+    BUILDER_CONFIGS = [
+        Hmdb51Config(name=f"split{k}", split_number=k, description=f"Official train/test split {k} (70/30 per class).")
+        for k in (1, 2, 3)
+    ]
+    DEFAULT_CONFIG_NAME = "split1"
+    _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
+
+    def _info(self):
+        return datasets.DatasetInfo(
+            description="HMDB51 video paths with labels and probed metadata; decode frames in a transform.",
+            features=datasets.Features({
+                "video": datasets.Value("string"),
+                "video_id": datasets.Value("string"),
+                "label": datasets.ClassLabel(names=list(self.config.class_names)),
+                "num_frames": datasets.Value("int32"),
+                "fps": datasets.Value("float64"),
+                "width": datasets.Value("int32"),
+                "height": datasets.Value("int32"),
+            }),
+            homepage=HOMEPAGE,
+            citation=CITATION,
+        )
+
+    def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
+        # Probing the videos is the slow part of preparing and runs in `_split_generators`, which datasets does not
+        # hand `num_proc` to; writing the probed rows is quick and gains nothing from datasets' own sharding.
+        self._probe_num_proc = num_proc
+        return super().download_and_prepare(*args, **kwargs)
+
+    def _split_generators(self, dl_manager):
+        location = self.config.data_dir or VIDEOS_URL
+        video_dirs, annotations_dir = locate_hmdb51_files(self.config.data_dir, dl_manager)
+        rows_by_split, problems = read_split_files(
+            video_dirs, annotations_dir, self.config.split_number, self.config.class_names)
+        rows = [row for split_rows in rows_by_split.values() for row in split_rows]
+        metadata, unreadable = probe_videos([row["video"] for row in rows], self._probe_num_proc)
+        if unreadable and self.config.skip_unreadable:
+            logger.warning(f"HMDB51 at {location}: skipped {len(unreadable)} unreadable video(s):\n"
+                           + "\n".join(f"  - {reason}" for reason in unreadable.values()))
+        else:
+            problems += list(unreadable.values())
+        if problems:
+            raise Hmdb51DataError(location, problems)
+        return [
+            datasets.SplitGenerator(
+                name=split_name,
+                # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
+                gen_kwargs={"rows": tuple({**row, **metadata[row["video"]]} for row in split_rows
+                                          if row["video"] in metadata)},
+            )
+            for split_name, split_rows in rows_by_split.items()
+        ]
+
+    def _generate_examples(self, rows):
+        for row in rows:
+            yield row["video_id"], row
+
+
+def load_hmdb51(data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,
+                num_proc: int | None = None, **config_kwargs) -> datasets.DatasetDict:
+    """Prepare (once; later calls reuse the cache) and load HMDB51 split `split` as a DatasetDict (train, test)."""
+    builder = Hmdb51(config_name=f"split{split}", data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
+    builder.download_and_prepare(num_proc=num_proc)
+    return builder.as_dataset()
+
+
+def locate_hmdb51_files(data_dir: str | None, dl_manager) -> tuple[dict, Path]:
+    """({class folder name: folder of its videos}, folder of the split files) from the extracted layout or archives."""
+    if data_dir is None:
+        videos_archive, splits_archive = dl_manager.download([VIDEOS_URL, SPLITS_URL])
+        return _extract_archives(videos_archive, splits_archive, dl_manager)
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise Hmdb51DataError(data_dir, [f"{data_dir} is not a folder; pass the folder that holds videos/ and "
+                                         f"annotations/ (or {VIDEOS_ARCHIVE} and {SPLITS_ARCHIVE})."])
+    videos_dir, annotations_dir = root / "videos", root / "annotations"
+    if videos_dir.is_dir() or annotations_dir.is_dir():
+        missing = [f"missing folder {folder}/: expected " + expected for folder, expected in (
+            (videos_dir, "videos/<class>/<video>.avi"),
+            (annotations_dir, "annotations/<class>_test_split<k>.txt"),
+        ) if not folder.is_dir()]
+        if missing:
+            raise Hmdb51DataError(data_dir, missing)
+        return {folder.name: folder for folder in videos_dir.iterdir() if folder.is_dir()}, annotations_dir
+    videos_archive, splits_archive = root / VIDEOS_ARCHIVE, root / SPLITS_ARCHIVE
+    if videos_archive.is_file() or splits_archive.is_file():
+        missing = [f"missing archive {archive}" for archive in (videos_archive, splits_archive) if not archive.is_file()]
+        if missing:
+            raise Hmdb51DataError(data_dir, missing)
+        return _extract_archives(str(videos_archive), str(splits_archive), dl_manager)
+    raise Hmdb51DataError(data_dir, [
+        f"{data_dir} holds neither the folders videos/ and annotations/ nor the archives {VIDEOS_ARCHIVE} and "
+        f"{SPLITS_ARCHIVE}; see the README for the expected layout."])
+
+
+def _extract_archives(videos_archive: str, splits_archive: str, dl_manager) -> tuple[dict, Path]:
+    outer_dir = _extract(dl_manager, videos_archive)
+    class_archives = sorted(str(path) for path in Path(outer_dir).rglob("*.rar"))
+    if not class_archives:
+        raise Hmdb51DataError(videos_archive, ["it holds no per-class .rar archives; is it the official file?"])
+    video_dirs, problems = {}, []
+    for class_archive, class_dir in zip(class_archives, _extract(dl_manager, class_archives)):
+        folders = [folder for folder in Path(class_dir).iterdir() if folder.is_dir()]
+        if len(folders) != 1:
+            problems.append(f"{Path(class_archive).name}: expected one class folder inside, found {len(folders)}")
+        for folder in folders:
+            if folder.name in video_dirs:
+                problems.append(f"{Path(class_archive).name}: class folder {folder.name} appears twice")
+            video_dirs[folder.name] = folder
+    split_files = list(Path(_extract(dl_manager, splits_archive)).rglob("*_test_split*.txt"))
+    if not split_files:
+        problems.append(f"{splits_archive}: holds no <class>_test_split<k>.txt files")
+    if problems:
+        raise Hmdb51DataError(videos_archive, problems)
+    return video_dirs, split_files[0].parent
+
+
+def _extract(dl_manager, archives):
+    import rarfile
+
+    try:
+        return dl_manager.extract(archives)
+    except rarfile.RarCannotExec as error:
+        raise Hmdb51DataError(archives, [
+            f"extracting RAR archives needs an unrar tool ({error}): install one, e.g. `apt-get install "
+            "libarchive-tools` (bsdtar), `apt-get install unar`, or `unrar` (Debian non-free), then rerun."]) from error
+    except rarfile.Error as error:
+        raise Hmdb51DataError(archives, [f"cannot extract: {error!r}; re-download the archive."]) from error
+
+
+def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int, class_names) -> tuple[dict, list]:
+    """Rows {video, video_id, label} per split from the split files, and every problem found with them."""
+    split_files = {}
+    for path in annotations_dir.iterdir():
+        match = _SPLIT_FILE_PATTERN.match(path.name)
+        if match and int(match["split"]) == split_number:
+            split_files[match["class_name"]] = path
+    problems = []
+    for class_name in sorted(set(split_files) - set(class_names)):
+        problems.append(f"{split_files[class_name]}: unknown class {class_name!r}; the configured class names are "
+                        f"{len(class_names)} folder names such as {class_names[0]!r}")
+    for class_name in sorted(set(video_dirs) - set(split_files)):
+        problems.append(f"class folder {video_dirs[class_name]} has no split file "
+                        f"{annotations_dir / f'{class_name}_test_split{split_number}.txt'}")
+    rows_by_split = {split_name: [] for split_name in SPLIT_BY_TAG.values()}
+    for label, class_name in enumerate(class_names):
+        split_file = split_files.get(class_name)
+        if split_file is None:
+            problems.append(f"missing split file {annotations_dir / f'{class_name}_test_split{split_number}.txt'} "
+                            f"for class {class_name!r}")
+            continue
+        if class_name not in video_dirs:
+            problems.append(f"missing video folder for class {class_name!r} (named by {split_file})")
+            continue
+        listed = set()
+        for line_number, line in enumerate(split_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            fields = line.split()
+            if not fields:
+                continue
+            where = f"{split_file}:{line_number}"
+            if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
+                problems.append(f"{where}: {line.strip()!r} does not parse; expected '<video>.avi <tag>' with tag "
+                                "0 (unused), 1 (train) or 2 (test)")
+                continue
+            video_name, tag = fields
+            if video_name in listed:
+                problems.append(f"{where}: {video_name} is listed twice")
+                continue
+            listed.add(video_name)
+            video_path = video_dirs[class_name] / video_name
+            if not video_path.is_file():
+                problems.append(f"{where} names {video_name}, but {video_path} does not exist")
+                continue
+            if tag in SPLIT_BY_TAG:
+                rows_by_split[SPLIT_BY_TAG[tag]].append({
+                    "video": os.path.abspath(video_path), "video_id": f"{class_name}/{video_name}", "label": label})
+        unlisted = sorted(path.name for path in video_dirs[class_name].iterdir() if path.name not in listed)
+        if unlisted:
+            logger.warning(f"{len(unlisted)} file(s) in {video_dirs[class_name]} are not in {split_file} and are "
+                           f"left out: {', '.join(unlisted[:5])}{' ...' if len(unlisted) > 5 else ''}")
+    return rows_by_split, problems
+
+
+def _probe_one(path: str):
+    try:
+        info = probe_video(path)
+    except VideoDecodeError as error:
+        return path, None, f"unreadable video: {error}"
+    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height}, None
+
+
+def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, dict]:
+    """({path: metadata} for videos that decode, {path: reason} for those that do not), probed in `num_proc`
+    processes with a progress bar."""
+    metadata, unreadable = {}, {}
+    progress = datasets.utils.tqdm(total=len(paths), desc="Probing videos", unit=" videos")
+    if num_proc and num_proc > 1 and len(paths) > 1:
+        with multiprocessing.get_context().Pool(num_proc) as pool:
+            results = list(_tracked(pool.imap_unordered(_probe_one, paths, chunksize=16), progress))
+    else:
+        results = list(_tracked(map(_probe_one, paths), progress))
+    progress.close()
+    for path, info, reason in results:
+        if info is None:
+            unreadable[path] = reason
+        else:
+            metadata[path] = info
+    return metadata, {path: unreadable[path] for path in sorted(unreadable)}
+
+
+def _tracked(results, progress):
+    for result in results:
+        progress.update(1)
+        yield result

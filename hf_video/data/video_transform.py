@@ -1,0 +1,68 @@
+"""The `Dataset.set_transform` callable: rows (video path + metadata) in, model-ready clips out.
+
+It ties the three steps together and adds nothing of its own: pick frame indices (`sampling`), decode them
+(`video_io`, in whatever process reads the row: DataLoader workers open their own files), crop and normalise
+(`transforms`). Everything it does is set by one `ClipSettings`.
+
+Training rows give one random clip each, `pixel_values` (T, C, H, W). Evaluation rows give the
+`temporal_crops` x `spatial_crops` test views, `pixel_values` (T, C, H, W) for a single view, else
+(temporal_crops * spatial_crops, T, C, H, W), temporal-major. Random draws use the `random` module, which PyTorch
+reseeds in every DataLoader worker, so workers never repeat each other's augmentations.
+"""
+
+import torch
+
+from .sampling import sample_interval_indices, sample_segment_indices
+from .transforms import ClipSettings, eval_views, train_clip
+from .video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frames
+
+
+def clip_indices(settings: ClipSettings, num_video_frames: int, video_fps: float,
+                 clip_index: int | None = None, num_clips: int = 1) -> list[int]:
+    """Frame indices of one clip (random for `clip_index=None`, else test clip `clip_index` of `num_clips`)."""
+    if settings.sample_mode == "segment":
+        return sample_segment_indices(num_video_frames, settings.num_frames, clip_index, num_clips)
+    return sample_interval_indices(
+        num_video_frames, video_fps, settings.num_frames, settings.sample_interval, settings.target_fps,
+        clip_index, num_clips, settings.minus_interval)
+
+
+class VideoClipTransform:
+    """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
+
+    Reads the columns `video` (path), `num_frames`, `fps` and `label`; returns `pixel_values` and `labels`.
+    """
+
+    def __init__(self, settings: ClipSettings | None = None, train: bool = True,
+                 video_backend: str = DEFAULT_VIDEO_BACKEND):
+        self.settings = settings or ClipSettings()
+        self.train = train
+        self.video_backend = check_video_backend(video_backend)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(settings={self.settings!r}, train={self.train}, "
+                f"video_backend={self.video_backend!r})")
+
+    def __call__(self, batch: dict) -> dict:
+        missing = [column for column in ("video", "num_frames", "fps", "label") if column not in batch]
+        if missing:
+            raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
+                           f"{missing}. Apply it to the dataset itself, not after removing columns.")
+        clips = [
+            self.train_clip(path, num_frames, fps) if self.train else self.eval_views(path, num_frames, fps)
+            for path, num_frames, fps in zip(batch["video"], batch["num_frames"], batch["fps"])
+        ]
+        return {"pixel_values": clips, "labels": list(batch["label"])}
+
+    def train_clip(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
+        indices = clip_indices(self.settings, num_video_frames, video_fps)
+        return train_clip(read_frames(path, indices, self.video_backend), self.settings)
+
+    def eval_views(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
+        num_clips = self.settings.temporal_crops
+        indices = [clip_indices(self.settings, num_video_frames, video_fps, clip_index, num_clips)
+                   for clip_index in range(num_clips)]
+        # One decode for all temporal views: read the union once, then cut it into clips.
+        frames = read_frames(path, [index for clip in indices for index in clip], self.video_backend)
+        views = torch.cat([eval_views(clip, self.settings) for clip in frames.split(self.settings.num_frames)])
+        return views[0] if len(views) == 1 else views

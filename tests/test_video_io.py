@@ -1,0 +1,90 @@
+"""Both decoding backends on generated MPEG-4 AVI files (with and without B-frames): same frames, right frames."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from hf_video.data.video_io import VIDEO_BACKENDS, VideoDecodeError, probe_video, read_frames
+from video_files import frame_number, numbered_frames, write_numbered_video
+
+NUM_FRAMES = 70
+
+
+@pytest.fixture(scope="module", params=[0, 2], ids=["no-b-frames", "b-frames"])
+def numbered_video(request, tmp_path_factory):
+    """A 70-frame 320x240 AVI whose frames say their index; HMDB51's XviD files have B-frames."""
+    path = tmp_path_factory.mktemp("videos") / f"clip_[b{request.param}]_#1!.avi"
+    return write_numbered_video(path, NUM_FRAMES, max_b_frames=request.param, gop_size=12)
+
+
+def test_probe_counts_decodable_frames_and_reads_rate_and_size(numbered_video):
+    info = probe_video(str(numbered_video))
+    assert (info.num_frames, info.fps, info.width, info.height) == (NUM_FRAMES, 30.0, 320, 240)
+
+
+@pytest.mark.parametrize("video_backend", VIDEO_BACKENDS)
+def test_each_backend_returns_the_requested_frames(numbered_video, video_backend):
+    # Out of order, repeated, across keyframes (every 12 frames) and mid-GOP: the seeks decord gets wrong.
+    indices = [35, 3, 7, 11, 11, 20, 24, 50, 69]
+    frames = read_frames(str(numbered_video), indices, video_backend)
+    assert frames.dtype == torch.uint8 and frames.shape == (len(indices), 240, 320, 3)
+    assert [frame_number(frame) for frame in frames.numpy()] == indices
+
+
+def test_backends_agree_pixel_for_pixel_within_codec_rounding(numbered_video):
+    indices = [0, 4, 8, 13, 17, 21, 25, 29, 34, 38, 42, 46, 51, 55, 59, 63]  # a 16 x 4.2 training clip
+    pyav, decord = (read_frames(str(numbered_video), indices, backend).int() for backend in VIDEO_BACKENDS)
+    difference = (pyav - decord).abs()
+    # Same decoded pictures; only the YUV->RGB conversions (FFmpeg 8 in PyAV, 4.1 in decord) may round apart.
+    assert difference.float().mean() < 1.0 and difference.max() <= 8
+    original = torch.from_numpy(numbered_frames(NUM_FRAMES)[indices]).int()
+    assert (pyav - original).abs().float().mean() < 6  # and both are the frames that were encoded
+
+
+@pytest.mark.parametrize("video_backend", VIDEO_BACKENDS)
+def test_indices_past_the_last_frame_are_clamped(numbered_video, video_backend):
+    frames = read_frames(str(numbered_video), [68, 69, 70, 500], video_backend)
+    assert [frame_number(frame) for frame in frames.numpy()] == [68, 69, 69, 69]
+
+
+@pytest.mark.parametrize("video_backend", VIDEO_BACKENDS)
+def test_undecodable_and_empty_files_name_the_file(tmp_path, video_backend):
+    garbage = tmp_path / "garbage [1].avi"
+    garbage.write_bytes(b"RIFF" + bytes(range(256)) * 8)
+    empty = tmp_path / "empty (2).avi"
+    empty.write_bytes(b"")
+    for path in (garbage, empty):
+        with pytest.raises(VideoDecodeError, match=re.escape(str(path))):
+            read_frames(str(path), [0], video_backend)
+        with pytest.raises(VideoDecodeError, match=r"\.avi"):
+            probe_video(str(path))
+
+
+def test_bad_requests_are_refused(numbered_video):
+    with pytest.raises(ValueError, match="video_backend='opencv'"):
+        read_frames(str(numbered_video), [0], "opencv")
+    with pytest.raises(ValueError, match="non-negative"):
+        read_frames(str(numbered_video), [-1])
+    with pytest.raises(ValueError, match="no frame indices"):
+        read_frames(str(numbered_video), [])
+
+
+def test_decoders_are_not_imported_with_the_package():
+    import subprocess
+    import sys
+
+    code = "import hf_video, hf_video.data.hmdb51, hf_video.data.video_transform, sys; " \
+           "print(sorted(m for m in ('av', 'decord') if m in sys.modules))"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_written_video_is_replaced_atomically(tmp_path):
+    path = tmp_path / "clip.avi"
+    write_numbered_video(path, 5)
+    assert path.is_file() and not (tmp_path / "clip.avi.partial").exists()
+    with pytest.raises(ValueError, match="even frame size"):
+        from hf_video.data.video_writing import write_mpeg4_avi
+        write_mpeg4_avi(str(tmp_path / "odd.avi"), np.zeros((2, 11, 10, 3), np.uint8))
