@@ -1,5 +1,8 @@
 # The README's two commands: `make test` (the test suite) and `make run` (the main job).
 # Both create the virtual environment and install the package on first use.
+# Test data that a package ships: rarfile's sdist holds real RAR archives (nothing here can write RAR).
+RARFILE_SDIST := rarfile==4.5
+TEST_DATA := .test-data
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: '$(RARFILE_SDIST)' -d $(TEST_DATA)
 	touch $@
 
 install: $(VENV)/.installed

@@ -68,14 +68,18 @@ class Hmdb51Config(datasets.BuilderConfig):
 
     def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if split_number not in (1, 2, 3):
-            raise ValueError(f"split_number={split_number!r}: HMDB51 has splits 1, 2 and 3.")
-        class_names = tuple(class_names)
-        if len(set(class_names)) != len(class_names) or not class_names:
-            raise ValueError("class_names must be a non-empty list of distinct class folder names.")
         self.split_number = split_number
         self.class_names = class_names
         self.skip_unreadable = skip_unreadable
+        self.check()
+
+    def check(self):
+        # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
+        if self.split_number not in (1, 2, 3):
+            raise ValueError(f"split_number={self.split_number!r}: HMDB51 has splits 1, 2 and 3.")
+        self.class_names = tuple(self.class_names)
+        if len(set(self.class_names)) != len(self.class_names) or not self.class_names:
+            raise ValueError(f"class_names={self.class_names!r}: expected distinct class folder names.")
 
 
 class Hmdb51(datasets.GeneratorBasedBuilder):
@@ -91,6 +95,7 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
     _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
 
     def _info(self):
+        self.config.check()
         return datasets.DatasetInfo(
             description="HMDB51 video paths with labels and probed metadata; decode frames in a transform.",
             features=datasets.Features({
@@ -153,7 +158,7 @@ def locate_hmdb51_files(data_dir: str | None, dl_manager) -> tuple[dict, Path]:
     """({class folder name: folder of its videos}, folder of the split files) from the extracted layout or archives."""
     if data_dir is None:
         videos_archive, splits_archive = dl_manager.download([VIDEOS_URL, SPLITS_URL])
-        return _extract_archives(videos_archive, splits_archive, dl_manager)
+        return _extract_official_archives(videos_archive, splits_archive, dl_manager)
     root = Path(data_dir)
     if not root.is_dir():
         raise Hmdb51DataError(data_dir, [f"{data_dir} is not a folder; pass the folder that holds videos/ and "
@@ -172,19 +177,19 @@ def locate_hmdb51_files(data_dir: str | None, dl_manager) -> tuple[dict, Path]:
         missing = [f"missing archive {archive}" for archive in (videos_archive, splits_archive) if not archive.is_file()]
         if missing:
             raise Hmdb51DataError(data_dir, missing)
-        return _extract_archives(str(videos_archive), str(splits_archive), dl_manager)
+        return _extract_official_archives(str(videos_archive), str(splits_archive), dl_manager)
     raise Hmdb51DataError(data_dir, [
         f"{data_dir} holds neither the folders videos/ and annotations/ nor the archives {VIDEOS_ARCHIVE} and "
         f"{SPLITS_ARCHIVE}; see the README for the expected layout."])
 
 
-def _extract_archives(videos_archive: str, splits_archive: str, dl_manager) -> tuple[dict, Path]:
-    outer_dir = _extract(dl_manager, videos_archive)
+def _extract_official_archives(videos_archive: str, splits_archive: str, dl_manager) -> tuple[dict, Path]:
+    outer_dir = extract_archives(dl_manager, videos_archive)
     class_archives = sorted(str(path) for path in Path(outer_dir).rglob("*.rar"))
     if not class_archives:
         raise Hmdb51DataError(videos_archive, ["it holds no per-class .rar archives; is it the official file?"])
     video_dirs, problems = {}, []
-    for class_archive, class_dir in zip(class_archives, _extract(dl_manager, class_archives)):
+    for class_archive, class_dir in zip(class_archives, extract_archives(dl_manager, class_archives)):
         folders = [folder for folder in Path(class_dir).iterdir() if folder.is_dir()]
         if len(folders) != 1:
             problems.append(f"{Path(class_archive).name}: expected one class folder inside, found {len(folders)}")
@@ -192,7 +197,7 @@ def _extract_archives(videos_archive: str, splits_archive: str, dl_manager) -> t
             if folder.name in video_dirs:
                 problems.append(f"{Path(class_archive).name}: class folder {folder.name} appears twice")
             video_dirs[folder.name] = folder
-    split_files = list(Path(_extract(dl_manager, splits_archive)).rglob("*_test_split*.txt"))
+    split_files = list(Path(extract_archives(dl_manager, splits_archive)).rglob("*_test_split*.txt"))
     if not split_files:
         problems.append(f"{splits_archive}: holds no <class>_test_split<k>.txt files")
     if problems:
@@ -200,17 +205,20 @@ def _extract_archives(videos_archive: str, splits_archive: str, dl_manager) -> t
     return video_dirs, split_files[0].parent
 
 
-def _extract(dl_manager, archives):
+def extract_archives(dl_manager, archives):
+    """`dl_manager.extract` (one path or a list), with RAR failures turned into errors that say what to install."""
     import rarfile
 
     try:
         return dl_manager.extract(archives)
     except rarfile.RarCannotExec as error:
         raise Hmdb51DataError(archives, [
-            f"extracting RAR archives needs an unrar tool ({error}): install one, e.g. `apt-get install "
-            "libarchive-tools` (bsdtar), `apt-get install unar`, or `unrar` (Debian non-free), then rerun."]) from error
+            f"extracting RAR archives needs an unrar tool ({error}): install one (`apt-get install unar`, or `unrar` "
+            "from Debian non-free / RARLAB), then rerun."]) from error
     except rarfile.Error as error:
-        raise Hmdb51DataError(archives, [f"cannot extract: {error!r}; re-download the archive."]) from error
+        raise Hmdb51DataError(archives, [
+            f"cannot extract ({error!r}): re-download the archive if it is damaged; if it is intact, the unrar tool "
+            "found cannot read it (bsdtar fails on many RAR files): install `unar` or `unrar` and rerun."]) from error
 
 
 def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int, class_names) -> tuple[dict, list]:

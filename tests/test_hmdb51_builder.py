@@ -1,0 +1,194 @@
+"""The HMDB51 datasets builder on generated HMDB51-layout trees named after real clips."""
+
+import logging
+import os
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import datasets
+import pytest
+
+from hf_video.data.hmdb51 import Hmdb51, Hmdb51DataError, load_hmdb51
+from hf_video.data.hmdb51_labels import HMDB51_CLASSES
+from video_files import CLIPS_PER_CLASS, linked_copy, real_hmdb51_names
+
+TWO_CLASSES = ("climb", "climb_stairs")  # the pair whose order EssentialMC2 swaps
+
+
+def prepare(data_dir, cache_dir, split=1, num_proc=None, **config_kwargs):
+    builder = Hmdb51(config_name=f"split{split}", data_dir=str(data_dir), cache_dir=str(cache_dir), **config_kwargs)
+    builder.download_and_prepare(num_proc=num_proc)
+    return builder
+
+
+@pytest.fixture
+def small_tree(hmdb51_tree, tmp_path):
+    """A two-class tree (hard-linked from the session tree) to break in the bad-input tests."""
+    root = tmp_path / "small"
+    (root / "annotations").mkdir(parents=True)
+    for class_name in TWO_CLASSES:
+        linked_copy(hmdb51_tree / "videos" / class_name, root / "videos" / class_name)
+        for split in (1, 2, 3):
+            name = f"{class_name}_test_split{split}.txt"
+            shutil.copyfile(hmdb51_tree / "annotations" / name, root / "annotations" / name)
+    return root
+
+
+@pytest.mark.parametrize("split", [1, 2])
+def test_splits_labels_ids_and_metadata(hmdb51_tree, reference_dir, tmp_path, split):
+    dataset = prepare(hmdb51_tree, tmp_path / "cache", split=split, num_proc=2).as_dataset()
+    assert sorted(dataset) == ["test", "train"]
+    assert dataset["train"].num_rows == dataset["test"].num_rows == 51
+    assert dataset["train"].features["label"].names == list(HMDB51_CLASSES)
+    names = real_hmdb51_names(reference_dir)
+    for split_name, tag in (("train", 1), ("test", 2)):
+        expected = {}
+        for class_name in HMDB51_CLASSES:
+            for video_name, (*tags, num_frames) in zip(names[class_name], CLIPS_PER_CLASS):
+                if tags[split - 1] == tag:
+                    expected[f"{class_name}/{video_name}"] = (HMDB51_CLASSES.index(class_name), num_frames)
+        rows = dataset[split_name]
+        assert {row["video_id"]: (row["label"], row["num_frames"]) for row in rows} == expected
+        for row in rows:
+            assert Path(row["video"]) == hmdb51_tree / "videos" / row["video_id"]
+            assert (row["fps"], row["width"], row["height"]) == (30.0, 320, 240)
+    # Real names with brackets, parentheses and exclamation marks made it through.
+    ids = list(dataset["train"]["video_id"]) + list(dataset["test"]["video_id"])
+    assert any("[" in video_id for video_id in ids) and any("!" in video_id for video_id in ids)
+    assert any("(" in video_id for video_id in ids)
+
+
+def test_sorted_folder_order_puts_climb_before_climb_stairs(hmdb51_tree, tmp_path):
+    labels = prepare(hmdb51_tree, tmp_path / "cache").info.features["label"]
+    assert labels.str2int("climb") + 1 == labels.str2int("climb_stairs")
+    assert labels.str2int("kick") < labels.str2int("kick_ball") and labels.str2int("sword") < labels.str2int(
+        "sword_exercise")
+
+
+def test_second_prepare_reuses_the_cache_and_a_new_data_dir_gets_a_new_one(small_tree, tmp_path, caplog):
+    first = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    train = first.as_dataset(split="train")
+    # Remove a video: a second prepare that reused the cache does not probe, so it does not notice.
+    os.remove(train[0]["video"])
+    again = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    assert again.cache_dir == first.cache_dir
+    assert list(again.as_dataset(split="train")["video_id"]) == list(train["video_id"])
+
+    moved = shutil.copytree(small_tree, tmp_path / "moved")
+    other = Hmdb51(config_name="split1", data_dir=str(moved), cache_dir=str(tmp_path / "cache"),
+                   class_names=TWO_CLASSES)
+    assert other.cache_dir != first.cache_dir
+    with pytest.raises(Hmdb51DataError, match=re.escape(train[0]["video_id"].split("/")[1])):
+        other.download_and_prepare()  # a fresh prepare probes the moved tree and misses the removed video
+
+
+def test_load_hmdb51_returns_train_and_test(small_tree, tmp_path):
+    dataset = load_hmdb51(str(small_tree), split=3, cache_dir=str(tmp_path / "cache"), class_names=TWO_CLASSES)
+    assert {name: rows.num_rows for name, rows in dataset.items()} == {"train": 2, "test": 2}
+    assert dataset["train"].features["label"].names == list(TWO_CLASSES)
+
+
+def test_missing_folders_are_named(small_tree, tmp_path):
+    shutil.rmtree(small_tree / "annotations")
+    with pytest.raises(Hmdb51DataError, match=r"missing folder .*annotations/"):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    shutil.rmtree(small_tree / "videos")
+    with pytest.raises(Hmdb51DataError, match=r"neither the folders videos/ and annotations/ nor the archives"):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    with pytest.raises(Hmdb51DataError, match="is not a folder"):
+        prepare(tmp_path / "nowhere", tmp_path / "cache", class_names=TWO_CLASSES)
+
+
+def test_every_problem_is_listed_at_once_and_nothing_is_written(small_tree, tmp_path):
+    annotations, videos = small_tree / "annotations", small_tree / "videos"
+    # 1. a class folder without split files
+    (videos / "juggle").mkdir()
+    # 2. a line that does not parse, 3. a split file naming a missing video
+    split_file = annotations / "climb_test_split1.txt"
+    split_file.write_text(split_file.read_text() + "not_a_valid_line\nghost_(1)_#2.avi 1\n")
+    # 4. an unreadable video and 5. an empty one (replaced, not edited: the tree is hard-linked)
+    climb_stairs = sorted((videos / "climb_stairs").iterdir())
+    for path, content in ((climb_stairs[0], b"RIFF" + b"\x00" * 500), (climb_stairs[1], b"")):
+        path.unlink()
+        path.write_bytes(content)
+    # 6. a split file for a class that is not configured
+    (annotations / "juggle_test_split2.txt").write_text("x.avi 1\n")  # split 2: ignored by split1
+    (annotations / "dance_test_split1.txt").write_text("x.avi 1\n")
+
+    with pytest.raises(Hmdb51DataError) as raised:
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    problems = raised.value.problems
+    message = str(raised.value)
+    assert len(problems) == 6, message
+    assert f"class folder {videos / 'juggle'} has no split file" in message
+    assert f"{split_file}:4: 'not_a_valid_line' does not parse" in message
+    assert f"{split_file}:5 names ghost_(1)_#2.avi, but {videos / 'climb' / 'ghost_(1)_#2.avi'} does not exist" in message
+    assert f"unreadable video: {climb_stairs[0]}" in message
+    assert f"unreadable video: {climb_stairs[1]}: the file is empty" in message
+    assert "unknown class 'dance'" in message
+    assert not list((tmp_path / "cache").rglob("*.arrow")), "a failed prepare must not leave a dataset behind"
+
+
+def test_missing_split_file_and_bad_tag_are_named(small_tree, tmp_path):
+    (small_tree / "annotations" / "climb_stairs_test_split1.txt").unlink()
+    (small_tree / "annotations" / "climb_test_split1.txt").write_text("a.avi 3\n")
+    with pytest.raises(Hmdb51DataError) as raised:
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    message = str(raised.value)
+    assert "climb_stairs_test_split1.txt for class 'climb_stairs'" in message
+    assert "climb_test_split1.txt:1: 'a.avi 3' does not parse" in message
+
+
+def test_skip_unreadable_leaves_them_out_and_says_which(small_tree, tmp_path, caplog):
+    victim = sorted((small_tree / "videos" / "climb").iterdir())[0]
+    victim.unlink()
+    victim.write_bytes(b"not a video")
+    with caplog.at_level(logging.WARNING):
+        builder = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True)
+    dataset = builder.as_dataset()
+    assert f"skipped 1 unreadable video(s)" in caplog.text and str(victim) in caplog.text
+    all_ids = list(dataset["train"]["video_id"]) + list(dataset["test"]["video_id"])
+    assert len(all_ids) == 3 and f"climb/{victim.name}" not in all_ids
+
+
+def test_prepares_from_the_official_archive_layout(small_tree, tmp_path):
+    """hmdb51_org.rar holds one archive per class, test_train_splits.rar a folder of split files. No tool here can
+    write RAR, and datasets picks the extractor by magic number, so these archives are ZIPs under the official names;
+    RAR extraction itself is tested on real RAR files in test_rar_extraction.py."""
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    for class_name in TWO_CLASSES:
+        with zipfile.ZipFile(archives / f"{class_name}.rar", "w") as class_archive:
+            for video in (small_tree / "videos" / class_name).iterdir():
+                class_archive.write(video, f"{class_name}/{video.name}")
+    with zipfile.ZipFile(archives / "hmdb51_org.rar", "w") as outer:
+        for class_name in TWO_CLASSES:
+            outer.write(archives / f"{class_name}.rar", f"{class_name}.rar")
+    with zipfile.ZipFile(archives / "test_train_splits.rar", "w") as splits:
+        for split_file in (small_tree / "annotations").iterdir():
+            splits.write(split_file, f"testTrainMulti_7030_splits/{split_file.name}")
+    data_dir = tmp_path / "downloaded"
+    data_dir.mkdir()
+    for name in ("hmdb51_org.rar", "test_train_splits.rar"):
+        shutil.move(archives / name, data_dir / name)
+
+    from_archives = prepare(data_dir, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    from_tree = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    for split_name in ("train", "test"):
+        for column in ("video_id", "label", "num_frames"):
+            assert list(from_archives[split_name][column]) == list(from_tree[split_name][column])
+        assert all(Path(path).is_file() for path in from_archives[split_name]["video"])
+
+    (data_dir / "test_train_splits.rar").unlink()
+    with pytest.raises(Hmdb51DataError, match="missing archive .*test_train_splits.rar"):
+        prepare(data_dir, tmp_path / "cache2", class_names=TWO_CLASSES)
+
+
+def test_config_values_are_checked():
+    with pytest.raises(ValueError, match="split_number=4"):
+        Hmdb51(config_name="split1", split_number=4)
+    with pytest.raises(ValueError, match="distinct class folder names"):
+        Hmdb51(config_name="split1", class_names=("a", "a"))
+    assert isinstance(Hmdb51(config_name="split2").info.features["label"], datasets.ClassLabel)
