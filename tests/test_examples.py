@@ -1,10 +1,12 @@
 import csv
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
+from video_files import linked_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,12 +34,15 @@ def test_classify_clip_saves_reloads_and_prints_top5(tmp_path):
     assert "Top-5 for a generated 4x64x64 clip" in result.stdout
 
 
-def test_readme_python_snippets_run(tmp_path):
-    """Every ```python block of the README runs as written (in a scratch directory)."""
+def test_readme_python_snippets_run(tmp_path, hmdb51_tree):
+    """Every ```python block of the README runs as written, in a scratch directory whose data/hmdb51 is a generated
+    51-class tree with real HMDB51 names, and with a scratch datasets cache."""
+    linked_copy(hmdb51_tree, tmp_path / "data" / "hmdb51")
+    environment = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "datasets_cache")}
     readme = (ROOT / "README.md").read_text()
     snippets = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
     assert snippets, "the README shows no Python snippet"
     for snippet in snippets:
         result = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True,
-                                timeout=600)
+                                timeout=600, env=environment)
         assert result.returncode == 0, f"README snippet failed:\n{snippet}\n{result.stderr[-3000:]}"

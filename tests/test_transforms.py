@@ -77,3 +77,20 @@ def test_bad_settings_are_named(kwargs, field):
 def test_bad_clip_is_named():
     with pytest.raises(ValueError, match=r"uint8 clip of shape \(T, H, W, 3\)"):
         train_clip(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), ClipSettings())
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_test_crop_resizes_like_the_seed(antialias):
+    """The seed crops, then resizes the float clip bilinearly (align_corners=False) without antialiasing."""
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (2, 240, 320, 3), dtype=torch.uint8, generator=generator)
+    settings = ClipSettings(antialias=antialias)
+    ours = eval_views(frames, settings)[0] * 0.225 + 0.45  # undo the normalisation: back to [0, 1]
+    top, left, side = spatial_crop_boxes(240, 320, settings)[0]
+    crop = frames[:, top:top + side, left:left + side].permute(0, 3, 1, 2).float() / 255
+    seed = torch.nn.functional.interpolate(crop, size=(112, 112), mode="bilinear", align_corners=False)
+    difference = (ours - seed).abs().max().item()
+    if antialias:
+        assert difference > 0.05  # visibly different pixels: the option does something
+    else:
+        assert difference < 1e-6

@@ -1,4 +1,31 @@
-"""Data: HMDB51 labels (and, as they land, the datasets builder, decoders, samplers and transforms).
+"""Data: the HMDB51 datasets builder, video decoding, frame sampling, clip transforms and batching.
 
-Nothing here imports a video decoder at import time: decoders are imported where a video is opened.
+Names are imported on first use: `import hf_video.data` pulls in neither `datasets` nor a video decoder, so the
+model side works where those are not installed.
 """
+
+import importlib
+
+_PUBLIC_NAMES = {
+    "Hmdb51": "hmdb51",
+    "Hmdb51Config": "hmdb51",
+    "Hmdb51DataError": "hmdb51",
+    "load_hmdb51": "hmdb51",
+    "HMDB51_CLASSES": "hmdb51_labels",
+    "ClipSettings": "transforms",
+    "VideoClipTransform": "video_transform",
+    "collate_clips": "collate",
+    "read_frames": "video_io",
+    "probe_video": "video_io",
+    "VideoDecodeError": "video_io",
+    "VIDEO_BACKENDS": "video_io",
+    "DEFAULT_VIDEO_BACKEND": "video_io",
+    "write_mpeg4_avi": "video_writing",
+}
+__all__ = sorted(_PUBLIC_NAMES)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC_NAMES[name]}", __name__), name)

@@ -40,6 +40,9 @@ class ClipSettings:
     test_crop_fraction: float = SEED_TEST_CROP_FRACTION
     temporal_crops: int = 1
     spatial_crops: int = 1
+    # The seed resizes with plain bilinear interpolation (no antialiasing), and so do we by default, so that
+    # converted checkpoints see the pixels they were trained and tested on. True: smoother downscaling.
+    antialias: bool = False
 
     def __post_init__(self):
         if self.sample_mode not in ("interval", "segment"):
@@ -58,8 +61,16 @@ def _as_channels_first(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 3, 1, 2)
 
 
+def _crop_and_resize(clip: torch.Tensor, top: int, left: int, height: int, width: int,
+                     settings: ClipSettings) -> torch.Tensor:
+    """Crop the uint8 clip (cheap), then resize it in float in [0, 1] as the seed does (resizing uint8 would round
+    every pixel to a grey level before normalisation)."""
+    crop = TF.crop(clip, top, left, height, width).float().div_(255)
+    return TF.resize(crop, [settings.image_size] * 2, antialias=settings.antialias)
+
+
 def _normalise(clip: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
-    return TF.normalize(clip.float().div_(255), mean=list(settings.mean), std=list(settings.std))
+    return TF.normalize(clip, mean=list(settings.mean), std=list(settings.std), inplace=True)
 
 
 def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.Random) -> tuple:
@@ -86,7 +97,7 @@ def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random 
     clip = _as_channels_first(frames)
     top, left, box_height, box_width = random_resized_crop_box(
         clip.shape[-2], clip.shape[-1], settings.crop_scale, settings.crop_ratio, rng)
-    clip = TF.resized_crop(clip, top, left, box_height, box_width, [settings.image_size] * 2, antialias=True)
+    clip = _crop_and_resize(clip, top, left, box_height, box_width, settings)
     if rng.random() < settings.flip_probability:
         clip = TF.horizontal_flip(clip)
     return _normalise(clip, settings)
@@ -108,7 +119,7 @@ def eval_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
     """All spatial test views of one decoded clip: float32 (spatial_crops, T, C, image_size, image_size)."""
     clip = _as_channels_first(frames)
     views = [
-        TF.resized_crop(clip, top, left, side, side, [settings.image_size] * 2, antialias=True)
+        _crop_and_resize(clip, top, left, side, side, settings)
         for top, left, side in spatial_crop_boxes(clip.shape[-2], clip.shape[-1], settings)
     ]
     return _normalise(torch.stack(views), settings)
