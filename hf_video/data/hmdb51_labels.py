@@ -55,3 +55,7 @@ HMDB51_CLASSES = (
     "walk",
     "wave",
 )
+
+# EssentialMC2's order: the classes sorted by split-file name (`<class>_test_split1.txt`), where `_` sorts before
+# letters; heads trained there use it.
+HMDB51_CLASSES_ESSMC2_ORDER = tuple(sorted(HMDB51_CLASSES, key=lambda name: f"{name}_test_split1.txt"))

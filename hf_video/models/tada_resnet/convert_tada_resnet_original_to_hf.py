@@ -1,13 +1,30 @@
-"""Original TAda2D checkpoints (TAdaConv repository, EssentialMC2) -> TadaResNet state dicts.
+"""Original TAda2D checkpoints (TAdaConv repository, EssentialMC2) -> transformers folders.
 
-The originals store Conv3d weights with singleton time axes and the TAdaConv2d weight as (1, 1, C_out, C_in, k, k);
-our model runs on frames with 2D/1D convolutions whose weights are the same tensors without those singleton axes.
+    python -m hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf \
+        --checkpoint_path CKPT --output_dir DIR [--label_set kinetics400 | --id2label labels.json] \
+        [--num_frames 8 --image_size 224 --sample_mode interval --sample_interval 8] [--released NAME]
+
+Checkpoints are read with `torch.load(weights_only=True)` only. Depth, widths, route-function kernels and the number
+of classes are read off the tensors' shapes. The originals store Conv3d weights with singleton time axes and the
+TAdaConv2d weight as (1, 1, C_out, C_in, k, k); our model runs on frames with 2D/1D convolutions whose weights are
+the same tensors without those singleton axes. The output folder holds config.json, model.safetensors, the video
+processor's config, the modeling code for `trust_remote_code=True`, and a model card (README.md).
 """
 
+import argparse
+import os
 import pickle
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import torch
+
+from .checkpoint_cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
+from .configuration_tada_resnet import BOTTLENECK_EXPANSION, STAGE_DEPTHS, TadaResNetConfig
+from .label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from .modeling_tada_resnet import TadaResNetForVideoClassification
 
 # Block parts: original name (inside `backbone.conv<stage>.res_<block>.`) -> ours (inside `...layers.<block>.`).
 _BLOCK_PARTS = {
@@ -104,3 +121,125 @@ def convert_original_state_dict(original_state_dict: dict, target_state_dict: di
 
 def _without_singletons(shape) -> list:
     return [size for size in shape if size != 1]
+
+
+def infer_config_kwargs(original_state_dict: dict) -> dict:
+    """TadaResNetConfig arguments read off an original state dict's tensor shapes."""
+    def shape(key):
+        if key not in original_state_dict:
+            raise ValueError(f"the checkpoint has no {key}: it is not an original TAda2D ResNet state dict.")
+        return tuple(original_state_dict[key].shape)
+
+    stem = shape("backbone.conv1.a.weight")
+    stage_depths, hidden_sizes = [], []
+    for stage in range(2, 6):
+        blocks = {int(match[1]) for key in original_state_dict
+                  if (match := re.fullmatch(rf"backbone\.conv{stage}\.res_(\d+)\.conv_branch\.c\.weight", key))}
+        if not blocks or blocks != set(range(1, len(blocks) + 1)):
+            raise ValueError(f"stage conv{stage}: expected bottleneck blocks res_1..res_n, found {sorted(blocks)}.")
+        stage_depths.append(len(blocks))
+        hidden_sizes.append(shape(f"backbone.conv{stage}.res_1.conv_branch.c.weight")[0])
+        reduce_width = shape(f"backbone.conv{stage}.res_1.conv_branch.a.weight")[0]
+        if reduce_width * BOTTLENECK_EXPANSION != hidden_sizes[-1]:
+            raise ValueError(f"stage conv{stage}: bottleneck width {reduce_width} is not its output width "
+                             f"{hidden_sizes[-1]} / {BOTTLENECK_EXPANSION}, as the TAda2D ResNets have.")
+    depth = next((depth for depth, depths in STAGE_DEPTHS.items()
+                  if depths == tuple(stage_depths) and depth >= 50), None)
+    if depth is None:
+        raise ValueError(f"blocks per stage {stage_depths} match no ResNet depth (50: {STAGE_DEPTHS[50]}, "
+                         f"101: {STAGE_DEPTHS[101]}, 152: {STAGE_DEPTHS[152]}).")
+    kwargs = dict(depth=depth, stem_width=stem[0], stem_kernel_size=stem[-1], hidden_sizes=hidden_sizes,
+                  num_labels=shape("head.out.weight")[0])
+    route_reduce = "backbone.conv2.res_1.conv_branch.b_rf.a.weight"
+    kwargs["temporal_adaptive"] = route_reduce in original_state_dict
+    if kwargs["temporal_adaptive"]:
+        reduced, channels, reduce_kernel = shape(route_reduce)[:3]
+        expand_kernel = shape("backbone.conv2.res_1.conv_branch.b_rf.b.weight")[2]
+        kwargs.update(route_reduction=channels // reduced, route_kernel_sizes=[reduce_kernel, expand_kernel])
+    return kwargs
+
+
+def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, label_origin=None,
+                                released: str | None = None, processor_kwargs=None,
+                                **config_overrides) -> TadaResNetForVideoClassification:
+    """Convert an original checkpoint into a complete transformers folder at `output_dir` (which must not exist
+    or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
+    from .video_processing_tada_resnet import TadaResNetVideoProcessor
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()):
+        raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
+    original = load_original_state_dict(checkpoint_path)
+    config_kwargs = {**infer_config_kwargs(original), **config_overrides}
+    if label_names is not None:
+        if len(label_names) != config_kwargs["num_labels"]:
+            raise ValueError(f"{len(label_names)} label names given ({label_origin}), but the checkpoint's head has "
+                             f"{config_kwargs['num_labels']} classes.")
+        config_kwargs["id2label"] = dict(enumerate(label_names))
+        config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
+    config = TadaResNetConfig(**config_kwargs)
+    model = TadaResNetForVideoClassification(config)
+    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
+    processor = TadaResNetVideoProcessor(num_frames=config.num_frames, image_size=config.image_size,
+                                         **(processor_kwargs or {}))
+    if released is not None:
+        card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
+    else:
+        card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
+                                         label_origin or "generic names LABEL_0, LABEL_1, ...")
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        if output_dir.exists():
+            output_dir.rmdir()  # empty, checked above
+        os.replace(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return model.eval()
+
+
+def _parse_arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint_path", required=True, help="original checkpoint (.pyth / .pth)")
+    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--label_set", choices=sorted(LABEL_SETS),
+                        help="known label names: kinetics400 (alphabetical), hmdb51 (sorted folders, ours), "
+                             "hmdb51-essmc2 (EssentialMC2's order)")
+    labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
+    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects (default 16)")
+    parser.add_argument("--image_size", type=int, help="input side in pixels (default 112)")
+    parser.add_argument("--sample_mode", choices=["interval", "segment"], default="interval",
+                        help="how the video processor picks frames (default interval)")
+    parser.add_argument("--sample_interval", type=int, default=4, help="frame interval at 30 fps (interval mode)")
+    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
+                        help="write the model card of this released checkpoint")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    arguments = _parse_arguments(argv)
+    label_names, label_origin = None, None
+    if arguments.label_set:
+        label_names, label_origin = named_label_set(arguments.label_set), f"label set {arguments.label_set}"
+    elif arguments.id2label:
+        label_names, label_origin = read_id2label_file(arguments.id2label), Path(arguments.id2label).name
+    overrides = {name: getattr(arguments, name) for name in ("num_frames", "image_size")
+                 if getattr(arguments, name) is not None}
+    model = convert_original_checkpoint(
+        arguments.checkpoint_path, arguments.output_dir, label_names, label_origin, arguments.released,
+        processor_kwargs={"sample_mode": arguments.sample_mode, "sample_interval": arguments.sample_interval},
+        **overrides)
+    config = model.config
+    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAda ResNet-{config.depth}, "
+          f"{config.num_labels} classes, {sum(p.numel() for p in model.parameters()):,} parameters.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Model cards for converted TAda2D checkpoints: the four released ones, and any other original checkpoint.
+
+`python -m hf_video.models.tada_resnet.checkpoint_cards model_cards/` rewrites the cards kept in `model_cards/`
+(a test checks that they match what this module writes, so they cannot drift from the converter's).
+"""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCardData
+
+CONVERTER = "hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf"
+CITATION = """\
+@inproceedings{huang2022tada,
+  title={{TAda}! Temporally-Adaptive Convolutions for Video Understanding},
+  author={Huang, Ziyuan and Zhang, Shiwei and Pan, Liang and Qing, Zhiwu and Tang, Mingqian and Liu, Ziwei and
+          Ang Jr, Marcelo H},
+  booktitle={International Conference on Learning Representations (ICLR)},
+  year={2022}
+}"""
+
+
+@dataclass(frozen=True)
+class ReleasedCheckpoint:
+    """Facts about one checkpoint released with the TAdaConv repository (its MODEL_ZOO)."""
+
+    name: str  # the name we publish it under
+    dataset: str
+    dataset_id: str
+    num_frames: int
+    sample_mode: str
+    sample_interval: int
+    top1: str
+    top5: float
+    views: str  # temporal x spatial test views of the reported accuracy
+    label_option: str  # the converter option that gives its label names
+
+    @property
+    def temporal_and_spatial_views(self) -> tuple[int, int]:
+        temporal, spatial = self.views.split("x")
+        return int(temporal), int(spatial)
+
+    def convert_command(self) -> str:
+        sampling = f"--sample_mode {self.sample_mode}" + (
+            f" --sample_interval {self.sample_interval}" if self.sample_mode == "interval" else "")
+        return (f"python -m {CONVERTER} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth --output_dir {self.name} "
+                f"\\\n    --released {self.name} {self.label_option} \\\n    --num_frames {self.num_frames} "
+                f"--image_size 224 {sampling}")
+
+
+SSV2_LABELS = "--id2label something-something-v2-labels.json"
+RELEASED_CHECKPOINTS = {
+    checkpoint.name: checkpoint for checkpoint in (
+        ReleasedCheckpoint("tada2d-r50-k400-8x8", "Kinetics-400", "kinetics400", 8, "interval", 8, "76.7", 92.6,
+                           "10x3", "--label_set kinetics400"),
+        ReleasedCheckpoint("tada2d-r50-k400-16x5", "Kinetics-400", "kinetics400", 16, "interval", 5, "77.4", 93.1,
+                           "10x3", "--label_set kinetics400"),
+        ReleasedCheckpoint("tada2d-r50-ssv2-8f", "Something-Something V2", "something-something-v2", 8, "segment", 1,
+                           "64.0-64.2", 88.0, "2x3", SSV2_LABELS),
+        ReleasedCheckpoint("tada2d-r50-ssv2-16f", "Something-Something V2", "something-something-v2", 16, "segment",
+                           1, "65.6", 89.1, "2x3", SSV2_LABELS),
+    )
+}
+
+
+def _front_matter(card_data: ModelCardData) -> str:
+    return f"---\n{card_data.to_yaml()}\n---\n"
+
+
+def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
+    """The card of a released TAda2D checkpoint converted with our converter."""
+    temporal, spatial = checkpoint.temporal_and_spatial_views
+    top1_value = float(checkpoint.top1.split("-")[0])
+    card_data = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="video-classification",
+        license="apache-2.0",
+        datasets=[checkpoint.dataset_id],
+        tags=["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"],
+        model_name=checkpoint.name,
+        eval_results=[
+            EvalResult(task_type="video-classification", dataset_type=checkpoint.dataset_id,
+                       dataset_name=checkpoint.dataset, metric_type="accuracy", metric_value=value,
+                       metric_name=f"{name} accuracy ({checkpoint.views} views, reported by the authors)")
+            for name, value in (("top-1", top1_value), ("top-5", checkpoint.top5))
+        ],
+    )
+    sampling = (f"{checkpoint.num_frames} frames, one every {checkpoint.sample_interval} (at 30 fps)"
+                if checkpoint.sample_mode == "interval" else
+                f"{checkpoint.num_frames} frames, one from each of {checkpoint.num_frames} equal segments")
+    return _front_matter(card_data) + f"""
+# {checkpoint.name}
+
+TAda2D ResNet-50 (TAdaConv, ICLR 2022) trained on {checkpoint.dataset} by the original authors, converted to a
+transformers model by hf_video from the checkpoint released in the TAdaConv repository
+(alibaba-mmai-research/TAdaConv, MODEL_ZOO). The conversion is exact: converted models reproduce the original
+implementation's outputs to 1e-5 (hf_video's tests check this on golden outputs of the original code).
+
+- Architecture: TAda2D ResNet-50, temporally-adaptive 3x3 convolutions, 224 x 224 input.
+- Clip: {sampling}.
+
+## Results reported by the authors
+
+| dataset | top-1 | top-5 | test views (temporal x spatial) |
+|---|---|---|---|
+| {checkpoint.dataset} | {checkpoint.top1} | {checkpoint.top5} | {checkpoint.views} |
+
+These are the authors' figures, not measured by us. The video processor saved with the model takes a single centre
+view; `temporal_crops={temporal}, spatial_crops={spatial}` gives the {checkpoint.views} views, whose predictions you
+average per video.
+
+## Converting it from the original file
+
+Download the checkpoint from the TAdaConv MODEL_ZOO (Google Drive or Baidu), then:
+
+```bash
+{checkpoint.convert_command()}
+```
+
+{"The SSv2 label names come from the dataset's official `something-something-v2-labels.json` (template -> id)."
+ if checkpoint.label_option == SSV2_LABELS else
+ "The label names are the 400 Kinetics classes in the standard alphabetical order."}
+
+## Loading and predicting
+
+```python
+import hf_video  # registers the model and its video processor with transformers
+from transformers import AutoModelForVideoClassification, pipeline
+
+model = AutoModelForVideoClassification.from_pretrained("{checkpoint.name}")
+classifier = pipeline("video-classification", model="{checkpoint.name}")
+print(classifier("video.mp4"))
+```
+
+`trust_remote_code=True` loads the model without hf_video installed; the video processor (decoding, sampling and
+cropping as in evaluation) needs `pip install hf_video`.
+
+## Intended use and limits
+
+Action recognition on short clips like those of {checkpoint.dataset}, and a starting point for fine-tuning on
+other video datasets. Its labels are {checkpoint.dataset}'s classes and nothing else; accuracy falls on footage
+unlike the training data (viewpoint, length, domain). The training data's biases carry over.
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+
+
+def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
+    """The card the converter writes for an original checkpoint that is not one of the released ones."""
+    card_data = ModelCardData(library_name="transformers", pipeline_tag="video-classification", license="apache-2.0",
+                              tags=["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"],
+                              model_name=name)
+    return _front_matter(card_data) + f"""
+# {name}
+
+A TAda2D ResNet-{config.depth} (TAdaConv, ICLR 2022) converted to a transformers model by hf_video from the
+original checkpoint `{source_file}`, exactly (every original tensor mapped, none left over).
+
+- {config.num_labels} labels ({label_origin}); {config.num_frames} frames at {config.image_size} x
+  {config.image_size}; stage widths {list(config.hidden_sizes)}.
+- The accuracy of this checkpoint is not known to the converter: evaluate it before relying on it.
+
+```python
+import hf_video
+from transformers import pipeline
+
+print(pipeline("video-classification", model="{name}")("video.mp4"))
+```
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+
+
+def write_released_cards(folder) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for checkpoint in RELEASED_CHECKPOINTS.values():
+        path = folder / f"{checkpoint.name}.md"
+        path.write_text(released_checkpoint_card(checkpoint), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    for written in write_released_cards(sys.argv[1] if len(sys.argv) > 1 else "model_cards"):
+        print(written)

@@ -1,0 +1,124 @@
+"""TadaResNetVideoProcessor: the inference-time counterpart of the evaluation transform.
+
+It turns a video (a file path, or decoded frames) into the model's `pixel_values` exactly as evaluation does in
+training: the seed's test-clip sampling (`hf_video.data.sampling`), its test crop and per-channel normalisation
+(`hf_video.data.transforms`), decoding with our own backends (`hf_video.data.video_io`: PyAV or decord, not
+torchcodec). Its settings are saved beside the weights as `video_preprocessor_config.json`, so
+`pipeline("video-classification", model=folder)` prepares videos the way the checkpoint expects.
+"""
+
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from transformers.feature_extraction_utils import BatchFeature
+from transformers.video_processing_utils import BaseVideoProcessor
+
+from ...data.transforms import ClipSettings, eval_views
+from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, probe_video, read_frames
+from ...data.video_transform import clip_indices
+
+# ClipSettings fields that describe evaluation (the training-only crop scale, ratio and flip are not saved).
+_EVAL_FIELDS = ("num_frames", "sample_mode", "sample_interval", "target_fps", "minus_interval", "image_size",
+                "test_crop_fraction", "temporal_crops", "spatial_crops", "antialias")
+
+
+class TadaResNetVideoProcessor(BaseVideoProcessor):
+    """Video processor for TAda ResNet3D.
+
+    Args:
+        num_frames, sample_mode, sample_interval, target_fps, minus_interval: which frames make a clip (see
+            `ClipSettings`); the seed's HMDB51 recipe by default (16 frames, every 4th at 30 fps).
+        image_size: side of the square crop given to the model.
+        image_mean, image_std: per-channel normalisation.
+        test_crop_fraction: the test crop's side as a fraction of the frame's short side (224/256).
+        temporal_crops, spatial_crops: test views per video; with more than one view in all, `pixel_values` is
+            (batch, views, frames, channels, height, width) and the caller averages the views' predictions.
+        antialias: smooth the downscaling (the seed does not).
+        video_backend: "pyav" or "decord", for videos given as file paths.
+    """
+
+    model_input_names = ["pixel_values"]
+
+    def __init__(self, num_frames: int = 16, sample_mode: str = "interval", sample_interval: int = 4,
+                 target_fps: float = 30, minus_interval: bool = False, image_size: int = 112,
+                 image_mean=(0.45, 0.45, 0.45), image_std=(0.225, 0.225, 0.225),
+                 test_crop_fraction: float = ClipSettings.test_crop_fraction, temporal_crops: int = 1,
+                 spatial_crops: int = 1, antialias: bool = False, video_backend: str = DEFAULT_VIDEO_BACKEND,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.num_frames = num_frames
+        self.sample_mode = sample_mode
+        self.sample_interval = sample_interval
+        self.target_fps = target_fps
+        self.minus_interval = minus_interval
+        self.image_size = image_size
+        self.image_mean = list(image_mean)
+        self.image_std = list(image_std)
+        self.test_crop_fraction = test_crop_fraction
+        self.temporal_crops = temporal_crops
+        self.spatial_crops = spatial_crops
+        self.antialias = antialias
+        self.video_backend = check_video_backend(video_backend)
+        self.clip_settings()  # validate now, not at the first video
+
+    @classmethod
+    def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaResNetVideoProcessor":
+        """The processor that evaluates like `settings` (the training script's data settings)."""
+        fields = asdict(settings)
+        return cls(image_mean=fields["mean"], image_std=fields["std"],
+                   **{name: fields[name] for name in _EVAL_FIELDS}, **kwargs)
+
+    def clip_settings(self, num_frames: int | None = None) -> ClipSettings:
+        fields = {name: getattr(self, name) for name in _EVAL_FIELDS}
+        if num_frames is not None:
+            fields["num_frames"] = num_frames
+        return ClipSettings(mean=tuple(self.image_mean), std=tuple(self.image_std), **fields)
+
+    def preprocess(self, videos, num_frames: int | None = None, do_sample_frames: bool = True,
+                   return_tensors=None, **kwargs) -> BatchFeature:
+        """Prepare one video or a list of them.
+
+        Args:
+            videos: a file path, a uint8 array or tensor of frames (T, H, W, 3) (or (T, 3, H, W)), or a list of these.
+            num_frames: frames per clip, overriding the saved setting (the pipeline passes the model's).
+            do_sample_frames: for decoded frames, False takes them as the clip as they are; paths are always sampled.
+            return_tensors: "pt" (tensors are always returned).
+        """
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}.")
+        if return_tensors not in (None, "pt"):
+            raise ValueError(f"return_tensors={return_tensors!r}: this processor returns PyTorch tensors ('pt').")
+        settings = self.clip_settings(num_frames)
+        batch = videos if isinstance(videos, (list, tuple)) else [videos]
+        pixel_values = torch.stack([self._video_views(video, settings, do_sample_frames) for video in batch])
+        return BatchFeature(data={"pixel_values": pixel_values}, tensor_type="pt")
+
+    def _video_views(self, video, settings: ClipSettings, do_sample_frames: bool) -> torch.Tensor:
+        clips = self._decoded_clips(video, settings, do_sample_frames)
+        views = torch.cat([eval_views(clip, settings) for clip in clips])
+        return views[0] if len(views) == 1 else views
+
+    def _decoded_clips(self, video, settings: ClipSettings, do_sample_frames: bool) -> list:
+        num_clips = settings.temporal_crops
+        if isinstance(video, str):
+            info = probe_video(video)
+            indices = [clip_indices(settings, info.num_frames, info.fps, i, num_clips) for i in range(num_clips)]
+            frames = read_frames(video, [index for clip in indices for index in clip], self.video_backend)
+            return list(frames.split(settings.num_frames))
+        frames = _as_uint8_frames(video)
+        if not do_sample_frames:
+            return [frames]
+        # Decoded frames carry no frame rate: take them as filmed at the target rate.
+        return [frames[clip_indices(settings, len(frames), settings.target_fps, i, num_clips)]
+                for i in range(num_clips)]
+
+
+def _as_uint8_frames(video) -> torch.Tensor:
+    frames = torch.as_tensor(np.asarray(video)) if not isinstance(video, torch.Tensor) else video
+    if frames.dim() == 4 and frames.shape[1] == 3 and frames.shape[-1] != 3:
+        frames = frames.permute(0, 2, 3, 1)  # (T, 3, H, W) -> (T, H, W, 3)
+    if frames.dim() != 4 or frames.shape[-1] != 3 or frames.dtype != torch.uint8:
+        raise ValueError(f"expected a video path or uint8 frames (T, H, W, 3); got {frames.dtype} "
+                         f"{tuple(frames.shape)}.")
+    return frames.contiguous()

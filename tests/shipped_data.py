@@ -1,0 +1,15 @@
+"""Files that packages ship, fetched from PyPI by `make install` into .test-data/ (see the Makefile): tests read
+them and never download."""
+
+from pathlib import Path
+
+import pytest
+
+TEST_DATA_DIR = Path(__file__).resolve().parents[1] / ".test-data"
+
+
+def shipped_package_file(pattern: str) -> Path:
+    matches = sorted(TEST_DATA_DIR.glob(pattern))
+    if not matches:
+        pytest.fail(f"No {pattern} in {TEST_DATA_DIR}: run `make install`, which downloads it from PyPI.")
+    return matches[-1]
