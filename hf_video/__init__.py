@@ -6,7 +6,6 @@ Data modules (`hf_video.data`) import their decoders lazily: the model works whe
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
-from transformers.utils import is_torchvision_available
 
 from .models.tada_resnet import (
     TadaResNetConfig,
@@ -14,6 +13,8 @@ from .models.tada_resnet import (
     TadaResNetModel,
     TadaResNetPreTrainedModel,
 )
+from .models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
+from .models.tada_resnet.inflate_tada_resnet_from_2d import inflate_resnet_2d
 
 __version__ = "0.1.0"
 
@@ -22,10 +23,12 @@ AutoModel.register(TadaResNetConfig, TadaResNetModel, exist_ok=True)
 AutoModelForVideoClassification.register(TadaResNetConfig, TadaResNetForVideoClassification, exist_ok=True)
 
 # transformers' video processors need torchvision; without it the model still works, the processor does not.
-if is_torchvision_available():
-    from transformers import AutoVideoProcessor
-
+try:
     from .models.tada_resnet.video_processing_tada_resnet import TadaResNetVideoProcessor
+except ImportError:
+    TadaResNetVideoProcessor = None
+else:
+    from transformers import AutoVideoProcessor
 
     AutoVideoProcessor.register(TadaResNetConfig, TadaResNetVideoProcessor, exist_ok=True)
 
@@ -35,4 +38,6 @@ __all__ = [
     "TadaResNetModel",
     "TadaResNetPreTrainedModel",
     "TadaResNetVideoProcessor",
+    "convert_original_checkpoint",
+    "inflate_resnet_2d",
 ]

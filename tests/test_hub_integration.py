@@ -127,3 +127,19 @@ def test_missing_tada_weights_start_as_the_original_does(tiny_config_kwargs, tmp
     x = torch.randn(2, 4, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(tada(x).logits, plain(x).logits, atol=1e-5)
+
+
+def test_the_model_works_where_torchvision_is_missing():
+    """The GPU machines may lack torchvision (and have no decoders or datasets): the model must not need them."""
+    script = textwrap.dedent("""
+        import sys
+        for name in ("torchvision", "av", "decord", "datasets"):
+            sys.modules[name] = None  # importing any of them now fails
+        import torch, hf_video
+        assert hf_video.TadaResNetVideoProcessor is None
+        config = hf_video.TadaResNetConfig(depth=18, num_labels=3, num_frames=2, image_size=32)
+        print(tuple(hf_video.TadaResNetForVideoClassification(config)(torch.randn(1, 2, 3, 32, 32)).logits.shape))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "(1, 3)"

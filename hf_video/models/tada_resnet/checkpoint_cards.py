@@ -28,6 +28,7 @@ class ReleasedCheckpoint:
     name: str  # the name we publish it under
     dataset: str
     dataset_id: str
+    num_labels: int
     num_frames: int
     sample_mode: str
     sample_interval: int
@@ -50,16 +51,17 @@ class ReleasedCheckpoint:
 
 
 SSV2_LABELS = "--id2label something-something-v2-labels.json"
+KINETICS = dict(dataset="Kinetics-400", dataset_id="kinetics400", num_labels=400, sample_mode="interval",
+                views="10x3", label_option="--label_set kinetics400")
+SSV2 = dict(dataset="Something-Something V2", dataset_id="something-something-v2", num_labels=174,
+            sample_mode="segment", sample_interval=1, views="2x3", label_option=SSV2_LABELS)
 RELEASED_CHECKPOINTS = {
     checkpoint.name: checkpoint for checkpoint in (
-        ReleasedCheckpoint("tada2d-r50-k400-8x8", "Kinetics-400", "kinetics400", 8, "interval", 8, "76.7", 92.6,
-                           "10x3", "--label_set kinetics400"),
-        ReleasedCheckpoint("tada2d-r50-k400-16x5", "Kinetics-400", "kinetics400", 16, "interval", 5, "77.4", 93.1,
-                           "10x3", "--label_set kinetics400"),
-        ReleasedCheckpoint("tada2d-r50-ssv2-8f", "Something-Something V2", "something-something-v2", 8, "segment", 1,
-                           "64.0-64.2", 88.0, "2x3", SSV2_LABELS),
-        ReleasedCheckpoint("tada2d-r50-ssv2-16f", "Something-Something V2", "something-something-v2", 16, "segment",
-                           1, "65.6", 89.1, "2x3", SSV2_LABELS),
+        ReleasedCheckpoint("tada2d-r50-k400-8x8", num_frames=8, sample_interval=8, top1="76.7", top5=92.6, **KINETICS),
+        ReleasedCheckpoint("tada2d-r50-k400-16x5", num_frames=16, sample_interval=5, top1="77.4", top5=93.1,
+                           **KINETICS),
+        ReleasedCheckpoint("tada2d-r50-ssv2-8f", num_frames=8, top1="64.0-64.2", top5=88.0, **SSV2),
+        ReleasedCheckpoint("tada2d-r50-ssv2-16f", num_frames=16, top1="65.6", top5=89.1, **SSV2),
     )
 }
 

@@ -177,6 +177,9 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
                              f"{config_kwargs['num_labels']} classes.")
         config_kwargs["id2label"] = dict(enumerate(label_names))
         config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
+    if released is not None and RELEASED_CHECKPOINTS[released].num_labels != config_kwargs["num_labels"]:
+        raise ValueError(f"{released} has {RELEASED_CHECKPOINTS[released].num_labels} classes; {checkpoint_path} "
+                         f"has {config_kwargs['num_labels']}: is it the right file?")
     config = TadaResNetConfig(**config_kwargs)
     model = TadaResNetForVideoClassification(config)
     model.load_state_dict(convert_original_state_dict(original, model.state_dict()))

@@ -1,0 +1,160 @@
+"""The converter: original checkpoints -> complete transformers folders, exactly; config inference; labels; CLI."""
+
+import csv
+import json
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from safetensors import safe_open
+from transformers import AutoModelForVideoClassification, AutoVideoProcessor
+
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
+from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import (
+    convert_original_checkpoint,
+    convert_original_state_dict,
+    infer_config_kwargs,
+    load_original_state_dict,
+)
+from hf_video.models.tada_resnet.label_sets import named_label_set, read_id2label_file
+
+CONVERTER = "hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf"
+LAYOUTS = ["tada2d_public_tadaconv_format.pyth", "tada2d_public_essmc2_format.pth"]
+
+
+def golden(reference_dir):
+    with safe_open(reference_dir / "tada_original" / "tada2d_public_io.safetensors", "pt") as file:
+        return file.metadata(), {key: file.get_tensor(key) for key in file.keys()}
+
+
+@pytest.mark.parametrize("checkpoint_name", LAYOUTS)
+def test_converted_folder_reproduces_the_original(reference_dir, tmp_path, checkpoint_name):
+    meta, io = golden(reference_dir)
+    output_dir = tmp_path / "converted"
+    convert_original_checkpoint(reference_dir / "tada_original" / checkpoint_name, output_dir,
+                                num_frames=int(meta["num_frames"]), image_size=int(meta["image_size"]))
+    assert {"config.json", "model.safetensors", "video_preprocessor_config.json", "README.md",
+            "modeling_tada_resnet.py", "configuration_tada_resnet.py"} <= {p.name for p in output_dir.iterdir()}
+
+    model = AutoModelForVideoClassification.from_pretrained(output_dir)
+    config = model.config
+    widths = [int(width) for width in meta["num_filters"].strip("[]").split(",")]
+    assert (config.depth, config.stem_width, list(config.hidden_sizes), config.num_labels) == (
+        int(meta["depth"]), widths[0], widths[1:], int(meta["num_classes"]))
+    assert (config.route_reduction, list(config.route_kernel_sizes)) == (int(meta["route_func_r"]), [3, 3])
+    pixel_values = io["input"].permute(0, 2, 1, 3, 4)  # original (B, C, T, H, W) -> ours (B, T, C, H, W)
+    with torch.no_grad():
+        outputs = model(pixel_values, output_hidden_states=True)
+        features = model.tada_resnet(pixel_values).last_hidden_state
+    assert (features - io["backbone_features"]).abs().max() <= 1e-5
+    assert (outputs.logits - io["logits"]).abs().max() <= 1e-5
+
+    processor = AutoVideoProcessor.from_pretrained(output_dir)
+    assert isinstance(processor, TadaResNetVideoProcessor)
+    assert (processor.num_frames, processor.image_size) == (int(meta["num_frames"]), int(meta["image_size"]))
+    card = ModelCard.load(output_dir / "README.md")
+    assert card.data.pipeline_tag == "video-classification" and checkpoint_name in card.text
+
+
+def test_converted_folder_loads_as_remote_code_without_the_package(reference_dir, tmp_path):
+    meta, io = golden(reference_dir)
+    output_dir = tmp_path / "converted"
+    convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], output_dir)
+    torch.save(io["input"].permute(0, 2, 1, 3, 4), tmp_path / "input.pt")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["hf_video"] = None  # the package is not importable: only the folder's code can serve
+        import torch
+        from transformers import AutoModelForVideoClassification
+        model = AutoModelForVideoClassification.from_pretrained({str(output_dir)!r}, trust_remote_code=True)
+        with torch.no_grad():
+            torch.save(model(torch.load({str(tmp_path / "input.pt")!r})).logits, {str(tmp_path / "logits.pt")!r})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (torch.load(tmp_path / "logits.pt") - io["logits"]).abs().max() <= 1e-5
+
+
+def test_full_size_released_keys_convert_into_a_400_class_resnet50(reference_dir):
+    with open(reference_dir / "tada_original" / "tada2d_r50_k400_state_dict_keys.tsv", newline="") as table:
+        rows = list(csv.reader(table, delimiter="\t"))  # key, shape; no header
+    assert len(rows) == 560
+    generator = torch.Generator().manual_seed(0)
+    original = {}
+    for key, shape in ((row[0], row[1]) for row in rows):
+        dims = [int(size) for size in shape.strip("()[] ").replace(",", " ").split()]
+        original[key] = torch.randn(dims, generator=generator) if dims else torch.tensor(3)
+    kwargs = infer_config_kwargs(original)
+    assert kwargs == dict(depth=50, stem_width=64, stem_kernel_size=7, hidden_sizes=[256, 512, 1024, 2048],
+                          num_labels=400, temporal_adaptive=True, route_reduction=4, route_kernel_sizes=[3, 3])
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**kwargs))
+    converted = convert_original_state_dict(original, model.state_dict())  # raises on anything left over
+    assert len(converted) == len(original) == len(model.state_dict())
+    model.load_state_dict(converted)
+    assert sum(p.numel() for p in model.parameters()) == 27_485_472
+    assert torch.equal(model.classifier.weight, original["head.out.weight"])
+    tada = model.tada_resnet.encoder.stages[3].layers[2].tada.convolution.weight
+    assert torch.equal(tada, original["backbone.conv5.res_3.conv_branch.b.weight"][0, 0])
+
+
+class _RunsOnLoad:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+def test_checkpoints_that_need_unpickling_are_refused_not_executed(reference_dir, tmp_path):
+    checkpoint = torch.load(reference_dir / "tada_original" / LAYOUTS[0], weights_only=True)
+    marker = tmp_path / "code_ran"
+    checkpoint["cfg"] = _RunsOnLoad(marker)
+    torch.save(checkpoint, tmp_path / "unsafe.pyth")
+    with pytest.raises(ValueError, match=r"unsafe\.pyth holds objects other than tensors.*refused"):
+        load_original_state_dict(tmp_path / "unsafe.pyth")
+    assert not marker.exists()
+
+
+def test_cli_converts_with_a_label_file_and_refuses_to_overwrite(reference_dir, tmp_path):
+    labels = {"approach": "0", "catch": "1", "drop": "2", "lift": "3", "push": "4"}  # SSv2 style: label -> id
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    command = [sys.executable, "-m", CONVERTER, "--checkpoint_path", str(reference_dir / "tada_original" / LAYOUTS[1]),
+               "--output_dir", str(tmp_path / "out"), "--id2label", str(tmp_path / "labels.json"),
+               "--num_frames", "8", "--image_size", "64", "--sample_mode", "segment"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "TAda ResNet-50, 5 classes" in result.stdout
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["id2label"] == {"0": "approach", "1": "catch", "2": "drop", "3": "lift", "4": "push"}
+    processor = json.loads((tmp_path / "out" / "video_preprocessor_config.json").read_text())
+    assert (processor["num_frames"], processor["sample_mode"], processor["image_size"]) == (8, "segment", 64)
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "exists and is not empty" in again.stderr
+
+
+def test_label_count_mismatch_fails_before_writing_anything(reference_dir, tmp_path):
+    with pytest.raises(ValueError, match="51 label names given .* head has 5 classes"):
+        convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "out",
+                                    label_names=named_label_set("hmdb51"), label_origin="label set hmdb51")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_label_sets_and_label_files(tmp_path):
+    kinetics = named_label_set("kinetics400")
+    assert len(kinetics) == 400 and kinetics == sorted(kinetics) and kinetics[0] == "abseiling"
+    ours, essmc2 = named_label_set("hmdb51"), named_label_set("hmdb51-essmc2")
+    assert sorted(ours) == sorted(essmc2) and len(ours) == 51
+    assert ours.index("climb") < ours.index("climb_stairs") and essmc2.index("climb_stairs") < essmc2.index("climb")
+    assert essmc2.index("kick_ball") < essmc2.index("kick") and essmc2.index("sword_exercise") < essmc2.index("sword")
+    (tmp_path / "ids.json").write_text(json.dumps({"1": "b", "0": "a"}))
+    assert read_id2label_file(tmp_path / "ids.json") == ["a", "b"]
+    (tmp_path / "gap.json").write_text(json.dumps({"0": "a", "2": "c"}))
+    with pytest.raises(ValueError, match=r"gap\.json: ids must be the integers 0\.\.1"):
+        read_id2label_file(tmp_path / "gap.json")
+    with pytest.raises(ValueError, match="label set 'ucf101' is not known"):
+        named_label_set("ucf101")
