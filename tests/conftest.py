@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from shipped_data import REFERENCE_DIR
+
 # Nothing in the suite may reach the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 @pytest.fixture

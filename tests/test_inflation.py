@@ -75,3 +75,16 @@ def test_basic_block_resnets_and_foreign_state_dicts_are_refused():
         inflate_resnet_2d(torchvision.models.resnet18().state_dict(), num_labels=3)
     with pytest.raises(ValueError, match="not a 2D ResNet state dict"):
         inflate_resnet_2d({"weight": torch.zeros(3)}, num_labels=3)
+
+
+def test_inflates_from_a_saved_state_dict_file_and_a_transformers_folder(tmp_path):
+    resnet = randomised(ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[32, 64, 128, 256],
+                                                 depths=[3, 4, 23, 3], layer_type="bottleneck")))
+    torch.save(resnet.state_dict(), tmp_path / "resnet.pth")
+    resnet.save_pretrained(tmp_path / "resnet")
+    from_file = inflate_resnet_2d(tmp_path / "resnet.pth", num_labels=2)
+    from_folder = inflate_resnet_2d(str(tmp_path / "resnet"), num_labels=2)
+    assert from_file.config.depth == from_folder.config.depth == 101
+    key = "tada_resnet.encoder.stages.2.layers.22.expand.normalization.running_mean"
+    assert torch.equal(from_file.state_dict()[key], from_folder.state_dict()[key])
+    assert torch.equal(from_file.state_dict()[key], resnet.encoder.stages[2].layers[22].layer[2].normalization.running_mean)
