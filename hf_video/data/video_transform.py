@@ -6,7 +6,8 @@ It ties the three steps together and adds nothing of its own: pick frame indices
 
 Training rows give one random clip each, `pixel_values` (T, C, H, W). Evaluation rows give the
 `temporal_crops` x `spatial_crops` test views, `pixel_values` (T, C, H, W) for a single view, else
-(temporal_crops * spatial_crops, T, C, H, W), temporal-major. Random draws use the `random` module, which PyTorch
+(temporal_crops * spatial_crops, T, C, H, W), temporal-major; rows with a `view_index` column (one row per view,
+as `hf_video.training.multi_view.expand_views` makes them) give that view alone, (T, C, H, W). Random draws use the `random` module, which PyTorch
 reseeds in every DataLoader worker, so workers never repeat each other's augmentations.
 """
 
@@ -48,10 +49,13 @@ class VideoClipTransform:
         if missing:
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
                            f"{missing}. Apply it to the dataset itself, not after removing columns.")
-        clips = [
-            self.train_clip(path, num_frames, fps) if self.train else self.eval_views(path, num_frames, fps)
-            for path, num_frames, fps in zip(batch["video"], batch["num_frames"], batch["fps"])
-        ]
+        rows = zip(batch["video"], batch["num_frames"], batch["fps"])
+        if self.train:
+            clips = [self.train_clip(*row) for row in rows]
+        elif "view_index" in batch:
+            clips = [self.eval_view(*row, view_index) for row, view_index in zip(rows, batch["view_index"])]
+        else:
+            clips = [self.eval_views(*row) for row in rows]
         return {"pixel_values": clips, "labels": list(batch["label"])}
 
     def train_clip(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
@@ -66,3 +70,9 @@ class VideoClipTransform:
         frames = read_frames(path, [index for clip in indices for index in clip], self.video_backend)
         views = torch.cat([eval_views(clip, self.settings) for clip in frames.split(self.settings.num_frames)])
         return views[0] if len(views) == 1 else views
+
+    def eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int) -> torch.Tensor:
+        """Test view `view_index` (temporal-major) alone: decodes only its temporal clip."""
+        temporal_index, spatial_index = divmod(view_index, self.settings.spatial_crops)
+        indices = clip_indices(self.settings, num_video_frames, video_fps, temporal_index, self.settings.temporal_crops)
+        return eval_views(read_frames(path, indices, self.video_backend), self.settings)[spatial_index]

@@ -1,0 +1,259 @@
+#!/usr/bin/env python
+"""Fine-tune TAda ResNet3D on HMDB51 (or the synthetic motion set) with the transformers Trainer.
+
+The same command runs on CPU, one GPU, several GPUs and several machines:
+
+    python examples/finetune_hmdb51.py --data_dir data/hmdb51 --model_name_or_path CHECKPOINT
+    accelerate launch examples/finetune_hmdb51.py ...                    (see examples/accelerate_configs/)
+    torchrun --nproc_per_node 8 examples/finetune_hmdb51.py ...
+
+Defaults follow the seed recipe (EssentialMC2's HMDB51 fine-tune): SGD lr 0.001 weight decay 0.001, a cosine
+schedule to 0 over 100 epochs, 16 frames every 4th at 30 fps, 112x112 crops, logging every 10 steps, evaluation and
+a checkpoint every epoch, TensorBoard logs. After training, every test video is evaluated on
+`eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to all_results.json.
+`--help` lists every option.
+"""
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from datasets import concatenate_datasets
+from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, TrainingArguments
+
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
+from hf_video.data import HMDB51_CLASSES, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51
+from hf_video.data.synthetic import synthetic_class_names, write_synthetic_motion_dataset
+from hf_video.training.metrics import clip_accuracy
+from hf_video.training.model_card import finetuned_model_card
+from hf_video.training.multi_view import evaluate_multi_view
+
+logger = logging.getLogger("finetune_hmdb51")
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(default=None, metadata={"help": (
+        "A TAda checkpoint (folder or Hub id) to fine-tune; or a 2D ResNet to inflate (a transformers ResNet "
+        "folder / Hub id such as microsoft/resnet-50, or a torchvision ResNet-50/101/152 state dict .pth); "
+        "or nothing, to train from scratch with the architecture options below.")})
+    depth: int = field(default=50, metadata={"help": "From scratch: 18, 34 (our basic-block variant), 50, 101, 152."})
+    stem_width: int = field(default=64, metadata={"help": "From scratch: channels of the stem convolution."})
+    hidden_sizes: str | None = field(default=None, metadata={
+        "help": "From scratch: comma-separated output widths of the four stages (default: the ResNet widths)."})
+    temporal_adaptive: bool = field(default=True, metadata={
+        "help": "From scratch: TAda convolutions; False gives the same network frame by frame (a 2D baseline)."})
+    classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (seed: 0.5)."})
+    sync_batch_norm: bool = field(default=False, metadata={
+        "help": "Convert BatchNorm to SyncBatchNorm when training on several GPUs (ignored on CPU or one process)."})
+
+
+@dataclass
+class DataArguments:
+    data_dir: str = field(default="data/hmdb51", metadata={
+        "help": "HMDB51 (extracted videos/ + annotations/, or the two official .rar archives), or a synthetic set."})
+    synthetic_if_missing: str | None = field(default=None, metadata={"help": (
+        "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
+    split: int = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
+    num_frames: int = field(default=16, metadata={"help": "Frames per clip."})
+    sample_interval: int = field(default=4, metadata={"help": "Take every n-th frame (at target_fps)."})
+    target_fps: float = field(default=30, metadata={"help": "Frame rate the interval refers to."})
+    sample_mode: str = field(default="interval", metadata={"help": "interval (the seed's) or segment (TSN)."})
+    image_size: int = field(default=112, metadata={"help": "Side of the square crops given to the model."})
+    video_backend: str = field(default="pyav", metadata={"help": "pyav (default, faster) or decord."})
+    num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (seed option)."})
+    eval_temporal_crops: int = field(default=3, metadata={"help": "Final test: clips per video along time."})
+    eval_spatial_crops: int = field(default=3, metadata={"help": "Final test: 1 (centre) or 3 (left/centre/right)."})
+    prepare_num_proc: int | None = field(default=None, metadata={"help": "Processes probing videos at prepare."})
+    dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default HF's)."})
+    skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
+
+
+# The seed recipe's settings where transformers' defaults differ; everything stays overridable on the command line.
+_SEED_TRAINING_DEFAULTS = dict(
+    output_dir="outputs/tada_hmdb51", optim="sgd", optim_args="momentum=0.9", learning_rate=0.001,
+    weight_decay=0.001, lr_scheduler_type="cosine", num_train_epochs=100.0, logging_steps=10.0, eval_strategy="epoch",
+    save_strategy="epoch", report_to="tensorboard", remove_unused_columns=False, ddp_find_unused_parameters=False,
+    dataloader_num_workers=8, per_device_train_batch_size=8, per_device_eval_batch_size=8,
+)
+_PARENT_FIELDS = {f.name: f for f in dataclasses.fields(TrainingArguments)}
+FinetuneTrainingArguments = dataclasses.make_dataclass(
+    "FinetuneTrainingArguments",
+    [(name, _PARENT_FIELDS[name].type, field(default=value, metadata=_PARENT_FIELDS[name].metadata))
+     for name, value in _SEED_TRAINING_DEFAULTS.items()],
+    bases=(TrainingArguments,),
+)
+
+
+def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple[str, tuple, str]:
+    """(data folder, class names, dataset name): HMDB51 at data_dir, or the synthetic set when it is missing."""
+    data_dir = data_arguments.data_dir
+    if not os.path.exists(data_dir) and data_arguments.synthetic_if_missing:
+        data_dir = data_arguments.synthetic_if_missing
+        with training_arguments.main_process_first(desc="writing the synthetic motion set"):
+            if synthetic_class_names(data_dir) is None:
+                logger.warning(f"Writing the synthetic motion set to {data_dir} ...")
+                write_synthetic_motion_dataset(data_dir)
+        logger.warning(f"{data_arguments.data_dir} not found: training on the SYNTHETIC motion set in {data_dir} "
+                       "(time-reversed twin classes), not on HMDB51.")
+    synthetic = synthetic_class_names(data_dir)
+    if synthetic is not None:
+        return data_dir, synthetic, "synthetic motion (time-reversed twins)"
+    return data_dir, HMDB51_CLASSES, "HMDB51"
+
+
+def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, labels: tuple):
+    """(model, base model name or None) for the options: a TAda checkpoint, an inflated 2D ResNet, or from scratch."""
+    label_kwargs = dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                        label2id={name: index for index, name in enumerate(labels)})
+    clip_kwargs = dict(num_frames=data_arguments.num_frames, image_size=data_arguments.image_size)
+    source = model_arguments.model_name_or_path
+    if source is None:
+        hidden_sizes = ([int(width) for width in model_arguments.hidden_sizes.split(",")]
+                        if model_arguments.hidden_sizes else None)
+        config = TadaResNetConfig(depth=model_arguments.depth, stem_width=model_arguments.stem_width,
+                                  hidden_sizes=hidden_sizes, temporal_adaptive=model_arguments.temporal_adaptive,
+                                  classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs, **label_kwargs)
+        return TadaResNetForVideoClassification(config), None
+    if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source).model_type == "resnet":
+        model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
+                                  **label_kwargs)
+        return model, source
+    model = AutoModelForVideoClassification.from_pretrained(
+        source, ignore_mismatched_sizes=True, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
+        **label_kwargs)
+    return model, source
+
+
+def check_hub_access(training_arguments) -> None:
+    """Fail at start-up, not after training, when the model cannot be pushed."""
+    if not training_arguments.push_to_hub:
+        return
+    from huggingface_hub import HfApi, get_token
+    from huggingface_hub.utils import is_offline_mode
+
+    problem = None
+    if not training_arguments.hub_model_id:
+        problem = "give --hub_model_id (e.g. your-name/tada-r50-hmdb51)"
+    elif is_offline_mode():
+        problem = "the Hub is switched off here (HF_HUB_OFFLINE is set): unset it or drop --push_to_hub"
+    elif get_token() is None and not training_arguments.hub_token:
+        problem = "no Hugging Face token: run `hf auth login`, set HF_TOKEN, or pass --hub_token"
+    else:
+        try:
+            HfApi(token=training_arguments.hub_token).whoami()
+        except Exception as error:  # any network or authentication failure means the push would fail
+            problem = f"the Hub cannot be reached or the token is refused ({error})"
+    if problem:
+        raise SystemExit(f"--push_to_hub: {problem}. Nothing was trained.")
+
+
+def main(argv=None):
+    parser = HfArgumentParser((ModelArguments, DataArguments, FinetuneTrainingArguments))
+    model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+                        if training_arguments.should_log else logging.WARNING)
+    check_hub_access(training_arguments)
+    push_to_hub = training_arguments.push_to_hub
+    # We push ourselves at the end, with our model card (the Trainer's would overwrite it).
+    training_arguments = dataclasses.replace(training_arguments, push_to_hub=False)
+
+    data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
+    with training_arguments.main_process_first(desc="preparing the dataset"):
+        splits = load_hmdb51(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
+                             num_proc=data_arguments.prepare_num_proc, class_names=labels,
+                             skip_unreadable=data_arguments.skip_unreadable)
+    train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
+                                  sample_interval=data_arguments.sample_interval,
+                                  target_fps=data_arguments.target_fps, image_size=data_arguments.image_size)
+    test_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
+                                        spatial_crops=data_arguments.eval_spatial_crops)
+    train = concatenate_datasets([splits["train"]] * data_arguments.num_folds)
+    train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend))
+    test = splits["test"]
+    per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
+                                                            video_backend=data_arguments.video_backend))
+
+    model, base_model = build_model(model_arguments, data_arguments, labels)
+    if model_arguments.sync_batch_norm:
+        if torch.cuda.is_available() and training_arguments.world_size > 1:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        else:
+            logger.warning("--sync_batch_norm is ignored: it needs several GPU processes.")
+
+    trainer = Trainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
+                      data_collator=collate_clips, compute_metrics=clip_accuracy)
+    if trainer.is_world_process_zero():
+        print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, len(train), len(test)),
+              flush=True)
+    train_result = trainer.train(resume_from_checkpoint=training_arguments.resume_from_checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+    trainer.save_state()
+
+    results, predictions = evaluate_multi_view(trainer, test, test_settings, data_arguments.video_backend)
+    results["views"] = f"{test_settings.temporal_crops}x{test_settings.spatial_crops}"
+    trainer.log({f"test_{name}": value for name, value in results.items() if isinstance(value, float)})
+    trainer.log_metrics("test", results)
+    trainer.save_metrics("test", results)
+    if trainer.is_world_process_zero():
+        write_outputs(trainer, training_arguments, test_settings, predictions, results, dataset_name, base_model,
+                      data_arguments, push_to_hub)
+    return results
+
+
+def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_train, num_test) -> str:
+    world = arguments.world_size
+    batch = arguments.per_device_train_batch_size * world * arguments.gradient_accumulation_steps
+    steps_per_epoch = math.ceil(num_train / batch)
+    steps = arguments.max_steps if arguments.max_steps > 0 else math.ceil(steps_per_epoch * arguments.num_train_epochs)
+    config = model.config
+    # Where transformers' TensorBoard callback writes (5.x has no logging_dir argument).
+    tensorboard_dir = os.getenv("TENSORBOARD_LOGGING_DIR") or os.path.join(arguments.output_dir, "runs")
+    return (f"Fine-tuning TAda ResNet-{config.depth} (temporal_adaptive={config.temporal_adaptive}, "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters) on {dataset_name} ({data_dir}, split "
+            f"{data_arguments.split}): {num_train} training clips, {num_test} test videos; {steps} steps "
+            f"({steps_per_epoch} per epoch) on {world} process(es) x batch {arguments.per_device_train_batch_size}; "
+            f"checkpoints in {arguments.output_dir}, TensorBoard logs in {tensorboard_dir}.")
+
+
+def write_outputs(trainer, arguments, test_settings, predictions, results, dataset_name, base_model,
+                  data_arguments, push_to_hub) -> None:
+    """Next to the final weights: the video processor (evaluation settings), per-video test predictions, our model
+    card; then the push, if asked for."""
+    output_dir = Path(arguments.output_dir)
+    single_view = dataclasses.replace(test_settings, temporal_crops=1, spatial_crops=1)
+    TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend
+                                                ).save_pretrained(output_dir)
+    with open(output_dir / "test_predictions.jsonl", "w", encoding="utf-8") as file:
+        file.writelines(json.dumps(row) + "\n" for row in predictions)
+    recipe = {"frames x interval": f"{test_settings.num_frames} x {test_settings.sample_interval} "
+                                   f"({test_settings.sample_mode}, {test_settings.target_fps} fps)",
+              "image size": test_settings.image_size, "optimizer": f"{arguments.optim} ({arguments.optim_args})",
+              "learning rate": arguments.learning_rate, "weight decay": arguments.weight_decay,
+              "schedule": arguments.lr_scheduler_type, "epochs": arguments.num_train_epochs,
+              "batch per device": arguments.per_device_train_batch_size, "processes": arguments.world_size,
+              "split": data_arguments.split, "training folds": data_arguments.num_folds}
+    model_name = arguments.hub_model_id or output_dir.name
+    card = finetuned_model_card(model_name, dataset_name, "hmdb51" if dataset_name == "HMDB51" else "synthetic",
+                                base_model, recipe, results)
+    (output_dir / "README.md").write_text(card, encoding="utf-8")
+    if push_to_hub:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=arguments.hub_token)
+        api.create_repo(arguments.hub_model_id, private=arguments.hub_private_repo, exist_ok=True)
+        api.upload_folder(repo_id=arguments.hub_model_id, folder_path=output_dir,
+                          ignore_patterns=["checkpoint-*", "runs/*", "*.pth"])
+        print(f"Pushed to https://huggingface.co/{arguments.hub_model_id}")
+
+
+if __name__ == "__main__":
+    main()

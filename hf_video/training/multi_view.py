@@ -1,0 +1,38 @@
+"""Multi-view evaluation with the Trainer: every test video as `temporal_crops` x `spatial_crops` views, predicted as
+ordinary clips (so batching, devices and distributed gathering are the Trainer's), then averaged per video."""
+
+import numpy as np
+
+from ..data.transforms import ClipSettings
+from ..data.video_transform import VideoClipTransform
+from .metrics import multi_view_accuracy, video_probabilities
+
+
+def expand_views(dataset, settings: ClipSettings):
+    """One row per (video, view) of a prepared dataset (no transform set): its columns plus `video_index` (the
+    video's row) and `view_index` (temporal-major)."""
+    num_views = settings.temporal_crops * settings.spatial_crops
+    video_index = np.repeat(np.arange(len(dataset)), num_views)
+    expanded = dataset.select(video_index).flatten_indices()
+    expanded = expanded.add_column("video_index", video_index.tolist())
+    return expanded.add_column("view_index", np.tile(np.arange(num_views), len(dataset)).tolist())
+
+
+def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend: str = "pyav") -> tuple[dict, list]:
+    """(metrics, per-video predictions) of `trainer.model` on `dataset` with the test views of `settings`.
+
+    Metrics: clip_top1/5 over all views, video_top1/5 of the views' mean softmax per video. Predictions: one dict
+    per video with its id, label, predicted label and score. Every process gets them (the Trainer gathers)."""
+    views = expand_views(dataset, settings)
+    video_index = np.asarray(views["video_index"])
+    views.set_transform(VideoClipTransform(settings, train=False, video_backend=video_backend))
+    output = trainer.predict(views, metric_key_prefix="multi_view")
+    metrics = multi_view_accuracy(output.predictions, output.label_ids, video_index)
+    videos, probabilities = video_probabilities(output.predictions, video_index)
+    names = trainer.model.config.id2label
+    predictions = [
+        {"video_id": dataset[int(video)]["video_id"], "label": names[int(dataset[int(video)]["label"])],
+         "predicted": names[int(row.argmax())], "score": float(row.max())}
+        for video, row in zip(videos, probabilities)
+    ]
+    return metrics, predictions
