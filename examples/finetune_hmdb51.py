@@ -25,11 +25,12 @@ from pathlib import Path
 
 import torch
 from datasets import concatenate_datasets
-from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, TrainingArguments
+from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
 from hf_video.data import HMDB51_CLASSES, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51
 from hf_video.data.synthetic import synthetic_class_names, write_synthetic_motion_dataset
+from hf_video.training.arguments import VideoTrainingArguments
 from hf_video.training.metrics import clip_accuracy
 from hf_video.training.model_card import finetuned_model_card
 from hf_video.training.multi_view import evaluate_multi_view
@@ -66,6 +67,9 @@ class DataArguments:
     target_fps: float = field(default=30, metadata={"help": "Frame rate the interval refers to."})
     sample_mode: str = field(default="interval", metadata={"help": "interval (the seed's) or segment (TSN)."})
     image_size: int = field(default=112, metadata={"help": "Side of the square crops given to the model."})
+    flip_probability: float | None = field(default=None, metadata={"help": (
+        "Chance of mirroring a training clip: 0.5 (the seed's) on HMDB51, 0 on the synthetic set, whose twins a "
+        "mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: str = field(default="pyav", metadata={"help": "pyav (default, faster) or decord."})
     num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (seed option)."})
     eval_temporal_crops: int = field(default=3, metadata={"help": "Final test: clips per video along time."})
@@ -75,24 +79,8 @@ class DataArguments:
     skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
 
 
-# The seed recipe's settings where transformers' defaults differ; everything stays overridable on the command line.
-_SEED_TRAINING_DEFAULTS = dict(
-    output_dir="outputs/tada_hmdb51", optim="sgd", optim_args="momentum=0.9", learning_rate=0.001,
-    weight_decay=0.001, lr_scheduler_type="cosine", num_train_epochs=100.0, logging_steps=10.0, eval_strategy="epoch",
-    save_strategy="epoch", report_to="tensorboard", remove_unused_columns=False, ddp_find_unused_parameters=False,
-    dataloader_num_workers=8, per_device_train_batch_size=8, per_device_eval_batch_size=8,
-)
-_PARENT_FIELDS = {f.name: f for f in dataclasses.fields(TrainingArguments)}
-FinetuneTrainingArguments = dataclasses.make_dataclass(
-    "FinetuneTrainingArguments",
-    [(name, _PARENT_FIELDS[name].type, field(default=value, metadata=_PARENT_FIELDS[name].metadata))
-     for name, value in _SEED_TRAINING_DEFAULTS.items()],
-    bases=(TrainingArguments,),
-)
-
-
 def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple[str, tuple, str]:
-    """(data folder, class names, dataset name): HMDB51 at data_dir, or the synthetic set when it is missing."""
+    """(data folder, class names, dataset name): HMDB51 at data_dir, or the synthetic set (when it is missing)."""
     data_dir = data_arguments.data_dir
     if not os.path.exists(data_dir) and data_arguments.synthetic_if_missing:
         data_dir = data_arguments.synthetic_if_missing
@@ -135,8 +123,7 @@ def check_hub_access(training_arguments) -> None:
     """Fail at start-up, not after training, when the model cannot be pushed."""
     if not training_arguments.push_to_hub:
         return
-    from huggingface_hub import HfApi, get_token
-    from huggingface_hub.utils import is_offline_mode
+    from huggingface_hub import HfApi, get_token, is_offline_mode
 
     problem = None
     if not training_arguments.hub_model_id:
@@ -155,11 +142,12 @@ def check_hub_access(training_arguments) -> None:
 
 
 def main(argv=None):
-    parser = HfArgumentParser((ModelArguments, DataArguments, FinetuneTrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, VideoTrainingArguments))
     model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
     check_hub_access(training_arguments)
+    set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     push_to_hub = training_arguments.push_to_hub
     # We push ourselves at the end, with our model card (the Trainer's would overwrite it).
     training_arguments = dataclasses.replace(training_arguments, push_to_hub=False)
@@ -169,9 +157,13 @@ def main(argv=None):
         splits = load_hmdb51(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
                              num_proc=data_arguments.prepare_num_proc, class_names=labels,
                              skip_unreadable=data_arguments.skip_unreadable)
+    flip_probability = data_arguments.flip_probability
+    if flip_probability is None:
+        flip_probability = 0.5 if dataset_name == "HMDB51" else 0.0
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
-                                  target_fps=data_arguments.target_fps, image_size=data_arguments.image_size)
+                                  target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
+                                  flip_probability=flip_probability)
     test_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
     train = concatenate_datasets([splits["train"]] * data_arguments.num_folds)
@@ -200,9 +192,10 @@ def main(argv=None):
 
     results, predictions = evaluate_multi_view(trainer, test, test_settings, data_arguments.video_backend)
     results["views"] = f"{test_settings.temporal_crops}x{test_settings.spatial_crops}"
-    trainer.log({f"test_{name}": value for name, value in results.items() if isinstance(value, float)})
-    trainer.log_metrics("test", results)
-    trainer.save_metrics("test", results)
+    test_metrics = {f"test_{name}": value for name, value in results.items()}
+    trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
+    trainer.log_metrics("test", test_metrics)
+    trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
         write_outputs(trainer, training_arguments, test_settings, predictions, results, dataset_name, base_model,
                       data_arguments, push_to_hub)

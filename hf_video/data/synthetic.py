@@ -5,6 +5,11 @@ move_right / move_left. A twin's video is a forward video played backwards, draw
 so no single frame and no set of frames tells twins apart; only the order of the frames does. A per-frame 2D network
 can at best find the pair (50% within it); a temporal one can find the class.
 
+The background is a colour ramp (red grows along x, green along y) with a random offset, so that where an object
+is, and how it is turned, shows in a frame's channel statistics: that is what TAda's route functions read (they
+calibrate each frame's convolution from its channel averages over space), so a temporal model has something to
+follow. A single frame still says nothing about the direction of time.
+
 The layout is HMDB51's (`videos/<class>/<video>.avi`, `annotations/<class>_test_split<k>.txt`), the videos
 MPEG-4 AVI at 30 fps like HMDB51's, so the same builder, transforms and training script run on it unchanged.
 `synthetic_motion.json` beside them records the class names and how the set was made.
@@ -28,7 +33,8 @@ MARKER_FILE = "synthetic_motion.json"
 def _render(motion: str, num_frames: int, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """uint8 (T, H, W, 3) of a forward motion with random colours, position and speed."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    background = rng.uniform(0, 90, size=3)
+    background = np.stack([xs / width * 160, ys / height * 160, np.full_like(xs, 40)], axis=-1)
+    background = background + rng.uniform(0, 60, size=3)
     colour = rng.uniform(150, 255, size=3)
     centre_x, centre_y = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
     progress = np.linspace(0, 1, num_frames)
@@ -45,13 +51,16 @@ def _render(motion: str, num_frames: int, width: int, height: int, rng: np.rando
             disc = ((xs - centre_x) ** 2 + (ys - centre_y) ** 2 <= (small + (large - small) * p) ** 2)[..., None]
             frames[t] = np.where(disc, colour, background)
     elif motion == "turn_clockwise":
-        start, turn = rng.uniform(0, math.pi), rng.uniform(0.5, 1.0) * math.pi
-        length, thickness = 0.4 * short_side, 0.07 * short_side
+        # Pivot near the centre, so that crops keep it in view.
+        centre_x, centre_y = rng.uniform(0.45, 0.55) * width, rng.uniform(0.45, 0.55) * height
+        start, turn = rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.25) * math.pi
+        length, thickness = 0.45 * short_side, 0.1 * short_side
         for t, p in enumerate(progress):
             angle = start + turn * p  # image y points down: a growing angle turns clockwise on screen
             along = (xs - centre_x) * math.cos(angle) + (ys - centre_y) * math.sin(angle)
             across = -(xs - centre_x) * math.sin(angle) + (ys - centre_y) * math.cos(angle)
-            bar = ((np.abs(along) <= length) & (np.abs(across) <= thickness))[..., None]
+            # A clock hand (one-sided), so that the ramp it covers, and the frame's colour averages, turn with it.
+            bar = ((along >= 0) & (along <= length) & (np.abs(across) <= thickness))[..., None]
             frames[t] = np.where(bar, colour, background)
     elif motion == "move_right":
         radius = rng.uniform(0.12, 0.2) * short_side

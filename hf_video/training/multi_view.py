@@ -21,13 +21,15 @@ def expand_views(dataset, settings: ClipSettings):
 def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend: str = "pyav") -> tuple[dict, list]:
     """(metrics, per-video predictions) of `trainer.model` on `dataset` with the test views of `settings`.
 
-    Metrics: clip_top1/5 over all views, video_top1/5 of the views' mean softmax per video. Predictions: one dict
+    Metrics: clip_top1/5 over all views, video_top1/5 of the views' mean softmax per video, the mean loss of the
+    views. Predictions: one dict
     per video with its id, label, predicted label and score. Every process gets them (the Trainer gathers)."""
     views = expand_views(dataset, settings)
     video_index = np.asarray(views["video_index"])
     views.set_transform(VideoClipTransform(settings, train=False, video_backend=video_backend))
     output = trainer.predict(views, metric_key_prefix="multi_view")
-    metrics = multi_view_accuracy(output.predictions, output.label_ids, video_index)
+    metrics = {**multi_view_accuracy(output.predictions, output.label_ids, video_index),
+               "loss": output.metrics["multi_view_loss"]}
     videos, probabilities = video_probabilities(output.predictions, video_index)
     names = trainer.model.config.id2label
     predictions = [

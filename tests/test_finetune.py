@@ -1,0 +1,171 @@
+"""examples/finetune_hmdb51.py end to end on the synthetic motion set: python, accelerate launch (2 processes, 2
+machines), torchrun with bf16, resume after a kill, outputs and model card, the early push_to_hub failure."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard
+
+from hf_video.data.synthetic import SYNTHETIC_CLASSES, write_synthetic_motion_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = str(ROOT / "examples" / "finetune_hmdb51.py")
+TRAIN_PER_CLASS, TEST_PER_CLASS = 6, 2
+NUM_TRAIN, NUM_TEST = 8 * TRAIN_PER_CLASS, 8 * TEST_PER_CLASS
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    return write_synthetic_motion_dataset(tmp_path_factory.mktemp("synthetic") / "motion",
+                                          videos_per_class=TRAIN_PER_CLASS + TEST_PER_CLASS,
+                                          test_per_class=TEST_PER_CLASS, num_frames_range=(16, 24))
+
+
+def tiny_run(data_dir, output_dir, cache_dir, *extra):
+    """A small TAda ResNet-18 on 4 x 32^2 clips, no DataLoader workers (deterministic), CPU."""
+    return ["--data_dir", str(data_dir), "--output_dir", str(output_dir), "--dataset_cache_dir", str(cache_dir),
+            "--depth", "18", "--stem_width", "8", "--hidden_sizes", "8,16,32,64", "--num_frames", "4",
+            "--sample_interval", "2", "--image_size", "32", "--eval_temporal_crops", "2", "--eval_spatial_crops", "3",
+            "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "16", "--optim", "adamw_torch",
+            "--learning_rate", "0.003", "--dataloader_num_workers", "0", "--use_cpu", "--seed", "0",
+            "--logging_steps", "1", "--disable_tqdm", "True", *extra]
+
+
+def run(command, timeout=600, **kwargs):
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", **kwargs.pop("env", {})}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment, **kwargs)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+def logged(output_dir, key):
+    state = json.loads((Path(output_dir) / "trainer_state.json").read_text())
+    return [entry[key] for entry in state["log_history"] if key in entry]
+
+
+def test_python_run_on_the_synthetic_fallback_learns_and_writes_everything(synthetic, tmp_path):
+    output_dir = tmp_path / "run"
+    result = run([sys.executable, SCRIPT, *tiny_run(tmp_path / "no_hmdb51_here", output_dir, tmp_path / "cache",
+                                                    "--synthetic_if_missing", str(synthetic),
+                                                    "--num_train_epochs", "3", "--report_to", "tensorboard")])
+    output = result.stdout + result.stderr
+    assert "not found: training on the SYNTHETIC motion set" in output
+    assert f"{NUM_TRAIN} training clips, {NUM_TEST} test videos; 18 steps (6 per epoch) on 1 process(es)" in output
+    losses = logged(output_dir, "loss")
+    assert len(losses) == 18 and sum(losses[-6:]) < sum(losses[:6])  # learning
+    assert len(logged(output_dir, "eval_top1")) == 3  # evaluated every epoch
+    assert sorted(p.name for p in output_dir.glob("checkpoint-*")) == ["checkpoint-12", "checkpoint-18",
+                                                                      "checkpoint-6"]
+    assert list((output_dir / "runs").rglob("events.out.tfevents.*"))
+
+    results = json.loads((output_dir / "all_results.json").read_text())
+    for key in ("test_clip_top1", "test_clip_top5", "test_video_top1", "test_video_top5", "train_loss"):
+        assert 0 <= results[key] < 10, key
+    assert results["test_num_videos"] == NUM_TEST and results["test_num_views"] == NUM_TEST * 6
+    predictions = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().splitlines()]
+    assert len({row["video_id"] for row in predictions}) == NUM_TEST
+    assert {row["predicted"] for row in predictions} <= set(SYNTHETIC_CLASSES)
+
+    # What a push would upload: weights, config, video processor, our card.
+    files = {path.name for path in output_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "video_preprocessor_config.json", "README.md"} <= files
+    card = ModelCard.load(output_dir / "README.md")
+    assert card.data.pipeline_tag == "video-classification" and card.data.library_name == "transformers"
+    assert card.data.eval_results[0].metric_value == pytest.approx(100 * results["test_video_top1"], abs=0.01)
+    assert "| learning rate | 0.003 |" in card.text
+    from transformers import pipeline
+
+    import hf_video  # noqa: F401  registers the video processor
+
+    video = sorted((synthetic / "videos" / "grow").iterdir())[0]
+    top = pipeline("video-classification", model=str(output_dir))(str(video), top_k=2)
+    assert len(top) == 2 and top[0]["label"] in SYNTHETIC_CLASSES
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one(synthetic, tmp_path):
+    steps_per_epoch = math.ceil(NUM_TRAIN / 8)
+    arguments = lambda name: tiny_run(synthetic, tmp_path / name, tmp_path / "cache",  # noqa: E731
+                                      "--num_train_epochs", "2", "--report_to", "none")
+    run([sys.executable, SCRIPT, *arguments("straight")])
+
+    interrupted = subprocess.Popen([sys.executable, SCRIPT, *arguments("resumed")], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    state_file = tmp_path / "resumed" / f"checkpoint-{steps_per_epoch}" / "trainer_state.json"
+    deadline = time.monotonic() + 300
+    while not state_file.exists() and interrupted.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    interrupted.send_signal(signal.SIGKILL)
+    interrupted.wait()
+    assert state_file.exists() and not (tmp_path / "resumed" / "all_results.json").exists()
+
+    run([sys.executable, SCRIPT, *arguments("resumed"), "--resume_from_checkpoint",
+         str(tmp_path / "resumed" / f"checkpoint-{steps_per_epoch}")])
+    straight = json.loads((tmp_path / "straight" / "all_results.json").read_text())
+    resumed = json.loads((tmp_path / "resumed" / "all_results.json").read_text())
+    for key in ("test_clip_top1", "test_video_top1", "test_video_top5", "test_loss"):
+        assert resumed[key] == pytest.approx(straight[key], rel=1e-5), key
+    assert logged(tmp_path / "resumed", "loss")[-steps_per_epoch:] == pytest.approx(
+        logged(tmp_path / "straight", "loss")[-steps_per_epoch:], rel=1e-5)
+
+
+def test_two_process_accelerate_launch_shards_data_and_does_not_scale_the_loss(synthetic, tmp_path):
+    output_dir = tmp_path / "ddp"
+    result = run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                  "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+                  "29617", SCRIPT, *tiny_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "1",
+                                             "--report_to", "none")])
+    assert "on 2 process(es)" in result.stdout
+    # Every training clip once per epoch: 48 clips / (2 processes x batch 8) = 3 steps, not 6.
+    assert logged(output_dir, "epoch")[-1] == 1 and max(logged(output_dir, "step")) == 3
+    first_loss = logged(output_dir, "loss")[0]
+    assert 0.5 * math.log(8) < first_loss < 1.5 * math.log(8)  # about ln(8) at the start, not 2 ln(8)
+    predictions = (output_dir / "test_predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == len({json.loads(line)["video_id"] for line in predictions}) == NUM_TEST
+    assert json.loads((output_dir / "all_results.json").read_text())["test_num_views"] == NUM_TEST * 6
+
+
+def test_two_launchers_as_two_machines_form_one_job(synthetic, tmp_path):
+    output_dir = tmp_path / "two_machines"
+    launchers = [
+        subprocess.Popen([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_machines", "2",
+                          "--num_processes", "2", "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1",
+                          "--main_process_port", "29619", "--mixed_precision", "no", "--dynamo_backend", "no",
+                          "--rdzv_backend", "static", "--same_network", SCRIPT,
+                          *tiny_run(synthetic, output_dir, tmp_path / f"cache{rank}", "--num_train_epochs", "1",
+                                    "--report_to", "none", "--eval_strategy", "no", "--save_strategy", "no")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+        for rank in (0, 1)
+    ]
+    outputs = [launcher.communicate(timeout=600)[0] for launcher in launchers]
+    assert [launcher.returncode for launcher in launchers] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert "on 2 process(es)" in outputs[0]
+    assert max(logged(output_dir, "step")) == 3  # one job of two processes, not two jobs of one
+    assert json.loads((output_dir / "all_results.json").read_text())["test_num_videos"] == NUM_TEST
+
+
+def test_torchrun_with_bf16_on_cpu_trains(synthetic, tmp_path):
+    output_dir = tmp_path / "bf16"
+    run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "1", "--master_port", "29621", SCRIPT,
+         *tiny_run(synthetic, output_dir, tmp_path / "cache", "--bf16", "--num_train_epochs", "1",
+                   "--report_to", "none", "--save_strategy", "no")])
+    losses = logged(output_dir, "loss")
+    assert len(losses) == 6 and all(math.isfinite(loss) for loss in losses)
+    assert json.loads((output_dir / "config.json").read_text())["model_type"] == "tada_resnet"
+
+
+def test_push_to_hub_fails_at_start_up_without_the_hub(synthetic, tmp_path):
+    result = subprocess.run(
+        [sys.executable, SCRIPT, *tiny_run(synthetic, tmp_path / "push", tmp_path / "cache", "--push_to_hub",
+                                           "--hub_model_id", "someone/tada-test")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode != 0
+    assert "--push_to_hub: the Hub is switched off here (HF_HUB_OFFLINE is set)" in result.stderr
+    assert "Nothing was trained" in result.stderr and not (tmp_path / "push").exists()
