@@ -33,8 +33,8 @@ MARKER_FILE = "synthetic_motion.json"
 def _render(motion: str, num_frames: int, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """uint8 (T, H, W, 3) of a forward motion with random colours, position and speed."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    background = np.stack([xs / width * 160, ys / height * 160, np.full_like(xs, 40)], axis=-1)
-    background = background + rng.uniform(0, 60, size=3)
+    background = np.stack([xs / width * 200, ys / height * 200, np.full_like(xs, 40)], axis=-1)
+    background = background + rng.uniform(0, 40, size=3)
     colour = rng.uniform(150, 255, size=3)
     centre_x, centre_y = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
     progress = np.linspace(0, 1, num_frames)
@@ -54,7 +54,7 @@ def _render(motion: str, num_frames: int, width: int, height: int, rng: np.rando
         # Pivot near the centre, so that crops keep it in view.
         centre_x, centre_y = rng.uniform(0.45, 0.55) * width, rng.uniform(0.45, 0.55) * height
         start, turn = rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.25) * math.pi
-        length, thickness = 0.45 * short_side, 0.1 * short_side
+        length, thickness = 0.5 * short_side, 0.15 * short_side
         for t, p in enumerate(progress):
             angle = start + turn * p  # image y points down: a growing angle turns clockwise on screen
             along = (xs - centre_x) * math.cos(angle) + (ys - centre_y) * math.sin(angle)
