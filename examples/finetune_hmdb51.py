@@ -42,8 +42,9 @@ logger = logging.getLogger("finetune_hmdb51")
 class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": (
         "A TAda checkpoint (folder or Hub id) to fine-tune; or a 2D ResNet to inflate (a transformers ResNet "
-        "folder / Hub id such as microsoft/resnet-50, or a torchvision ResNet-50/101/152 state dict .pth); "
-        "or nothing, to train from scratch with the architecture options below.")})
+        "folder / Hub id such as microsoft/resnet-50, or a torchvision ResNet-50/101/152 state dict .pth); or a "
+        "TAda config (config.json, or a folder holding only one) to start from scratch; or nothing, to start from "
+        "scratch with the architecture options below.")})
     depth: int = field(default=50, metadata={"help": "From scratch: 18, 34 (our basic-block variant), 50, 101, 152."})
     stem_width: int = field(default=64, metadata={"help": "From scratch: channels of the stem convolution."})
     hidden_sizes: str | None = field(default=None, metadata={
@@ -109,6 +110,10 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
                                   hidden_sizes=hidden_sizes, temporal_adaptive=model_arguments.temporal_adaptive,
                                   classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
+    if source.endswith(".json") or _is_config_only_folder(source):  # a configuration: start from scratch
+        config = TadaResNetConfig.from_pretrained(source, classifier_dropout=model_arguments.classifier_dropout,
+                                                  **clip_kwargs, **label_kwargs)
+        return TadaResNetForVideoClassification(config), None
     if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source).model_type == "resnet":
         model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
                                   **label_kwargs)
@@ -117,6 +122,12 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
         source, ignore_mismatched_sizes=True, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
         **label_kwargs)
     return model, source
+
+
+def _is_config_only_folder(path: str) -> bool:
+    folder = Path(path)
+    return (folder / "config.json").is_file() and not any(folder.glob("*.safetensors")) and not any(
+        folder.glob("*.bin"))
 
 
 def check_hub_access(training_arguments) -> None:

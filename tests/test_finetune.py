@@ -151,14 +151,32 @@ def test_two_launchers_as_two_machines_form_one_job(synthetic, tmp_path):
     assert json.loads((output_dir / "all_results.json").read_text())["test_num_videos"] == NUM_TEST
 
 
-def test_torchrun_with_bf16_on_cpu_trains(synthetic, tmp_path):
+def test_torchrun_with_bf16_on_cpu_trains_from_a_config_file(synthetic, tmp_path):
+    from hf_video import TadaResNetConfig
+
+    TadaResNetConfig(depth=18, stem_width=8, hidden_sizes=[8, 16, 32, 48], route_reduction=2).to_json_file(
+        tmp_path / "small.json")
     output_dir = tmp_path / "bf16"
     run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "1", "--master_port", "29621", SCRIPT,
          *tiny_run(synthetic, output_dir, tmp_path / "cache", "--bf16", "--num_train_epochs", "1",
-                   "--report_to", "none", "--save_strategy", "no")])
+                   "--report_to", "none", "--save_strategy", "no", "--model_name_or_path", str(tmp_path / "small.json"))])
     losses = logged(output_dir, "loss")
     assert len(losses) == 6 and all(math.isfinite(loss) for loss in losses)
-    assert json.loads((output_dir / "config.json").read_text())["model_type"] == "tada_resnet"
+    config = json.loads((output_dir / "config.json").read_text())
+    assert (config["model_type"], config["hidden_sizes"], config["route_reduction"]) == ("tada_resnet",
+                                                                                        [8, 16, 32, 48], 2)
+    assert len(config["id2label"]) == 8  # the labels come from the dataset, not the config file
+
+
+def test_help_documents_the_three_groups():
+    result = run([sys.executable, SCRIPT, "--help"], timeout=120)
+    for option in ("--model_name_or_path", "--temporal_adaptive", "--sync_batch_norm", "--data_dir", "--split",
+                   "--num_folds", "--eval_temporal_crops", "--video_backend", "--resume_from_checkpoint",
+                   "--push_to_hub", "--bf16"):
+        assert option in result.stdout, option
+    help_text = " ".join(result.stdout.split())  # argparse wraps lines
+    assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the seed's defaults
+    assert "Total number of training epochs to perform. (default: 100.0)" in help_text
 
 
 def test_push_to_hub_fails_at_start_up_without_the_hub(synthetic, tmp_path):
