@@ -51,17 +51,17 @@ def _render(motion: str, num_frames: int, width: int, height: int, rng: np.rando
             disc = ((xs - centre_x) ** 2 + (ys - centre_y) ** 2 <= (small + (large - small) * p) ** 2)[..., None]
             frames[t] = np.where(disc, colour, background)
     elif motion == "turn_clockwise":
-        # Pivot near the centre, so that crops keep it in view.
+        # A half-disc turning about a pivot near the centre (so crops keep it in view), starting roughly upwards
+        # (like a dial): the ramp it covers, and so the frame's colour averages, follow the turn. The twin, played
+        # backwards, holds the same frames.
         centre_x, centre_y = rng.uniform(0.45, 0.55) * width, rng.uniform(0.45, 0.55) * height
-        start, turn = rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.25) * math.pi
-        length, thickness = 0.5 * short_side, 0.15 * short_side
+        start, turn = rng.uniform(-0.75, -0.25) * math.pi, rng.uniform(0.75, 1.25) * math.pi
+        radius = rng.uniform(0.4, 0.5) * short_side
+        inside = (xs - centre_x) ** 2 + (ys - centre_y) ** 2 <= radius ** 2
         for t, p in enumerate(progress):
             angle = start + turn * p  # image y points down: a growing angle turns clockwise on screen
-            along = (xs - centre_x) * math.cos(angle) + (ys - centre_y) * math.sin(angle)
-            across = -(xs - centre_x) * math.sin(angle) + (ys - centre_y) * math.cos(angle)
-            # A clock hand (one-sided), so that the ramp it covers, and the frame's colour averages, turn with it.
-            bar = ((along >= 0) & (along <= length) & (np.abs(across) <= thickness))[..., None]
-            frames[t] = np.where(bar, colour, background)
+            facing = (xs - centre_x) * math.cos(angle) + (ys - centre_y) * math.sin(angle) >= 0
+            frames[t] = np.where((inside & facing)[..., None], colour, background)
     elif motion == "move_right":
         radius = rng.uniform(0.12, 0.2) * short_side
         start_x = rng.uniform(radius, 0.4 * width)
