@@ -33,6 +33,6 @@ run: install
 	  examples/finetune_hmdb51.py --data_dir data/hmdb51 --synthetic_if_missing data/synthetic_motion \
 	  --output_dir outputs/tada_demo --depth 18 --stem_width 16 --hidden_sizes 16,32,64,128 \
 	  --classifier_dropout 0 --num_frames 8 --sample_interval 2 --image_size 32 \
-	  --eval_temporal_crops 2 --eval_spatial_crops 3 --num_train_epochs 50 --optim adamw_torch \
+	  --eval_temporal_crops 1 --eval_spatial_crops 3 --num_train_epochs 50 --optim adamw_torch \
 	  --learning_rate 0.003 --per_device_train_batch_size 16 --per_device_eval_batch_size 32 \
 	  --dataloader_num_workers 1 --save_total_limit 2 --seed 0 $(DEMO_ARGS)
