@@ -159,7 +159,8 @@ def test_torchrun_with_bf16_on_cpu_trains_from_a_config_file(synthetic, tmp_path
     output_dir = tmp_path / "bf16"
     run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "1", "--master_port", "29621", SCRIPT,
          *tiny_run(synthetic, output_dir, tmp_path / "cache", "--bf16", "--num_train_epochs", "1",
-                   "--report_to", "none", "--save_strategy", "no", "--model_name_or_path", str(tmp_path / "small.json"))])
+                   "--report_to", "none", "--save_strategy", "no",
+                   "--model_name_or_path", str(tmp_path / "small.json"))])
     losses = logged(output_dir, "loss")
     assert len(losses) == 6 and all(math.isfinite(loss) for loss in losses)
     config = json.loads((output_dir / "config.json").read_text())

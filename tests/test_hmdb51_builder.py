@@ -67,7 +67,7 @@ def test_sorted_folder_order_puts_climb_before_climb_stairs(hmdb51_tree, tmp_pat
         "sword_exercise")
 
 
-def test_second_prepare_reuses_the_cache_and_a_new_data_dir_gets_a_new_one(small_tree, tmp_path, caplog):
+def test_second_prepare_reuses_the_cache_and_a_new_data_dir_gets_a_new_one(small_tree, tmp_path):
     first = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
     train = first.as_dataset(split="train")
     # Remove a video: a second prepare that reused the cache does not probe, so it does not notice.
@@ -124,7 +124,8 @@ def test_every_problem_is_listed_at_once_and_nothing_is_written(small_tree, tmp_
     assert len(problems) == 6, message
     assert f"class folder {videos / 'juggle'} has no split file" in message
     assert f"{split_file}:4: 'not_a_valid_line' does not parse" in message
-    assert f"{split_file}:5 names ghost_(1)_#2.avi, but {videos / 'climb' / 'ghost_(1)_#2.avi'} does not exist" in message
+    ghost = videos / "climb" / "ghost_(1)_#2.avi"
+    assert f"{split_file}:5 names ghost_(1)_#2.avi, but {ghost} does not exist" in message
     assert f"unreadable video: {climb_stairs[0]}" in message
     assert f"unreadable video: {climb_stairs[1]}: the file is empty" in message
     assert "unknown class 'dance'" in message
@@ -148,7 +149,7 @@ def test_skip_unreadable_leaves_them_out_and_says_which(small_tree, tmp_path, ca
     with caplog.at_level(logging.WARNING):
         builder = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True)
     dataset = builder.as_dataset()
-    assert f"skipped 1 unreadable video(s)" in caplog.text and str(victim) in caplog.text
+    assert "skipped 1 unreadable video(s)" in caplog.text and str(victim) in caplog.text
     all_ids = list(dataset["train"]["video_id"]) + list(dataset["test"]["video_id"])
     assert len(all_ids) == 3 and f"climb/{victim.name}" not in all_ids
 

@@ -40,7 +40,8 @@ def test_torchvision_resnet50_lands_in_place_and_computes_per_frame_2d():
                        resnet.layer3[5].conv2.weight)
     assert torch.equal(ours["tada_resnet.encoder.stages.0.layers.0.shortcut.normalization.running_var"],
                        resnet.layer1[0].downsample[1].running_var)
-    assert torch.equal(ours["tada_resnet.encoder.stages.3.layers.2.expand.normalization.bias"], resnet.layer4[2].bn3.bias)
+    assert torch.equal(ours["tada_resnet.encoder.stages.3.layers.2.expand.normalization.bias"],
+                       resnet.layer4[2].bn3.bias)
 
     clip = torch.randn(2, 3, 3, 64, 64)  # (B, T, C, H, W)
     reference = tada2d_as_torchvision(resnet)
@@ -87,4 +88,5 @@ def test_inflates_from_a_saved_state_dict_file_and_a_transformers_folder(tmp_pat
     assert from_file.config.depth == from_folder.config.depth == 101
     key = "tada_resnet.encoder.stages.2.layers.22.expand.normalization.running_mean"
     assert torch.equal(from_file.state_dict()[key], from_folder.state_dict()[key])
-    assert torch.equal(from_file.state_dict()[key], resnet.encoder.stages[2].layers[22].layer[2].normalization.running_mean)
+    source = resnet.encoder.stages[2].layers[22].layer[2].normalization.running_mean
+    assert torch.equal(from_file.state_dict()[key], source)

@@ -2,11 +2,15 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from hf_video.data.hmdb51 import Hmdb51
-from hf_video.data.synthetic import MOTION_PAIRS, SYNTHETIC_CLASSES, synthetic_class_names, write_synthetic_motion_dataset
+from hf_video.data.synthetic import (
+    MOTION_PAIRS,
+    SYNTHETIC_CLASSES,
+    synthetic_class_names,
+    write_synthetic_motion_dataset,
+)
 from hf_video.data.video_io import probe_video, read_frames
 
 

@@ -174,7 +174,8 @@ def locate_hmdb51_files(data_dir: str | None, dl_manager) -> tuple[dict, Path]:
         return {folder.name: folder for folder in videos_dir.iterdir() if folder.is_dir()}, annotations_dir
     videos_archive, splits_archive = root / VIDEOS_ARCHIVE, root / SPLITS_ARCHIVE
     if videos_archive.is_file() or splits_archive.is_file():
-        missing = [f"missing archive {archive}" for archive in (videos_archive, splits_archive) if not archive.is_file()]
+        missing = [f"missing archive {archive}" for archive in (videos_archive, splits_archive)
+                   if not archive.is_file()]
         if missing:
             raise Hmdb51DataError(data_dir, missing)
         return _extract_official_archives(str(videos_archive), str(splits_archive), dl_manager)

@@ -4,11 +4,12 @@ It ties the three steps together and adds nothing of its own: pick frame indices
 (`video_io`, in whatever process reads the row: DataLoader workers open their own files), crop and normalise
 (`transforms`). Everything it does is set by one `ClipSettings`.
 
-Training rows give one random clip each, `pixel_values` (T, C, H, W). Evaluation rows give the
-`temporal_crops` x `spatial_crops` test views, `pixel_values` (T, C, H, W) for a single view, else
-(temporal_crops * spatial_crops, T, C, H, W), temporal-major; rows with a `view_index` column (one row per view,
-as `hf_video.training.multi_view.expand_views` makes them) give that view alone, (T, C, H, W). Random draws use the `random` module, which PyTorch
-reseeds in every DataLoader worker, so workers never repeat each other's augmentations.
+Training rows give one random clip each, `pixel_values` (T, C, H, W). Evaluation rows give the `temporal_crops` x
+`spatial_crops` test views, `pixel_values` (T, C, H, W) for a single view, else (temporal_crops * spatial_crops, T,
+C, H, W), temporal-major; rows with a `view_index` column (one row per view, as
+`hf_video.training.multi_view.expand_views` makes them) give that view alone, (T, C, H, W). Random draws use the
+`random` module, which PyTorch reseeds in every DataLoader worker, so workers never repeat each other's
+augmentations.
 """
 
 import torch
