@@ -81,6 +81,28 @@ def probe_video(path: str) -> VideoInfo:
     return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height)
 
 
+def stream_info(path: str) -> VideoInfo:
+    """Like `probe_video`, from the stream's packets alone (no decoding): for inference, where decoding the whole
+    video just to count frames would double the work. The count can exceed the decodable frames by one, which
+    `read_frames` absorbs by clamping."""
+    import av
+
+    container, stream = _open_pyav(path)
+    try:
+        num_frames = sum(1 for packet in container.demux(stream) if packet.pts is not None and packet.size)
+        rate = stream.average_rate or stream.guessed_rate
+        width, height = stream.codec_context.width, stream.codec_context.height
+    except av.FFmpegError as error:
+        raise VideoDecodeError(f"{path}: reading the stream failed ({error}).") from error
+    finally:
+        container.close()
+    if num_frames == 0:
+        raise VideoDecodeError(f"{path}: the video stream holds no frames.")
+    if not rate or rate <= 0:
+        raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
+    return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height)
+
+
 def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> torch.Tensor:
     """The frames at `indices` (any order, repeats allowed) as uint8 (len(indices), H, W, 3), RGB."""
     check_video_backend(video_backend)

@@ -29,6 +29,20 @@ def clip_indices(settings: ClipSettings, num_video_frames: int, video_fps: float
         clip_index, num_clips, settings.minus_interval)
 
 
+def all_test_clip_indices(settings: ClipSettings, num_video_frames: int, video_fps: float) -> list[int]:
+    """The frame indices of all `temporal_crops` test clips, one after the other (decode them in one read)."""
+    num_clips = settings.temporal_crops
+    return [index for clip_index in range(num_clips)
+            for index in clip_indices(settings, num_video_frames, video_fps, clip_index, num_clips)]
+
+
+def all_test_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
+    """Every test view of the frames of `all_test_clip_indices`: (T, C, H, W) for a single view, else
+    (temporal_crops * spatial_crops, T, C, H, W), temporal-major."""
+    views = torch.cat([eval_views(clip, settings) for clip in frames.split(settings.num_frames)])
+    return views[0] if len(views) == 1 else views
+
+
 class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
@@ -64,13 +78,8 @@ class VideoClipTransform:
         return train_clip(read_frames(path, indices, self.video_backend), self.settings)
 
     def eval_views(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
-        num_clips = self.settings.temporal_crops
-        indices = [clip_indices(self.settings, num_video_frames, video_fps, clip_index, num_clips)
-                   for clip_index in range(num_clips)]
-        # One decode for all temporal views: read the union once, then cut it into clips.
-        frames = read_frames(path, [index for clip in indices for index in clip], self.video_backend)
-        views = torch.cat([eval_views(clip, self.settings) for clip in frames.split(self.settings.num_frames)])
-        return views[0] if len(views) == 1 else views
+        indices = all_test_clip_indices(self.settings, num_video_frames, video_fps)
+        return all_test_views(read_frames(path, indices, self.video_backend), self.settings)
 
     def eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int) -> torch.Tensor:
         """Test view `view_index` (temporal-major) alone: decodes only its temporal clip."""

@@ -3,7 +3,7 @@ not know the video-classification task: no results, no pipeline_tag)."""
 
 from huggingface_hub import EvalResult, ModelCardData
 
-from ..models.tada_resnet.checkpoint_cards import CITATION
+from ..models.tada_resnet.checkpoint_cards import CARD_TAGS, CITATION
 
 
 def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, base_model: str | None,
@@ -16,7 +16,7 @@ def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, ba
         license="apache-2.0",
         datasets=[dataset_id],
         base_model=base_model,
-        tags=["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"],
+        tags=CARD_TAGS,
         model_name=model_name,
         eval_results=[
             EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,

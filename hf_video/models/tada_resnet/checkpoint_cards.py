@@ -50,6 +50,7 @@ class ReleasedCheckpoint:
                 f"--image_size 224 {sampling}")
 
 
+CARD_TAGS = ["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"]
 SSV2_LABELS = "--id2label something-something-v2-labels.json"
 KINETICS = dict(dataset="Kinetics-400", dataset_id="kinetics400", num_labels=400, sample_mode="interval",
                 views="10x3", label_option="--label_set kinetics400")
@@ -79,7 +80,7 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
         pipeline_tag="video-classification",
         license="apache-2.0",
         datasets=[checkpoint.dataset_id],
-        tags=["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"],
+        tags=CARD_TAGS,
         model_name=checkpoint.name,
         eval_results=[
             EvalResult(task_type="video-classification", dataset_type=checkpoint.dataset_id,
@@ -155,7 +156,7 @@ unlike the training data (viewpoint, length, domain). The training data's biases
 def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
     """The card the converter writes for an original checkpoint that is not one of the released ones."""
     card_data = ModelCardData(library_name="transformers", pipeline_tag="video-classification", license="apache-2.0",
-                              tags=["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"],
+                              tags=CARD_TAGS,
                               model_name=name)
     return _front_matter(card_data) + f"""
 # {name}

@@ -74,7 +74,7 @@ def infer_config_from_2d(state_dict: dict) -> dict:
     """depth, stem and stage widths of a 2D bottleneck ResNet state dict."""
     layout = resnet_2d_layout(state_dict)
     rename = _rename_torchvision_key if layout == "torchvision" else _rename_transformers_key
-    renamed = {rename(key): tensor for key, tensor in state_dict.items() if rename(key)}
+    renamed = {name: tensor for key, tensor in state_dict.items() if (name := rename(key))}
     blocks = {}
     for key in renamed:
         if match := re.fullmatch(r"tada_resnet\.encoder\.stages\.(\d)\.layers\.(\d+)\.expand\.convolution\.weight",

@@ -7,16 +7,16 @@ torchcodec). Its settings are saved beside the weights as `video_preprocessor_co
 `pipeline("video-classification", model=folder)` prepares videos the way the checkpoint expects.
 """
 
-from dataclasses import asdict
+import dataclasses
 
 import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import BaseVideoProcessor
 
-from ...data.transforms import ClipSettings, eval_views
-from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, probe_video, read_frames
-from ...data.video_transform import clip_indices
+from ...data.transforms import ClipSettings
+from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frames, stream_info
+from ...data.video_transform import all_test_clip_indices, all_test_views
 
 # ClipSettings fields that describe evaluation (the training-only crop scale, ratio and flip are not saved).
 _EVAL_FIELDS = ("num_frames", "sample_mode", "sample_interval", "target_fps", "minus_interval", "image_size",
@@ -65,7 +65,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     @classmethod
     def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaResNetVideoProcessor":
         """The processor that evaluates like `settings` (the training script's data settings)."""
-        fields = asdict(settings)
+        fields = dataclasses.asdict(settings)
         return cls(image_mean=fields["mean"], image_std=fields["std"],
                    **{name: fields[name] for name in _EVAL_FIELDS}, **kwargs)
 
@@ -95,23 +95,15 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         return BatchFeature(data={"pixel_values": pixel_values}, tensor_type="pt")
 
     def _video_views(self, video, settings: ClipSettings, do_sample_frames: bool) -> torch.Tensor:
-        clips = self._decoded_clips(video, settings, do_sample_frames)
-        views = torch.cat([eval_views(clip, settings) for clip in clips])
-        return views[0] if len(views) == 1 else views
-
-    def _decoded_clips(self, video, settings: ClipSettings, do_sample_frames: bool) -> list:
-        num_clips = settings.temporal_crops
         if isinstance(video, str):
-            info = probe_video(video)
-            indices = [clip_indices(settings, info.num_frames, info.fps, i, num_clips) for i in range(num_clips)]
-            frames = read_frames(video, [index for clip in indices for index in clip], self.video_backend)
-            return list(frames.split(settings.num_frames))
+            info = stream_info(video)
+            frames = read_frames(video, all_test_clip_indices(settings, info.num_frames, info.fps), self.video_backend)
+            return all_test_views(frames, settings)
         frames = _as_uint8_frames(video)
         if not do_sample_frames:
-            return [frames]
+            return all_test_views(frames, dataclasses.replace(settings, num_frames=len(frames), temporal_crops=1))
         # Decoded frames carry no frame rate: take them as filmed at the target rate.
-        return [frames[clip_indices(settings, len(frames), settings.target_fps, i, num_clips)]
-                for i in range(num_clips)]
+        return all_test_views(frames[all_test_clip_indices(settings, len(frames), settings.target_fps)], settings)
 
 
 def _as_uint8_frames(video) -> torch.Tensor:
