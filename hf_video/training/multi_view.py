@@ -22,8 +22,8 @@ def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend:
     """(metrics, per-video predictions) of `trainer.model` on `dataset` with the test views of `settings`.
 
     Metrics: clip_top1/5 over all views, video_top1/5 of the views' mean softmax per video, the mean loss of the
-    views. Predictions: one dict
-    per video with its id, label, predicted label and score. Every process gets them (the Trainer gathers)."""
+    views. Predictions: one dict per video with its id, label, predicted label and score. Every process gets them
+    (the Trainer gathers)."""
     views = expand_views(dataset, settings)
     video_index = np.asarray(views["video_index"])
     views.set_transform(VideoClipTransform(settings, train=False, video_backend=video_backend))
@@ -32,9 +32,10 @@ def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend:
                "loss": output.metrics["multi_view_loss"]}
     videos, probabilities = video_probabilities(output.predictions, video_index)
     names = trainer.model.config.id2label
+    video_ids, labels = list(dataset["video_id"]), list(dataset["label"])
     predictions = [
-        {"video_id": dataset[int(video)]["video_id"], "label": names[int(dataset[int(video)]["label"])],
-         "predicted": names[int(row.argmax())], "score": float(row.max())}
-        for video, row in zip(videos, probabilities)
+        {"video_id": video_ids[video], "label": names[int(labels[video])], "predicted": names[int(row.argmax())],
+         "score": float(row.max())}
+        for video, row in zip(videos.tolist(), probabilities)
     ]
     return metrics, predictions
