@@ -1,0 +1,208 @@
+"""Data speed: clips per second of one loader process, for hf_video's transforms and for the decoding they rest on.
+
+    python benchmarks/data_speed.py                  # 48 HMDB51-like videos, both backends, 5 repetitions
+
+On HMDB51-like videos (`hmdb51_like.py`: 320x240 MPEG-4 AVI with B-frames, 30 fps, frame counts drawn from the
+real HMDB51 list), one clip per video per repetition, the same clips for every candidate, interleaved:
+
+- `train_transform/<backend>`: `VideoClipTransform(train=True)` as a DataLoader worker runs it - index sampling
+  (16 frames, interval 4), decoding, random resized crop to 112^2, flip, normalisation;
+- `bare_decode/<backend>`: decoding the same frame indices and nothing else, by the cheapest correct method of
+  that backend, given the frame timestamps for free (PyAV: seek to the keyframe before the first frame, decode to
+  the last, convert the wanted frames to RGB; decord: decode forward from the first frame, because its seeks are
+  wrong on such files) - the limit for that backend;
+- `decord_baseline`: decord as mmaction2 uses it, open a `VideoReader` and `get_batch(indices)`; its frames are
+  compared with the correct ones, and the share of clips that come back wrong is reported;
+- `eval_transform/<backend>`: `VideoClipTransform(train=False)` with the multi-view test views (one row per video).
+
+Torch runs one thread, as in a DataLoader worker.
+"""
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+from benchmark_common import print_table, run_interleaved, summarize, verdict, write_json  # noqa: E402
+from hmdb51_like import hmdb51_like_videos  # noqa: E402
+
+from hf_video.data.transforms import ClipSettings  # noqa: E402
+from hf_video.data.video_io import VIDEO_BACKENDS, read_frames  # noqa: E402
+from hf_video.data.video_transform import VideoClipTransform, clip_indices  # noqa: E402
+
+TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
+TARGET_OVER_DECORD_BASELINE = 2.0  # training transform / mmaction2-style decord, at least
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--work_dir", default="benchmarks/work", help="where the generated videos are kept")
+    parser.add_argument("--num_videos", type=int, default=48)
+    parser.add_argument("--gop_size", type=int, default=12, help="keyframe interval of the generated videos")
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--backends", default=",".join(VIDEO_BACKENDS))
+    parser.add_argument("--num_frames", type=int, default=16)
+    parser.add_argument("--sample_interval", type=int, default=4)
+    parser.add_argument("--image_size", type=int, default=112)
+    parser.add_argument("--eval_temporal_crops", type=int, default=1)
+    parser.add_argument("--eval_spatial_crops", type=int, default=3)
+    parser.add_argument("--output", default="benchmarks/results/data_speed.json")
+    return parser.parse_args(argv)
+
+
+def pts_lists(videos) -> dict:
+    """path -> sorted packet timestamps (what frame index i is), computed outside the timed loops."""
+    import av
+
+    found = {}
+    for video in videos:
+        with av.open(video["video"]) as container:
+            stream = container.streams.video[0]
+            found[video["video"]] = sorted(packet.pts for packet in container.demux(stream)
+                                           if packet.pts is not None and packet.size)
+    return found
+
+
+def bare_decode_pyav(path: str, indices: list, pts: list) -> list:
+    import av
+
+    wanted = {pts[index] for index in indices}
+    last = max(wanted)
+    frames = []
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        container.seek(pts[min(indices)], stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.pts in wanted:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if frame.pts is not None and frame.pts >= last:
+                break
+    return frames
+
+
+def bare_decode_decord(path: str, indices: list) -> list:
+    import decord
+
+    reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+    wanted, frames = set(indices), []
+    for index in range(max(indices) + 1):
+        frame = reader.next()
+        if index in wanted:
+            frames.append(frame.asnumpy())
+    return frames
+
+
+def decord_baseline(path: str, indices: list) -> np.ndarray:
+    import decord
+
+    return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1).get_batch(indices).asnumpy()
+
+
+def wrong_baseline_clips(videos, indices) -> int:
+    """Clips where mmaction2-style decord returns other pixels than the frames at those indices (PyAV, no seek)."""
+    wrong = 0
+    for video, clip in zip(videos, indices):
+        expected = read_frames(video["video"], clip, "pyav").numpy().astype(np.int16)
+        got = decord_baseline(video["video"], clip).astype(np.int16)
+        wrong += int(np.abs(expected - got).mean(axis=(1, 2, 3)).max() > 2)
+    return wrong
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    torch.set_num_threads(1)
+    backends = args.backends.split(",")
+    videos = hmdb51_like_videos(args.work_dir, args.num_videos, gop_size=args.gop_size)
+    train_settings = ClipSettings(num_frames=args.num_frames, sample_interval=args.sample_interval,
+                                  image_size=args.image_size)
+    eval_settings = ClipSettings(num_frames=args.num_frames, sample_interval=args.sample_interval,
+                                 image_size=args.image_size, temporal_crops=args.eval_temporal_crops,
+                                 spatial_crops=args.eval_spatial_crops)
+    # The clip of video i is drawn with seed i, by the transform and here alike: every candidate decodes the same.
+    indices = []
+    for seed, video in enumerate(videos):
+        random.seed(seed)
+        indices.append(clip_indices(train_settings, video["num_frames"], video["fps"]))
+    pts = pts_lists(videos)
+
+    def over_videos(read_one):
+        def run():
+            for seed, (video, clip) in enumerate(zip(videos, indices)):
+                random.seed(seed)
+                read_one(video, clip)
+        return run
+
+    candidates = {}
+    for backend in backends:
+        train = VideoClipTransform(train_settings, train=True, video_backend=backend)
+        evaluate = VideoClipTransform(eval_settings, train=False, video_backend=backend)
+        candidates[f"train_transform/{backend}"] = over_videos(
+            lambda video, clip, train=train: train.train_clip(video["video"], video["num_frames"], video["fps"]))
+        if backend == "pyav":
+            candidates["bare_decode/pyav"] = over_videos(
+                lambda video, clip: bare_decode_pyav(video["video"], clip, pts[video["video"]]))
+        else:
+            candidates[f"bare_decode/{backend}"] = over_videos(
+                lambda video, clip: bare_decode_decord(video["video"], clip))
+        candidates[f"eval_transform/{backend}"] = over_videos(
+            lambda video, clip, evaluate=evaluate: evaluate.eval_views(video["video"], video["num_frames"],
+                                                                       video["fps"]))
+    if "decord" in backends:
+        candidates["decord_baseline"] = over_videos(lambda video, clip: decord_baseline(video["video"], clip))
+
+    seconds = run_interleaved(candidates, args.repetitions, warmup=1)
+    results = {"settings": vars(args), "videos": len(videos), "frames_per_video": [v["num_frames"] for v in videos],
+               "timings": {}}
+    rows = []
+    for name, samples in seconds.items():
+        summary = summarize(samples)
+        summary["clips_per_second"] = len(videos) / summary["median"]
+        results["timings"][name] = summary
+        rows.append([name, f"{summary['clips_per_second']:.1f}", f"{len(videos) / summary['max']:.1f}",
+                     f"{len(videos) / summary['min']:.1f}"])
+    if "decord" in backends:
+        results["decord_baseline_wrong_clips"] = wrong_baseline_clips(videos, indices)
+
+    def rate(name):
+        return results["timings"][name]["clips_per_second"]
+
+    fastest = max(backends, key=lambda backend: rate(f"train_transform/{backend}"))
+    fastest_bare = max(rate(f"bare_decode/{backend}") for backend in backends)
+    results["ratios"] = {
+        f"train_transform/{fastest} / fastest bare decode": {
+            "value": rate(f"train_transform/{fastest}") / fastest_bare,
+            "verdict": verdict(rate(f"train_transform/{fastest}") / fastest_bare, TARGET_OVER_BARE_DECODE, False)},
+    }
+    for backend in backends:
+        results["ratios"][f"train_transform/{backend} / bare_decode/{backend}"] = {
+            "value": rate(f"train_transform/{backend}") / rate(f"bare_decode/{backend}")}
+    if "decord" in backends:
+        value = rate(f"train_transform/{fastest}") / rate("decord_baseline")
+        results["ratios"][f"train_transform/{fastest} / decord_baseline"] = {
+            "value": value, "verdict": verdict(value, TARGET_OVER_DECORD_BASELINE, False)}
+
+    frames = results["frames_per_video"]
+    print(f"{len(videos)} HMDB51-like videos (320x240, {min(frames)}-{max(frames)} frames, median "
+          f"{int(np.median(frames))}), clips of {args.num_frames} x interval {args.sample_interval} at "
+          f"{args.image_size}^2; eval views {args.eval_temporal_crops} x {args.eval_spatial_crops}; "
+          f"{args.repetitions} interleaved repetitions, 1 thread\n")
+    print_table(["candidate", "clips/s (median)", "slowest rep", "fastest rep"], rows)
+    print()
+    print_table(["ratio", "value", "target"], [[name, f"{value['value']:.2f}", value.get("verdict", "")]
+                                               for name, value in results["ratios"].items()])
+    if "decord_baseline_wrong_clips" in results:
+        print(f"\ndecord_baseline returned wrong frames in {results['decord_baseline_wrong_clips']} of "
+              f"{len(videos)} clips")
+    write_json(args.output, results)
+
+
+if __name__ == "__main__":
+    main()
