@@ -7,10 +7,12 @@ real HMDB51 list), one clip per video per repetition, the same clips for every c
 
 - `train_transform/<backend>`: `VideoClipTransform(train=True)` as a DataLoader worker runs it - index sampling
   (16 frames, interval 4), decoding, random resized crop to 112^2, flip, normalisation;
-- `bare_decode/<backend>`: decoding the same frame indices and nothing else, by the cheapest correct method of
-  that backend, given the frame timestamps for free (PyAV: seek to the keyframe before the first frame, decode to
-  the last, convert the wanted frames to RGB; decord: decode forward from the first frame, because its seeks are
-  wrong on such files) - the limit for that backend;
+- `bare_decode/<backend>`: decoding the same frame indices and nothing else, by the cheapest correct method we
+  know for that backend, given the frame timestamps for free - the limit for that backend. PyAV: seek to the
+  keyframe before the first frame, decode to the last without decoding unwanted B-frames (nothing refers to
+  them), convert the wanted frames to RGB; decord: decode forward from the first frame, converting the wanted ones,
+  because its seeks are wrong on such files;
+- `bare_decode_all_frames/pyav`: the same without skipping B-frames (every frame from the keyframe on decoded);
 - `decord_baseline`: decord as mmaction2 uses it, open a `VideoReader` and `get_batch(indices)`; its frames are
   compared with the correct ones, and the share of clips that come back wrong is reported;
 - `eval_transform/<backend>`: `VideoClipTransform(train=False)` with the multi-view test views (one row per video).
@@ -58,33 +60,42 @@ def parse_arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def pts_lists(videos) -> dict:
-    """path -> sorted packet timestamps (what frame index i is), computed outside the timed loops."""
+def stream_timestamps(videos) -> dict:
+    """path -> (sorted packet timestamps, i.e. what frame index i is; B-frame reorder delay), computed outside the
+    timed loops so that the bare decodes get them for free."""
     import av
 
     found = {}
     for video in videos:
         with av.open(video["video"]) as container:
             stream = container.streams.video[0]
-            found[video["video"]] = sorted(packet.pts for packet in container.demux(stream)
-                                           if packet.pts is not None and packet.size)
+            packets = [(packet.pts, packet.dts) for packet in container.demux(stream)
+                       if packet.pts is not None and packet.size]
+        found[video["video"]] = (sorted(pts for pts, _ in packets), max(pts - dts for pts, dts in packets))
     return found
 
 
-def bare_decode_pyav(path: str, indices: list, pts: list) -> list:
+def bare_decode_pyav(path: str, indices: list, timestamps: tuple, skip_unwanted_b_frames: bool) -> list:
+    """Seek to the keyframe before the first frame, decode to the last, convert the wanted frames to RGB; with
+    `skip_unwanted_b_frames`, frames that nothing refers to are not decoded unless wanted (what hf_video does)."""
     import av
 
+    pts, reorder_delay = timestamps
     wanted = {pts[index] for index in indices}
-    last = max(wanted)
+    first, last = min(wanted), max(wanted)
     frames = []
     with av.open(path) as container:
         stream = container.streams.video[0]
-        container.seek(pts[min(indices)], stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
-            if frame.pts in wanted:
-                frames.append(frame.to_ndarray(format="rgb24"))
-            if frame.pts is not None and frame.pts >= last:
-                break
+        codec = stream.codec_context
+        container.seek(max(first - reorder_delay, pts[0]), stream=stream, backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if skip_unwanted_b_frames:
+                codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
+            for frame in codec.decode(packet):
+                if frame.pts in wanted:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if frame.pts is not None and frame.pts >= last:
+                    return frames
     return frames
 
 
@@ -131,7 +142,7 @@ def main(argv=None):
     for seed, video in enumerate(videos):
         random.seed(seed)
         indices.append(clip_indices(train_settings, video["num_frames"], video["fps"]))
-    pts = pts_lists(videos)
+    timestamps = stream_timestamps(videos)
 
     def over_videos(read_one):
         def run():
@@ -148,7 +159,9 @@ def main(argv=None):
             lambda video, clip, train=train: train.train_clip(video["video"], video["num_frames"], video["fps"]))
         if backend == "pyav":
             candidates["bare_decode/pyav"] = over_videos(
-                lambda video, clip: bare_decode_pyav(video["video"], clip, pts[video["video"]]))
+                lambda video, clip: bare_decode_pyav(video["video"], clip, timestamps[video["video"]], True))
+            candidates["bare_decode_all_frames/pyav"] = over_videos(
+                lambda video, clip: bare_decode_pyav(video["video"], clip, timestamps[video["video"]], False))
         else:
             candidates[f"bare_decode/{backend}"] = over_videos(
                 lambda video, clip: bare_decode_decord(video["video"], clip))

@@ -1,15 +1,18 @@
 """Clip transforms on uint8 frames: the seed recipe's training augmentation, its test crop, and multi-view crops.
 
-Input: a decoded clip, uint8 (T, H, W, C). Output: what the model takes per clip, `pixel_values` float32
-(T, C, H, W), normalised per channel. One crop box and one flip decision hold for the whole clip.
-The ops are torchvision.transforms.v2 functionals; they know nothing about datasets or decoders.
+Input: a decoded clip, uint8 (T, H, W, C), as one tensor or as a list of per-frame (H, W, C) arrays (what the
+decoders produce: cropping each frame while converting it to float saves stacking the full frames first).
+Output: what the model takes per clip, `pixel_values` float32 (T, C, H, W), normalised per channel. One crop box and
+one flip decision hold for the whole clip. They know nothing about datasets or decoders.
 """
 
 import math
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
 # Scale range of the seed's RandomResizedCropVideo: crops of 168^2 to 224^2 pixels out of 256x340 frames.
@@ -55,22 +58,34 @@ class ClipSettings:
                 raise ValueError(f"{name}={value!r}: expected a positive integer.")
 
 
-def _as_channels_first(frames: torch.Tensor) -> torch.Tensor:
-    if frames.dim() != 4 or frames.shape[-1] != 3 or frames.dtype != torch.uint8:
-        raise ValueError(f"expected a uint8 clip of shape (T, H, W, 3); got {frames.dtype} {tuple(frames.shape)}.")
-    return frames.permute(0, 3, 1, 2)
+def _frame_size(frames) -> tuple:
+    """(height, width) of a uint8 clip given as a (T, H, W, 3) tensor or a list of (H, W, 3) arrays."""
+    first = frames[0] if len(frames) else None
+    if first is None or first.ndim != 3 or first.shape[-1] != 3 or first.dtype not in (torch.uint8, np.uint8) or \
+            any(frame.shape != first.shape for frame in frames):
+        shapes = sorted({(str(frame.dtype), tuple(frame.shape)) for frame in frames})
+        raise ValueError(f"expected a uint8 clip of shape (T, H, W, 3) or a list of equal (H, W, 3) uint8 frames; "
+                         f"got {len(frames)} frame(s) of {shapes}.")
+    return first.shape[0], first.shape[1]
 
 
-def _crop_and_resize(clip: torch.Tensor, top: int, left: int, height: int, width: int,
-                     settings: ClipSettings) -> torch.Tensor:
-    """Crop the uint8 clip (cheap), then resize it in float in [0, 1] as the seed does (resizing uint8 would round
-    every pixel to a grey level before normalisation)."""
-    crop = TF.crop(clip, top, left, height, width).float().div_(255)
-    return TF.resize(crop, [settings.image_size] * 2, antialias=settings.antialias)
+def _crop_and_resize(frames, top: int, left: int, height: int, width: int, settings: ClipSettings) -> torch.Tensor:
+    """Crop every uint8 frame while converting it to float, then resize the clip in float as the seed does
+    (resizing uint8 would round every pixel before normalisation). Bilinear resizing is linear, so the seed's
+    division by 255 is applied after it, on the smaller tensor. Returns (T, C, size, size), values in [0, 1]."""
+    crop = torch.empty(len(frames), height, width, 3)
+    for target, frame in zip(crop, frames):
+        target.copy_(torch.as_tensor(frame)[top:top + height, left:left + width])
+    # (T, h, w, C) memory seen as (T, C, h, w): interpolation runs channels-last, its fastest layout on CPU.
+    resized = F.interpolate(crop.permute(0, 3, 1, 2), size=[settings.image_size] * 2, mode="bilinear",
+                            align_corners=False, antialias=settings.antialias)
+    return resized.contiguous().div_(255)
 
 
 def _normalise(clip: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
-    return TF.normalize(clip, mean=list(settings.mean), std=list(settings.std), inplace=True)
+    mean = torch.tensor(settings.mean).view(-1, 1, 1)
+    std = torch.tensor(settings.std).view(-1, 1, 1)
+    return clip.sub_(mean).div_(std)
 
 
 def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.Random) -> tuple:
@@ -94,10 +109,10 @@ def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.R
 def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
     """Random resized crop (one box per clip), horizontal flip of the whole clip, per-channel normalisation."""
     rng = rng or random
-    clip = _as_channels_first(frames)
+    height, width = _frame_size(frames)
     top, left, box_height, box_width = random_resized_crop_box(
-        clip.shape[-2], clip.shape[-1], settings.crop_scale, settings.crop_ratio, rng)
-    clip = _crop_and_resize(clip, top, left, box_height, box_width, settings)
+        height, width, settings.crop_scale, settings.crop_ratio, rng)
+    clip = _crop_and_resize(frames, top, left, box_height, box_width, settings)
     if rng.random() < settings.flip_probability:
         clip = TF.horizontal_flip(clip)
     return _normalise(clip, settings)
@@ -117,9 +132,8 @@ def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
 
 def eval_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
     """All spatial test views of one decoded clip: float32 (spatial_crops, T, C, image_size, image_size)."""
-    clip = _as_channels_first(frames)
     views = [
-        _crop_and_resize(clip, top, left, side, side, settings)
-        for top, left, side in spatial_crop_boxes(clip.shape[-2], clip.shape[-1], settings)
+        _crop_and_resize(frames, top, left, side, side, settings)
+        for top, left, side in spatial_crop_boxes(*_frame_size(frames), settings)
     ]
     return _normalise(torch.stack(views), settings)

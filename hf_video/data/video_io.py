@@ -105,6 +105,12 @@ def stream_info(path: str) -> VideoInfo:
 
 def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> torch.Tensor:
     """The frames at `indices` (any order, repeats allowed) as uint8 (len(indices), H, W, 3), RGB."""
+    return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend)))
+
+
+def read_frame_list(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> list:
+    """Like `read_frames`, as a list of uint8 (H, W, 3) arrays (repeated indices share one array): the transforms
+    crop each frame as they convert it, which saves stacking full frames first."""
     check_video_backend(video_backend)
     indices = [int(index) for index in indices]
     if not indices:
@@ -113,7 +119,7 @@ def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) 
         raise ValueError(f"{path}: frame indices must be non-negative; got {min(indices)}.")
     reader = _read_frames_pyav if video_backend == "pyav" else _read_frames_decord
     frames_by_index = reader(path, sorted(set(indices)))
-    return torch.from_numpy(np.stack([_nearest_decoded(frames_by_index, index) for index in indices]))
+    return [_nearest_decoded(frames_by_index, index) for index in indices]
 
 
 def _nearest_decoded(frames_by_index: dict, index: int) -> np.ndarray:
@@ -129,13 +135,25 @@ def _read_frames_pyav(path: str, wanted: list) -> dict:
 
     container, stream = _open_pyav(path)
     try:
-        pts = sorted(packet.pts for packet in container.demux(stream) if packet.pts is not None and packet.size)
-        if not pts:
+        timestamps = [(packet.pts, packet.dts) for packet in container.demux(stream)
+                      if packet.pts is not None and packet.size]
+        if not timestamps:
             raise VideoDecodeError(f"{path}: the video stream has no timestamped packets.")
+        pts = sorted(presentation for presentation, _ in timestamps)
+        # Keyframes are found by decode timestamp; a frame can be decoded up to `reorder_delay` ticks before it is
+        # shown, so seeking that much earlier finds a keyframe from which the first wanted frame decodes.
+        reorder_delay = max((presentation - decode for presentation, decode in timestamps if decode is not None),
+                            default=0)
         wanted = sorted({min(index, len(pts) - 1) for index in wanted})
-        frames = _decode_pyav_range(container, stream, pts, wanted, seek=wanted[0] > 0)
-        if frames is None:  # the seek landed after the first wanted frame: decode from the start instead
-            frames = _decode_pyav_range(container, stream, pts, wanted, seek=False)
+        seek_to = pts[wanted[0]] - max(reorder_delay, 0)
+        seek_to = seek_to if seek_to > pts[0] else None
+        while True:
+            frames, keyframe_dts = _decode_pyav_range(container, stream, pts, wanted, seek_to)
+            if frames is not None:
+                break
+            # The keyframe found is shown after the first wanted frame (B-frames before it need the previous group
+            # of pictures): seek again, one keyframe earlier; at the start of the stream, decode from there.
+            seek_to = keyframe_dts - 1 if keyframe_dts is not None and keyframe_dts - 1 > pts[0] else None
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error
     finally:
@@ -145,24 +163,37 @@ def _read_frames_pyav(path: str, wanted: list) -> dict:
     return frames
 
 
-def _decode_pyav_range(container, stream, pts: list, wanted: list, seek: bool) -> dict | None:
-    container.seek(pts[wanted[0]] if seek else pts[0], stream=stream, backward=True, any_frame=False)
+def _decode_pyav_range(container, stream, pts: list, wanted: list, seek_to: int | None) -> tuple:
+    """({index: RGB frame} of the wanted frames, or None if the seek to `seek_to` landed after the first of
+    them; the decode timestamp of the first packet after the seek)."""
+    container.seek(pts[0] if seek_to is None else seek_to, stream=stream, backward=True, any_frame=False)
     wanted_pts = {pts[index]: index for index in wanted}
     last_pts = pts[wanted[-1]]
-    frames = {}
+    codec = stream.codec_context
+    frames, keyframe_dts = {}, None
     first = True
-    for frame in container.decode(stream):
-        if frame.pts is None:
-            continue
-        if first and seek and frame.pts > pts[wanted[0]]:
-            return None
-        first = False
-        index = wanted_pts.get(frame.pts)
-        if index is not None:
-            frames[index] = frame.to_ndarray(format="rgb24")
-        if frame.pts >= last_pts:
-            break
-    return frames
+    try:
+        for packet in container.demux(stream):
+            if keyframe_dts is None:
+                keyframe_dts = packet.dts
+            # Frames that no other frame refers to (B-frames) need not be decoded unless they are wanted: with
+            # interval sampling that skips about half the frames of a typical IBBP stream. Which frames came out
+            # is checked by their timestamps below, so a stream that defies this can only cost speed.
+            codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts else "NONREF"
+            for frame in codec.decode(packet):
+                if frame.pts is None:
+                    continue
+                if first and seek_to is not None and frame.pts > pts[wanted[0]]:
+                    return None, keyframe_dts
+                first = False
+                index = wanted_pts.get(frame.pts)
+                if index is not None:
+                    frames[index] = frame.to_ndarray(format="rgb24")
+                if frame.pts >= last_pts:
+                    return frames, keyframe_dts
+    finally:
+        codec.skip_frame = "DEFAULT"
+    return frames, keyframe_dts
 
 
 def _read_frames_decord(path: str, wanted: list) -> dict:

@@ -16,7 +16,7 @@ import torch
 
 from .sampling import sample_interval_indices, sample_segment_indices
 from .transforms import ClipSettings, eval_views, train_clip
-from .video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frames
+from .video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frame_list
 
 
 def clip_indices(settings: ClipSettings, num_video_frames: int, video_fps: float,
@@ -36,10 +36,11 @@ def all_test_clip_indices(settings: ClipSettings, num_video_frames: int, video_f
             for index in clip_indices(settings, num_video_frames, video_fps, clip_index, num_clips)]
 
 
-def all_test_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
+def all_test_views(frames, settings: ClipSettings) -> torch.Tensor:
     """Every test view of the frames of `all_test_clip_indices`: (T, C, H, W) for a single view, else
     (temporal_crops * spatial_crops, T, C, H, W), temporal-major."""
-    views = torch.cat([eval_views(clip, settings) for clip in frames.split(settings.num_frames)])
+    clips = [frames[start:start + settings.num_frames] for start in range(0, len(frames), settings.num_frames)]
+    views = torch.cat([eval_views(clip, settings) for clip in clips])
     return views[0] if len(views) == 1 else views
 
 
@@ -75,14 +76,14 @@ class VideoClipTransform:
 
     def train_clip(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
         indices = clip_indices(self.settings, num_video_frames, video_fps)
-        return train_clip(read_frames(path, indices, self.video_backend), self.settings)
+        return train_clip(read_frame_list(path, indices, self.video_backend), self.settings)
 
     def eval_views(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
         indices = all_test_clip_indices(self.settings, num_video_frames, video_fps)
-        return all_test_views(read_frames(path, indices, self.video_backend), self.settings)
+        return all_test_views(read_frame_list(path, indices, self.video_backend), self.settings)
 
     def eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int) -> torch.Tensor:
         """Test view `view_index` (temporal-major) alone: decodes only its temporal clip."""
         temporal_index, spatial_index = divmod(view_index, self.settings.spatial_crops)
         indices = clip_indices(self.settings, num_video_frames, video_fps, temporal_index, self.settings.temporal_crops)
-        return eval_views(read_frames(path, indices, self.video_backend), self.settings)[spatial_index]
+        return eval_views(read_frame_list(path, indices, self.video_backend), self.settings)[spatial_index]

@@ -15,7 +15,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import BaseVideoProcessor
 
 from ...data.transforms import ClipSettings
-from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frames, stream_info
+from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frame_list, stream_info
 from ...data.video_transform import all_test_clip_indices, all_test_views
 
 # ClipSettings fields that describe evaluation (the training-only crop scale, ratio and flip are not saved).
@@ -97,7 +97,8 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     def _video_views(self, video, settings: ClipSettings, do_sample_frames: bool) -> torch.Tensor:
         if isinstance(video, str):
             info = stream_info(video)
-            frames = read_frames(video, all_test_clip_indices(settings, info.num_frames, info.fps), self.video_backend)
+            frames = read_frame_list(video, all_test_clip_indices(settings, info.num_frames, info.fps),
+                                     self.video_backend)
             return all_test_views(frames, settings)
         frames = _as_uint8_frames(video)
         if not do_sample_frames:
