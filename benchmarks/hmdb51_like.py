@@ -89,12 +89,16 @@ def hmdb51_like_videos(work_dir, num_videos: int, seed: int = 0, gop_size: int =
     return videos
 
 
-def full_hmdb51_tree(work_dir, width: int = WIDTH, height: int = HEIGHT, num_proc: int = 2) -> Path:
+def full_hmdb51_tree(work_dir, width: int = WIDTH, height: int = HEIGHT, num_proc: int = 2,
+                     num_classes: int | None = None) -> Path:
     """A 6,765-video HMDB51 tree (videos/<class>/<real name>, annotations/<class>_test_split{1,2,3}.txt): every
     video has its real frame count. One clip is encoded per distinct frame count and hard-linked under each name of
-    that count. Split files: per class, 70 train / 30 test / the rest unused, rotated between the three splits."""
-    root = Path(work_dir) / f"hmdb51_tree_{width}x{height}"
+    that count. Split files: per class, 70 train / 30 test / the rest unused, rotated between the three splits.
+    `num_classes` keeps only the first classes (in the list's order), for quick checks."""
     rows = real_hmdb51_rows()
+    classes = list(dict.fromkeys(row["class"] for row in rows))[:num_classes]
+    rows = [row for row in rows if row["class"] in classes]
+    root = Path(work_dir) / f"hmdb51_tree_{width}x{height}_{len(classes)}classes"
     recipe = {"videos": len(rows), "size": [width, height]}
     if _reuse_or_reset(root, recipe):
         return root

@@ -68,6 +68,9 @@ def parse_arguments(argv=None):
                         help="comma-separated subset of tada, per_frame_2d, original")
     parser.add_argument("--compile", action="store_true", help="add torch.compile(tada) and count graph breaks")
     parser.add_argument("--channels_last", action="store_true", help="add channels-last versions of the candidates")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one training step of tada and per_frame_2d and list, per operator, where "
+                             "tada's extra time goes")
     parser.add_argument("--output", default="benchmarks/results/model_speed.json")
     return parser.parse_args(argv)
 
@@ -193,6 +196,32 @@ def to_channels_last(name, model, pixel_values):
     return model.to(memory_format=torch.channels_last), frames_last
 
 
+def profile_training_step(models, inputs, labels, autocast_context, synchronize, repetitions=3) -> list:
+    """Self time per operator (the fastest of `repetitions` profiled steps) for tada and per_frame_2d, sorted by
+    how much more tada spends: [(operator, tada ms, per_frame_2d ms)]."""
+    from torch.profiler import ProfilerActivity, profile
+
+    self_ms = {}
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    for name in ("tada", "per_frame_2d"):
+        step = make_step(models[name], inputs[name], labels, "forward_backward", autocast_context, synchronize)
+        step()
+        best = None
+        for _ in range(repetitions):
+            with profile(activities=activities) as profiler:
+                step()
+            totals = {event.key: event.self_device_time_total if torch.cuda.is_available()
+                      else event.self_cpu_time_total for event in profiler.key_averages()}
+            if best is None or sum(totals.values()) < sum(best.values()):
+                best = totals
+        self_ms[name] = {key: microseconds / 1000 for key, microseconds in best.items()}
+    operators = set(self_ms["tada"]) | set(self_ms["per_frame_2d"])
+    rows = [(operator, self_ms["tada"].get(operator, 0.0), self_ms["per_frame_2d"].get(operator, 0.0))
+            for operator in operators]
+    rows.sort(key=lambda row: row[2] - row[1])
+    return [("TOTAL", sum(row[1] for row in rows), sum(row[2] for row in rows))] + rows
+
+
 def graph_breaks(model, pixel_values) -> dict:
     import torch._dynamo
 
@@ -272,6 +301,16 @@ def main(argv=None):
                  for name, value in results["ratios"].items()])
     if compile_info:
         print(f"\ntorch.compile: {json.dumps(compile_info, indent=1)}")
+    if args.profile:
+        profile = profile_training_step(models, inputs, labels, lambda: autocast(args, DTYPES[dtypes[0]]),
+                                        synchronize)
+        results["profile_ms"] = [{"operator": name, "tada": tada, "per_frame_2d": floor}
+                                 for name, tada, floor in profile]
+        print(f"\nWhere tada's extra training-step time goes ({dtypes[0]}, self time per operator, fastest of 3 "
+              f"profiled steps):")
+        print_table(["operator", "tada ms", "per_frame_2d ms", "extra ms"],
+                    [[name, f"{tada:.1f}", f"{floor:.1f}", f"{tada - floor:+.1f}"] for name, tada, floor in profile
+                     if name == "TOTAL" or abs(tada - floor) >= 1.0])
     write_json(args.output, results)
 
 

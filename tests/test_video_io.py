@@ -94,3 +94,13 @@ def test_written_video_is_replaced_atomically(tmp_path):
     with pytest.raises(ValueError, match="even frame size"):
         from hf_video.data.video_writing import write_mpeg4_avi
         write_mpeg4_avi(str(tmp_path / "odd.avi"), np.zeros((2, 11, 10, 3), np.uint8))
+
+
+def test_pyav_seeks_land_right_from_every_starting_frame(numbered_video):
+    """Every clip start, so that every kind of first frame is met: keyframes, P-frames, and B-frames shown before
+    a keyframe that follows them in decoding order (which need the previous group of pictures), with the B-frames
+    between the wanted frames left undecoded."""
+    for start in range(NUM_FRAMES - 9):
+        indices = [start, start + 3, start + 4, start + 9]
+        frames = read_frames(str(numbered_video), indices, "pyav")
+        assert [frame_number(frame) for frame in frames.numpy()] == indices, start
