@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from benchmark_common import print_table, run_interleaved, summarize, verdict, write_json  # noqa: E402
+from benchmark_common import paired_ratio, print_table, run_interleaved, summarize, verdict, write_json  # noqa: E402
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
 from hf_video.data.transforms import ClipSettings  # noqa: E402
@@ -56,6 +56,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--image_size", type=int, default=112)
     parser.add_argument("--eval_temporal_crops", type=int, default=1)
     parser.add_argument("--eval_spatial_crops", type=int, default=3)
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one pass of train_transform/pyav and list where a clip's time goes")
     parser.add_argument("--output", default="benchmarks/results/data_speed.json")
     return parser.parse_args(argv)
 
@@ -127,6 +129,19 @@ def wrong_baseline_clips(videos, indices) -> int:
     return wrong
 
 
+def profile_pass(run, num_clips: int, top: int = 12) -> list:
+    """[(function, self milliseconds per clip)] of one profiled pass, the `top` costliest and the rest summed."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    stats = pstats.Stats(profiler).stats
+    self_ms = sorted(((pstats.func_std_string(function), numbers[2] * 1000 / num_clips)
+                      for function, numbers in stats.items()), key=lambda item: -item[1])
+    return self_ms[:top] + [("(everything else)", sum(ms for _, ms in self_ms[top:]))]
+
+
 def main(argv=None):
     args = parse_arguments(argv)
     torch.set_num_threads(1)
@@ -187,20 +202,28 @@ def main(argv=None):
     def rate(name):
         return results["timings"][name]["clips_per_second"]
 
+    def speed_ratio(faster, slower):  # clips/s ratio, repetition by repetition: time(slower) / time(faster)
+        return paired_ratio(seconds[slower], seconds[faster])
+
     fastest = max(backends, key=lambda backend: rate(f"train_transform/{backend}"))
-    fastest_bare = max(rate(f"bare_decode/{backend}") for backend in backends)
-    results["ratios"] = {
-        f"train_transform/{fastest} / fastest bare decode": {
-            "value": rate(f"train_transform/{fastest}") / fastest_bare,
-            "verdict": verdict(rate(f"train_transform/{fastest}") / fastest_bare, TARGET_OVER_BARE_DECODE, False)},
-    }
+    fastest_bare = max((f"bare_decode/{backend}" for backend in backends), key=rate)
+    results["ratios"] = {f"train_transform/{fastest} / {fastest_bare}": speed_ratio(f"train_transform/{fastest}",
+                                                                                   fastest_bare)}
+    results["ratios"][f"train_transform/{fastest} / {fastest_bare}"]["verdict"] = verdict(
+        results["ratios"][f"train_transform/{fastest} / {fastest_bare}"]["value"], TARGET_OVER_BARE_DECODE, False)
     for backend in backends:
-        results["ratios"][f"train_transform/{backend} / bare_decode/{backend}"] = {
-            "value": rate(f"train_transform/{backend}") / rate(f"bare_decode/{backend}")}
+        results["ratios"][f"train_transform/{backend} / bare_decode/{backend}"] = speed_ratio(
+            f"train_transform/{backend}", f"bare_decode/{backend}")
+    if "pyav" in backends:
+        results["ratios"]["train_transform/pyav / bare_decode_all_frames/pyav"] = speed_ratio(
+            "train_transform/pyav", "bare_decode_all_frames/pyav")
     if "decord" in backends:
-        value = rate(f"train_transform/{fastest}") / rate("decord_baseline")
-        results["ratios"][f"train_transform/{fastest} / decord_baseline"] = {
-            "value": value, "verdict": verdict(value, TARGET_OVER_DECORD_BASELINE, False)}
+        entry = speed_ratio(f"train_transform/{fastest}", "decord_baseline")
+        entry["verdict"] = verdict(entry["value"], TARGET_OVER_DECORD_BASELINE, False)
+        results["ratios"][f"train_transform/{fastest} / decord_baseline"] = entry
+        results["ratios"][f"{fastest_bare} / decord_baseline"] = speed_ratio(fastest_bare, "decord_baseline")
+    if args.profile and "pyav" in backends:
+        results["profile_ms_per_clip"] = profile_pass(candidates["train_transform/pyav"], len(videos))
 
     frames = results["frames_per_video"]
     print(f"{len(videos)} HMDB51-like videos (320x240, {min(frames)}-{max(frames)} frames, median "
@@ -209,11 +232,15 @@ def main(argv=None):
           f"{args.repetitions} interleaved repetitions, 1 thread\n")
     print_table(["candidate", "clips/s (median)", "slowest rep", "fastest rep"], rows)
     print()
-    print_table(["ratio", "value", "target"], [[name, f"{value['value']:.2f}", value.get("verdict", "")]
-                                               for name, value in results["ratios"].items()])
+    print_table(["speed ratio (per repetition)", "median", "min", "max", "target"],
+                [[name, *(f"{value[key]:.2f}" for key in ("value", "min", "max")), value.get("verdict", "")]
+                 for name, value in results["ratios"].items()])
     if "decord_baseline_wrong_clips" in results:
         print(f"\ndecord_baseline returned wrong frames in {results['decord_baseline_wrong_clips']} of "
               f"{len(videos)} clips")
+    if "profile_ms_per_clip" in results:
+        print("\nWhere a train_transform/pyav clip's time goes (cProfile, one pass, self time per function):")
+        print_table(["function", "ms per clip"], [[name, f"{ms:.2f}"] for name, ms in results["profile_ms_per_clip"]])
     write_json(args.output, results)
 
 
