@@ -69,23 +69,23 @@ def _frame_size(frames) -> tuple:
     return first.shape[0], first.shape[1]
 
 
-def _crop_and_resize(frames, top: int, left: int, height: int, width: int, settings: ClipSettings) -> torch.Tensor:
-    """Crop every uint8 frame while converting it to float, then resize the clip in float as the seed does
-    (resizing uint8 would round every pixel before normalisation). Bilinear resizing is linear, so the seed's
-    division by 255 is applied after it, on the smaller tensor. Returns (T, C, size, size), values in [0, 1]."""
+def _crop_resize_normalise(frames, top: int, left: int, height: int, width: int,
+                           settings: ClipSettings) -> torch.Tensor:
+    """Crop every uint8 frame while converting it to float, resize the clip in float as the seed does (resizing
+    uint8 would round every pixel before normalisation), then scale to [0, 1] and normalise per channel. Bilinear
+    resizing is linear, so the seed's division by 255 is applied after it, on the smaller tensor.
+    Returns (T, C, size, size)."""
     crop = torch.empty(len(frames), height, width, 3)
     for target, frame in zip(crop, frames):
         target.copy_(torch.as_tensor(frame)[top:top + height, left:left + width])
     # (T, h, w, C) memory seen as (T, C, h, w): interpolation runs channels-last, its fastest layout on CPU.
     resized = F.interpolate(crop.permute(0, 3, 1, 2), size=[settings.image_size] * 2, mode="bilinear",
-                            align_corners=False, antialias=settings.antialias)
-    return resized.contiguous().div_(255)
-
-
-def _normalise(clip: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
-    mean = torch.tensor(settings.mean).view(-1, 1, 1)
-    std = torch.tensor(settings.std).view(-1, 1, 1)
-    return clip.sub_(mean).div_(std)
+                            align_corners=False, antialias=settings.antialias).div_(255)
+    mean, std = settings.mean, settings.std
+    if len(set(mean)) == 1 and len(set(std)) == 1:  # the seed's statistics: scalar arithmetic, fast in any layout
+        return resized.sub_(mean[0]).div_(std[0])
+    # Per-channel broadcasting is several times faster on contiguous (T, C, H, W) than on channels-last memory.
+    return resized.contiguous().sub_(torch.tensor(mean).view(-1, 1, 1)).div_(torch.tensor(std).view(-1, 1, 1))
 
 
 def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.Random) -> tuple:
@@ -112,10 +112,10 @@ def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random 
     height, width = _frame_size(frames)
     top, left, box_height, box_width = random_resized_crop_box(
         height, width, settings.crop_scale, settings.crop_ratio, rng)
-    clip = _crop_and_resize(frames, top, left, box_height, box_width, settings)
+    clip = _crop_resize_normalise(frames, top, left, box_height, box_width, settings)
     if rng.random() < settings.flip_probability:
         clip = TF.horizontal_flip(clip)
-    return _normalise(clip, settings)
+    return clip
 
 
 def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
@@ -132,8 +132,7 @@ def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
 
 def eval_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
     """All spatial test views of one decoded clip: float32 (spatial_crops, T, C, image_size, image_size)."""
-    views = [
-        _crop_and_resize(frames, top, left, side, side, settings)
+    return torch.stack([
+        _crop_resize_normalise(frames, top, left, side, side, settings)
         for top, left, side in spatial_crop_boxes(*_frame_size(frames), settings)
-    ]
-    return _normalise(torch.stack(views), settings)
+    ])
