@@ -16,6 +16,7 @@ _PUBLIC_NAMES = {
     "VideoClipTransform": "video_transform",
     "collate_clips": "collate",
     "read_frames": "video_io",
+    "read_frame_list": "video_io",
     "probe_video": "video_io",
     "VideoDecodeError": "video_io",
     "VIDEO_BACKENDS": "video_io",
