@@ -1,6 +1,7 @@
 """What every benchmark script shares: interleaved repetitions, summary statistics, the printed table, the JSON
 file, and a description of the machine the figures came from."""
 
+import argparse
 import json
 import os
 import platform
@@ -8,6 +9,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser whose --help shows the script's docstring: its first paragraph, then the rest."""
+    summary, _, details = doc.partition("\n\n")
+    return argparse.ArgumentParser(description=summary, epilog=details,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def run_interleaved(candidates: dict, repetitions: int, warmup: int = 1) -> dict:

@@ -20,7 +20,6 @@ real HMDB51 list), one clip per video per repetition, the same clips for every c
 Torch runs one thread, as in a DataLoader worker.
 """
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -31,11 +30,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from benchmark_common import paired_ratio, print_table, run_interleaved, summarize, verdict, write_json  # noqa: E402
+from benchmark_common import (  # noqa: E402
+    argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
 from hf_video.data.transforms import ClipSettings  # noqa: E402
-from hf_video.data.video_io import VIDEO_BACKENDS, read_frames  # noqa: E402
+from hf_video.data.video_io import VIDEO_BACKENDS, packet_timestamps, read_frames  # noqa: E402
 from hf_video.data.video_transform import VideoClipTransform, clip_indices  # noqa: E402
 
 TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
@@ -43,9 +43,7 @@ TARGET_OVER_DECORD_BASELINE = 2.0  # training transform / mmaction2-style decord
 
 
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argument_parser(__doc__)
     parser.add_argument("--work_dir", default="benchmarks/work", help="where the generated videos are kept")
     parser.add_argument("--num_videos", type=int, default=48)
     parser.add_argument("--gop_size", type=int, default=12, help="keyframe interval of the generated videos")
@@ -63,17 +61,14 @@ def parse_arguments(argv=None):
 
 
 def stream_timestamps(videos) -> dict:
-    """path -> (sorted packet timestamps, i.e. what frame index i is; B-frame reorder delay), computed outside the
-    timed loops so that the bare decodes get them for free."""
+    """path -> (frame timestamps in display order, B-frame reorder delay), read outside the timed loops so that
+    the bare decodes get them for free."""
     import av
 
     found = {}
     for video in videos:
         with av.open(video["video"]) as container:
-            stream = container.streams.video[0]
-            packets = [(packet.pts, packet.dts) for packet in container.demux(stream)
-                       if packet.pts is not None and packet.size]
-        found[video["video"]] = (sorted(pts for pts, _ in packets), max(pts - dts for pts, dts in packets))
+            found[video["video"]] = packet_timestamps(container, container.streams.video[0])
     return found
 
 

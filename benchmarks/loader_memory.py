@@ -10,7 +10,6 @@ the last reading minus the reading at the end of warm-up (target: at most 50 MB)
 reading after warm-up minus that same reading, shows transient swings of the allocators.
 """
 
-import argparse
 import multiprocessing
 import os
 import sys
@@ -19,16 +18,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from benchmark_common import print_table, verdict, write_json  # noqa: E402
+from benchmark_common import argument_parser, print_table, verdict, write_json  # noqa: E402
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
 TARGET_GROWTH_MB = 50
 
 
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argument_parser(__doc__)
     parser.add_argument("--work_dir", default="benchmarks/work", help="where the generated videos are kept")
     parser.add_argument("--num_videos", type=int, default=48)
     parser.add_argument("--backends", default="pyav,decord")

@@ -23,7 +23,6 @@ Importing this file needs only torch, transformers and hf_video's model (no data
 a GPU machine without them.
 """
 
-import argparse
 import contextlib
 import json
 import sys
@@ -36,7 +35,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from benchmark_common import paired_ratio, print_table, run_interleaved, summarize, verdict, write_json  # noqa: E402
+from benchmark_common import (  # noqa: E402
+    argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from original_tada2d import OriginalTada2d  # noqa: E402
 
 from hf_video.models.tada_resnet.configuration_tada_resnet import TadaResNetConfig  # noqa: E402
@@ -49,9 +49,7 @@ TARGET_ORIGINAL_OVER_TADA = 3.0  # forward+backward, at least
 
 
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argument_parser(__doc__)
     parser.add_argument("--depth", type=int, default=50, choices=(50, 101, 152))
     parser.add_argument("--width_divisor", type=int, default=1,
                         help="divide every width by this (a small network for quick checks; 1 = the real R50)")
@@ -317,7 +315,8 @@ def main(argv=None):
 def ratios(timings, dtypes, modes) -> dict:
     """Time ratios (median of the per-repetition ratios); the two with targets are checked."""
     found = {}
-    pairs = [("tada", "per_frame_2d", TARGET_TADA_OVER_2D, True), ("original", "tada", TARGET_ORIGINAL_OVER_TADA, False),
+    pairs = [("tada", "per_frame_2d", TARGET_TADA_OVER_2D, True),
+             ("original", "tada", TARGET_ORIGINAL_OVER_TADA, False),
              ("tada_compiled", "tada", None, True), ("tada_channels_last", "tada", None, True),
              ("per_frame_2d_channels_last", "per_frame_2d", None, True)]
     for dtype in dtypes:

@@ -8,7 +8,6 @@ A cold run prepares into an empty cache folder: the builder reads the split file
 it to count its frames) and writes the Arrow files. A cached reload is `load_hmdb51` again on the same cache.
 """
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from benchmark_common import print_table, summarize, verdict, write_json  # noqa: E402
+from benchmark_common import argument_parser, print_table, summarize, verdict, write_json  # noqa: E402
 from hmdb51_like import full_hmdb51_tree  # noqa: E402
 
 TARGET_COLD_SECONDS = 60  # with num_proc=2, at most
@@ -26,9 +25,7 @@ TARGET_CACHED_SECONDS = 2  # at most
 
 
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argument_parser(__doc__)
     parser.add_argument("--work_dir", default="benchmarks/work", help="where the generated tree is kept")
     parser.add_argument("--num_proc", type=int, default=2)
     parser.add_argument("--num_classes", type=int, default=51, help="fewer classes for a quick check")

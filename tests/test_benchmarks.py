@@ -28,6 +28,12 @@ def run_benchmark(script: str, *arguments, timeout=600) -> subprocess.CompletedP
     return result
 
 
+@pytest.mark.parametrize("script", ["model_speed.py", "data_speed.py", "prepare_speed.py", "loader_memory.py"])
+def test_every_benchmark_explains_itself(script):
+    result = run_benchmark(script, "--help")
+    assert "--output" in result.stdout and "python benchmarks/" in result.stdout  # the options and the usage lines
+
+
 def test_original_formulation_reproduces_the_original_implementation(reference_dir):
     golden = reference_dir / "tada_original"
     state_dict = torch.load(golden / "tada2d_public_tadaconv_format.pyth", weights_only=True)["model_state"]

@@ -63,44 +63,48 @@ def _open_pyav(path: str):
 
 def probe_video(path: str) -> VideoInfo:
     """Frame count (by decoding every frame, without colour conversion), frame rate and size of a video file."""
-    import av
-
-    container, stream = _open_pyav(path)
-    try:
-        num_frames = sum(1 for _ in container.decode(stream))
-        rate = stream.average_rate or stream.guessed_rate
-        width, height = stream.codec_context.width, stream.codec_context.height
-    except av.FFmpegError as error:
-        raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error
-    finally:
-        container.close()
-    if num_frames == 0:
-        raise VideoDecodeError(f"{path}: no frame could be decoded.")
-    if not rate or rate <= 0:
-        raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
-    return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height)
+    return _video_info(path, decode=True)
 
 
 def stream_info(path: str) -> VideoInfo:
     """Like `probe_video`, from the stream's packets alone (no decoding): for inference, where decoding the whole
     video just to count frames would double the work. The count can exceed the decodable frames by one, which
     `read_frames` absorbs by clamping."""
+    return _video_info(path, decode=False)
+
+
+def _video_info(path: str, decode: bool) -> VideoInfo:
     import av
 
     container, stream = _open_pyav(path)
     try:
-        num_frames = sum(1 for packet in container.demux(stream) if packet.pts is not None and packet.size)
+        if decode:
+            num_frames = sum(1 for _ in container.decode(stream))
+        else:
+            num_frames = len(packet_timestamps(container, stream)[0])
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
     except av.FFmpegError as error:
-        raise VideoDecodeError(f"{path}: reading the stream failed ({error}).") from error
+        raise VideoDecodeError(f"{path}: {'decoding' if decode else 'reading the stream'} failed ({error}).") from error
     finally:
         container.close()
     if num_frames == 0:
-        raise VideoDecodeError(f"{path}: the video stream holds no frames.")
+        reason = "no frame could be decoded" if decode else "the video stream holds no frames"
+        raise VideoDecodeError(f"{path}: {reason}.")
     if not rate or rate <= 0:
         raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
     return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height)
+
+
+def packet_timestamps(container, stream) -> tuple[list, int]:
+    """(the presentation timestamps of the stream's frames in display order, so that frame i is shown at
+    pts[i]; the reorder delay: how many ticks a frame can be decoded before it is shown, 0 without B-frames).
+    One pass over the packets, no decoding."""
+    timestamps = [(packet.pts, packet.dts) for packet in container.demux(stream)
+                  if packet.pts is not None and packet.size]
+    reorder_delay = max((presentation - decode for presentation, decode in timestamps if decode is not None),
+                        default=0)
+    return sorted(presentation for presentation, _ in timestamps), max(reorder_delay, 0)
 
 
 def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> torch.Tensor:
@@ -135,17 +139,13 @@ def _read_frames_pyav(path: str, wanted: list) -> dict:
 
     container, stream = _open_pyav(path)
     try:
-        timestamps = [(packet.pts, packet.dts) for packet in container.demux(stream)
-                      if packet.pts is not None and packet.size]
-        if not timestamps:
+        pts, reorder_delay = packet_timestamps(container, stream)
+        if not pts:
             raise VideoDecodeError(f"{path}: the video stream has no timestamped packets.")
-        pts = sorted(presentation for presentation, _ in timestamps)
+        wanted = sorted({min(index, len(pts) - 1) for index in wanted})
         # Keyframes are found by decode timestamp; a frame can be decoded up to `reorder_delay` ticks before it is
         # shown, so seeking that much earlier finds a keyframe from which the first wanted frame decodes.
-        reorder_delay = max((presentation - decode for presentation, decode in timestamps if decode is not None),
-                            default=0)
-        wanted = sorted({min(index, len(pts) - 1) for index in wanted})
-        seek_to = pts[wanted[0]] - max(reorder_delay, 0)
+        seek_to = pts[wanted[0]] - reorder_delay
         seek_to = seek_to if seek_to > pts[0] else None
         while True:
             frames, keyframe_dts = _decode_pyav_range(container, stream, pts, wanted, seek_to)
