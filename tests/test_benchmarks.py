@@ -4,6 +4,7 @@ frames are real, and a loader worker's memory stops growing after warm-up."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,8 @@ def test_data_speed_runs_every_candidate_and_finds_decords_wrong_frames(tmp_path
     assert set(report["timings"]) == expected
     # get_batch seeks, and decord's seeks return other frames in B-frame AVI (compared with sequential decoding).
     assert 0 < report["decord_baseline_wrong_clips"] <= 4
-    assert "train_transform/pyav / decord_baseline" in result.stdout
+    # The target ratio compares the faster backend's transform, whichever it was on this run.
+    assert re.search(r"train_transform/(pyav|decord) / decord_baseline .*(holds|MISSES)", result.stdout)
 
 
 def test_prepare_speed_prepares_a_tree_with_real_names(tmp_path):
