@@ -34,9 +34,10 @@ from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
-from hf_video.data.transforms import ClipSettings  # noqa: E402
+from hf_video.data.clip_settings import ClipSettings  # noqa: E402
+from hf_video.data.clip_transform import VideoClipTransform  # noqa: E402
+from hf_video.data.sampling import clip_indices  # noqa: E402
 from hf_video.data.video_io import VIDEO_BACKENDS, packet_timestamps, read_frames  # noqa: E402
-from hf_video.data.video_transform import VideoClipTransform, clip_indices  # noqa: E402
 
 TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
 TARGET_OVER_DECORD_BASELINE = 2.0  # training transform / mmaction2-style decord, at least
@@ -166,7 +167,7 @@ def main(argv=None):
         train = VideoClipTransform(train_settings, train=True, video_backend=backend)
         evaluate = VideoClipTransform(eval_settings, train=False, video_backend=backend)
         candidates[f"train_transform/{backend}"] = over_videos(
-            lambda video, clip, train=train: train.train_clip(video["video"], video["num_frames"], video["fps"]))
+            lambda video, clip, train=train: train.read_train_clip(video["video"], video["num_frames"], video["fps"]))
         if backend == "pyav":
             candidates["bare_decode/pyav"] = over_videos(
                 lambda video, clip: bare_decode_pyav(video["video"], clip, timestamps[video["video"]], True))
@@ -176,8 +177,8 @@ def main(argv=None):
             candidates[f"bare_decode/{backend}"] = over_videos(
                 lambda video, clip: bare_decode_decord(video["video"], clip))
         candidates[f"eval_transform/{backend}"] = over_videos(
-            lambda video, clip, evaluate=evaluate: evaluate.eval_views(video["video"], video["num_frames"],
-                                                                       video["fps"]))
+            lambda video, clip, evaluate=evaluate: evaluate.read_eval_views(video["video"], video["num_frames"],
+                                                                            video["fps"]))
     if "decord" in backends:
         candidates["decord_baseline"] = over_videos(lambda video, clip: decord_baseline(video["video"], clip))
 

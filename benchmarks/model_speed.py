@@ -9,7 +9,7 @@ Candidates, all with the same architecture and (where they share them) the same 
 - `per_frame_2d`: the same network with `temporal_adaptive=False` (no route functions, no temporal pooling): the
   floor a TAda model can reach;
 - `original`: the original's formulation (Conv3d on (B, C, T, H, W), B*T calibrated weight copies and a grouped
-  convolution), `benchmarks/original_tada2d.py`, loaded with the weights that `tada` gets converted from; the run
+  convolution), `tests/helpers/original_tada2d.py`, loaded with the weights that `tada` gets converted from; the run
   checks that both give the same logits first;
 - `tada_compiled` (`--compile`): `torch.compile(tada)`; the graph-break count comes from `torch._dynamo.explain`;
 - `*_channels_last` (`--channels_last`): the same models with channels-last weights and input.
@@ -37,7 +37,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
-from original_tada2d import OriginalTada2d  # noqa: E402
+from tests.helpers.original_tada2d import OriginalTada2d  # noqa: E402
 
 from hf_video.models.tada_resnet.configuration_tada_resnet import TadaResNetConfig  # noqa: E402
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_state_dict  # noqa: E402

@@ -13,10 +13,7 @@ import torch
 from transformers import AutoModelForVideoClassification
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification
-from hf_video.data.hmdb51_labels import HMDB51_CLASSES
-
-# Normalisation of the original HMDB51 recipe (per channel).
-MEAN, STD = 0.45, 0.225
+from hf_video.data import HMDB51_CLASSES, RECIPE
 
 
 def moving_disc_clip(num_frames: int, size: int) -> np.ndarray:
@@ -34,7 +31,8 @@ def moving_disc_clip(num_frames: int, size: int) -> np.ndarray:
 def to_pixel_values(frames: np.ndarray) -> torch.Tensor:
     """uint8 (T, H, W, C) -> normalised float (1, T, C, H, W), the layout transformers video models take."""
     clip = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
-    return ((clip - MEAN) / STD).unsqueeze(0)
+    mean, std = torch.tensor(RECIPE.mean).view(-1, 1, 1), torch.tensor(RECIPE.std).view(-1, 1, 1)
+    return ((clip - mean) / std).unsqueeze(0)
 
 
 def parse_args(argv=None):

@@ -7,7 +7,7 @@ The same command runs on CPU, one GPU, several GPUs and several machines:
     accelerate launch examples/finetune_hmdb51.py ...                    (see examples/accelerate_configs/)
     torchrun --nproc_per_node 8 examples/finetune_hmdb51.py ...
 
-Defaults follow the seed recipe (EssentialMC2's HMDB51 fine-tune): SGD lr 0.001 weight decay 0.001, a cosine
+Defaults follow the original recipe (EssentialMC2's HMDB51 fine-tune): SGD lr 0.001 weight decay 0.001, a cosine
 schedule to 0 over 100 epochs, 16 frames every 4th at 30 fps, 112x112 crops, logging every 10 steps, evaluation and
 a checkpoint every epoch, TensorBoard logs. After training, every test video is evaluated on
 `eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to all_results.json.
@@ -27,12 +27,9 @@ from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
-from hf_video.data import HMDB51_CLASSES, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51
-from hf_video.data.synthetic import synthetic_class_names, write_synthetic_motion_dataset
-from hf_video.training.arguments import VideoTrainingArguments
-from hf_video.training.metrics import clip_accuracy
-from hf_video.training.model_card import finetuned_model_card
-from hf_video.training.multi_view import evaluate_multi_view
+from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51,
+                           synthetic_class_names, write_synthetic_motion_dataset)
+from hf_video.training import VideoTrainingArguments, clip_accuracy, evaluate_multi_view, finetuned_model_card
 
 logger = logging.getLogger("finetune_hmdb51")
 
@@ -50,7 +47,7 @@ class ModelArguments:
         "help": "From scratch: comma-separated output widths of the four stages (default: the ResNet widths)."})
     temporal_adaptive: bool = field(default=True, metadata={
         "help": "From scratch: TAda convolutions; False gives the same network frame by frame (a 2D baseline)."})
-    classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (seed: 0.5)."})
+    classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (recipe: 0.5)."})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "Convert BatchNorm to SyncBatchNorm when training on several GPUs (ignored on CPU or one process)."})
 
@@ -62,18 +59,22 @@ class DataArguments:
     synthetic_if_missing: str | None = field(default=None, metadata={"help": (
         "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
     split: int = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
-    num_frames: int = field(default=16, metadata={"help": "Frames per clip."})
-    sample_interval: int = field(default=4, metadata={"help": "Take every n-th frame (at target_fps)."})
-    target_fps: float = field(default=30, metadata={"help": "Frame rate the interval refers to."})
-    sample_mode: str = field(default="interval", metadata={"help": "interval (the seed's) or segment (TSN)."})
-    image_size: int = field(default=112, metadata={"help": "Side of the square crops given to the model."})
+    num_frames: int = field(default=RECIPE.num_frames, metadata={"help": "Frames per clip."})
+    sample_interval: int = field(default=RECIPE.sample_interval, metadata={
+        "help": "Take every n-th frame (at target_fps)."})
+    target_fps: float = field(default=RECIPE.target_fps, metadata={"help": "Frame rate the interval refers to."})
+    sample_mode: str = field(default=RECIPE.sample_mode, metadata={
+        "help": "interval (the recipe's) or segment (TSN)."})
+    image_size: int = field(default=RECIPE.image_size, metadata={
+        "help": "Side of the square crops given to the model."})
     flip_probability: float | None = field(default=None, metadata={"help": (
-        "Chance of mirroring a training clip: 0.5 (the seed's) on HMDB51, 0 on the synthetic set, whose twins a "
-        "mirror would swap (left/right, clockwise/anticlockwise).")})
+        f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51, 0 on the synthetic "
+        "set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: str = field(default="pyav", metadata={"help": "pyav (default, faster) or decord."})
-    num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (seed option)."})
-    eval_temporal_crops: int = field(default=3, metadata={"help": "Final test: clips per video along time."})
-    eval_spatial_crops: int = field(default=3, metadata={"help": "Final test: 1 (centre) or 3 (left/centre/right)."})
+    num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (recipe option)."})
+    eval_temporal_crops: int = field(default=3, metadata={"help": "Final evaluation: clips per video along time."})
+    eval_spatial_crops: int = field(default=3, metadata={
+        "help": "Final evaluation: 1 (centre) or 3 (left/centre/right)."})
     prepare_num_proc: int | None = field(default=None, metadata={"help": "Processes probing videos at prepare."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default HF's)."})
     skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
@@ -169,12 +170,12 @@ def main(argv=None):
                              skip_unreadable=data_arguments.skip_unreadable)
     flip_probability = data_arguments.flip_probability
     if flip_probability is None:
-        flip_probability = 0.5 if dataset_name == "HMDB51" else 0.0
+        flip_probability = RECIPE.flip_probability if dataset_name == "HMDB51" else 0.0
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
                                   target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
                                   flip_probability=flip_probability)
-    test_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
+    eval_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
     train = concatenate_datasets([splits["train"]] * data_arguments.num_folds)
     train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend))
@@ -200,14 +201,14 @@ def main(argv=None):
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()
 
-    results, predictions = evaluate_multi_view(trainer, test, test_settings, data_arguments.video_backend)
-    results["views"] = f"{test_settings.temporal_crops}x{test_settings.spatial_crops}"
+    results, predictions = evaluate_multi_view(trainer, test, eval_settings, data_arguments.video_backend)
+    results["views"] = f"{eval_settings.temporal_crops}x{eval_settings.spatial_crops}"
     test_metrics = {f"test_{name}": value for name, value in results.items()}
     trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
     trainer.log_metrics("test", test_metrics)
     trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
-        write_outputs(trainer, training_arguments, test_settings, predictions, results, dataset_name, base_model,
+        write_outputs(trainer, training_arguments, eval_settings, predictions, results, dataset_name, base_model,
                       data_arguments, push_to_hub)
     return results
 
@@ -227,19 +228,19 @@ def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_tr
             f"checkpoints in {arguments.output_dir}, TensorBoard logs in {tensorboard_dir}.")
 
 
-def write_outputs(trainer, arguments, test_settings, predictions, results, dataset_name, base_model,
+def write_outputs(trainer, arguments, eval_settings, predictions, results, dataset_name, base_model,
                   data_arguments, push_to_hub) -> None:
     """Next to the final weights: the video processor (evaluation settings), per-video test predictions, our model
     card; then the push, if asked for."""
     output_dir = Path(arguments.output_dir)
-    single_view = dataclasses.replace(test_settings, temporal_crops=1, spatial_crops=1)
+    single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
     TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend
                                                 ).save_pretrained(output_dir)
     with open(output_dir / "test_predictions.jsonl", "w", encoding="utf-8") as file:
         file.writelines(json.dumps(row) + "\n" for row in predictions)
-    recipe = {"frames x interval": f"{test_settings.num_frames} x {test_settings.sample_interval} "
-                                   f"({test_settings.sample_mode}, {test_settings.target_fps} fps)",
-              "image size": test_settings.image_size, "optimizer": f"{arguments.optim} ({arguments.optim_args})",
+    recipe = {"frames x interval": f"{eval_settings.num_frames} x {eval_settings.sample_interval} "
+                                   f"({eval_settings.sample_mode}, {eval_settings.target_fps} fps)",
+              "image size": eval_settings.image_size, "optimizer": f"{arguments.optim} ({arguments.optim_args})",
               "learning rate": arguments.learning_rate, "weight decay": arguments.weight_decay,
               "schedule": arguments.lr_scheduler_type, "epochs": arguments.num_train_epochs,
               "batch per device": arguments.per_device_train_batch_size, "processes": arguments.world_size,

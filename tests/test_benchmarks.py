@@ -19,7 +19,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 from loader_memory import worker_rss_growth  # noqa: E402
-from original_tada2d import OriginalTada2d  # noqa: E402
+from helpers.original_tada2d import OriginalTada2d  # noqa: E402
 
 
 def run_benchmark(script: str, *arguments, timeout=600) -> subprocess.CompletedProcess:

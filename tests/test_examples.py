@@ -12,8 +12,8 @@ import torchvision
 from hf_video import inflate_resnet_2d
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
-from shipped_data import REFERENCE_DIR
-from video_files import linked_copy
+from helpers.shipped_data import REFERENCE_DIR
+from helpers.video_files import linked_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -176,7 +176,7 @@ def test_help_documents_the_three_groups():
                    "--push_to_hub", "--bf16"):
         assert option in result.stdout, option
     help_text = " ".join(result.stdout.split())  # argparse wraps lines
-    assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the seed's defaults
+    assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the recipe's defaults
     assert "Total number of training epochs to perform. (default: 100.0)" in help_text
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from hf_video.data.hmdb51 import Hmdb51, Hmdb51DataError, load_hmdb51
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
-from video_files import CLIPS_PER_CLASS, linked_copy, real_hmdb51_names
+from helpers.video_files import CLIPS_PER_CLASS, linked_copy, real_hmdb51_names
 
 TWO_CLASSES = ("climb", "climb_stairs")  # the pair whose order EssentialMC2 swaps
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from hf_video.models.tada_resnet.checkpoint_cards import RELEASED_CHECKPOINTS, released_checkpoint_card
+from hf_video.cards import RELEASED_CHECKPOINTS, released_checkpoint_card
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
 
 CARDS = Path(__file__).resolve().parents[1] / "model_cards"
@@ -15,7 +15,7 @@ CARDS = Path(__file__).resolve().parents[1] / "model_cards"
 def test_released_cards_are_current_and_parse(name):
     text = (CARDS / f"{name}.md").read_text(encoding="utf-8")
     assert text == released_checkpoint_card(RELEASED_CHECKPOINTS[name]), (
-        "model_cards/ is stale: python -m hf_video.models.tada_resnet.checkpoint_cards model_cards")
+        "model_cards/ is stale: python -m hf_video.cards model_cards")
     card = ModelCard(text)
     checkpoint = RELEASED_CHECKPOINTS[name]
     assert card.data.pipeline_tag == "video-classification" and card.data.library_name == "transformers"

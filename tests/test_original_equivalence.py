@@ -1,4 +1,4 @@
-"""Our TadaResNet reproduces the original TAda2D implementation's outputs (golden vectors in ../shared/reference)."""
+"""Our TadaResNet reproduces the original TAda2D implementation's outputs (golden vectors in the reference data)."""
 
 import pytest
 import torch
@@ -9,6 +9,7 @@ from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import (
     convert_original_state_dict,
     load_original_state_dict,
 )
+from helpers.configs import TINY_ARCHITECTURE
 
 
 def golden_model_and_io(reference_dir, checkpoint_name):
@@ -43,11 +44,10 @@ def test_outputs_match_the_original_implementation(reference_dir, checkpoint_nam
 
 def test_a_mismatching_configuration_is_reported_not_half_loaded(reference_dir):
     original = load_original_state_dict(reference_dir / "tada_original" / "tada2d_public_tadaconv_format.pyth")
-    model = TadaResNetForVideoClassification(TadaResNetConfig(depth=50, stem_width=8, hidden_sizes=[32, 64, 128, 256],
-                                                              num_labels=7))
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**TINY_ARCHITECTURE, num_labels=7))
     with pytest.raises(ValueError, match=r"shapes disagree.*head\.out\.weight"):
         convert_original_state_dict(original, model.state_dict())
-    plain = TadaResNetForVideoClassification(TadaResNetConfig(
-        depth=50, stem_width=8, hidden_sizes=[32, 64, 128, 256], num_labels=5, temporal_adaptive=False))
+    plain = TadaResNetForVideoClassification(TadaResNetConfig(**TINY_ARCHITECTURE, num_labels=5,
+                                                              temporal_adaptive=False))
     with pytest.raises(ValueError, match=r"no place in the model.*b_rf"):
         convert_original_state_dict(original, plain.state_dict())

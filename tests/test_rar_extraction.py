@@ -10,7 +10,8 @@ import pytest
 import rarfile
 
 from hf_video.data.hmdb51 import Hmdb51DataError, extract_archives
-from shipped_data import shipped_package_file
+from helpers.shipped_data import shipped_package_file
+
 
 @pytest.fixture(scope="module")
 def rar_files(tmp_path_factory) -> Path:

@@ -1,4 +1,4 @@
-"""Frame sampling pinned to hand-computed indices of the seed's DecodeVideoToTensor."""
+"""Frame sampling pinned to hand-computed indices of the original recipe's DecodeVideoToTensor."""
 
 import random
 

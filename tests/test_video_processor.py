@@ -5,10 +5,11 @@ import torch
 from transformers import AutoVideoProcessor, pipeline
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
-from hf_video.data.transforms import ClipSettings
+from hf_video.data.clip_settings import ClipSettings
 from hf_video.data.video_io import probe_video
-from hf_video.data.video_transform import VideoClipTransform
-from video_files import write_numbered_video
+from hf_video.data.clip_transform import VideoClipTransform
+from helpers.configs import tiny_config_kwargs
+from helpers.video_files import write_numbered_video
 
 LABELS = {0: "fade_in", 1: "fade_out", 2: "turn_left", 3: "turn_right"}
 
@@ -16,8 +17,7 @@ LABELS = {0: "fade_in", 1: "fade_out", 2: "turn_left", 3: "turn_right"}
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tada")
-    config = TadaResNetConfig(depth=50, stem_width=8, hidden_sizes=[32, 64, 128, 256], num_labels=4, num_frames=8,
-                              image_size=64, id2label=LABELS)
+    config = TadaResNetConfig(**tiny_config_kwargs(num_labels=4, num_frames=8, image_size=64, id2label=LABELS))
     TadaResNetForVideoClassification(config).save_pretrained(folder)
     TadaResNetVideoProcessor(num_frames=8, sample_interval=2, image_size=64).save_pretrained(folder)
     return folder

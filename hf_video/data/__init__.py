@@ -1,4 +1,5 @@
-"""Data: the HMDB51 datasets builder, video decoding, frame sampling, clip transforms and batching.
+"""Data: the HMDB51 datasets builder, video decoding, frame sampling, clip settings, evaluation views, clip
+transforms, batching and the synthetic motion set.
 
 Names are imported on first use: `import hf_video.data` pulls in neither `datasets` nor a video decoder, so the
 model side works where those are not installed.
@@ -12,8 +13,12 @@ _PUBLIC_NAMES = {
     "Hmdb51DataError": "hmdb51",
     "load_hmdb51": "hmdb51",
     "HMDB51_CLASSES": "hmdb51_labels",
-    "ClipSettings": "transforms",
-    "VideoClipTransform": "video_transform",
+    "ClipSettings": "clip_settings",
+    "RECIPE": "clip_settings",
+    "VideoClipTransform": "clip_transform",
+    "num_eval_views": "views",
+    "eval_view_index": "views",
+    "eval_view_position": "views",
     "collate_clips": "collate",
     "read_frames": "video_io",
     "read_frame_list": "video_io",
@@ -22,6 +27,9 @@ _PUBLIC_NAMES = {
     "VIDEO_BACKENDS": "video_io",
     "DEFAULT_VIDEO_BACKEND": "video_io",
     "write_mpeg4_avi": "video_writing",
+    "SYNTHETIC_CLASSES": "synthetic",
+    "synthetic_class_names": "synthetic",
+    "write_synthetic_motion_dataset": "synthetic",
 }
 __all__ = sorted(_PUBLIC_NAMES)
 

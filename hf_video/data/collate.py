@@ -1,4 +1,4 @@
-"""Batching clips for the model: `pixel_values` (B, T, C, H, W), or (B, V, T, C, H, W) for V test views per video,
+"""Batching clips for the model: `pixel_values` (B, T, C, H, W), or (B, V, T, C, H, W) for V evaluation views per video,
 so that evaluation can average the views of each video."""
 
 import torch

@@ -1,24 +1,27 @@
 """Frame-index samplers: which frames of a video make a clip.
 
-They reproduce the seed's `DecodeVideoToTensor` (EssentialMC2) exactly, including its float32 arithmetic
-(`torch.linspace`) and truncation, so that a clip holds the same frames as in the original recipe:
+They reproduce the original recipe's `DecodeVideoToTensor` (EssentialMC2) exactly, including its float32 arithmetic
+(`torch.linspace`) and truncation, so that a clip holds the same frames as in the original:
 
 - interval mode: a clip spans `num_frames * sample_interval * video_fps / target_fps` frames of the video; its
-  start is uniform in `[0, max(n - span, 0)]` for training, `max_start / 2` for a single test clip and
-  `max_start * i / k` for the i-th of k test clips; `num_frames` indices are spread evenly from the start to
+  start is uniform in `[0, max(n - span, 0)]` for training, `max_start / 2` for a single evaluation clip and
+  `max_start * i / k` for the i-th of k evaluation clips; `num_frames` indices are spread evenly from the start to
   `start + span - 1` (or `start + span - sample_interval` with `minus_interval`), clamped to the video, truncated.
 - segment mode (TSN): `[0, n)` is cut into `num_frames` equal segments; training takes a uniform point in each,
-  a single test clip the middles, the i-th of k test clips the point `(i + 1) / k` of the way through each;
+  a single evaluation clip the middles, the i-th of k evaluation clips the point `(i + 1) / k` of the way through each;
   clamped to the video, rounded.
 
-Short videos repeat frames by clamping. `clip_index=None` means training (random); a test clip passes its index.
-One deliberate difference: the seed draws a single-frame clip (`num_frames=1`) at random even at test time; here a
-test clip is always deterministic (the start of its window).
+Short videos repeat frames by clamping. `clip_index=None` means training (random); an evaluation clip passes its
+index. One deliberate difference: the original draws a single-frame clip (`num_frames=1`) at random even in
+evaluation; here an evaluation clip is always deterministic (the start of its window).
+`clip_indices` applies the sampler that a `ClipSettings` names.
 """
 
 import random
 
 import torch
+
+from .clip_settings import ClipSettings
 
 
 def sample_interval_indices(
@@ -68,7 +71,7 @@ def sample_segment_indices(
     bounds = torch.linspace(0, num_video_frames, num_frames + 1)  # float32, as in the original
     positions = torch.empty(num_frames)
     for segment in range(num_frames):
-        low, high = bounds[segment], bounds[segment + 1]  # float32 tensors: the test positions keep float32 math
+        low, high = bounds[segment], bounds[segment + 1]  # float32 tensors: the evaluation positions keep float32 math
         if clip_index is None:
             positions[segment] = rng.uniform(low.item(), high.item())
         elif num_clips == 1:
@@ -78,13 +81,24 @@ def sample_segment_indices(
     return positions.clamp(0, num_video_frames - 1).round().long().tolist()
 
 
+def clip_indices(settings: ClipSettings, num_video_frames: int, video_fps: float, clip_index: int | None = None,
+                 num_clips: int = 1) -> list[int]:
+    """Frame indices of one clip as `settings` sample it: random for `clip_index=None` (training), else evaluation
+    clip `clip_index` of `num_clips`."""
+    if settings.sample_mode == "segment":
+        return sample_segment_indices(num_video_frames, settings.num_frames, clip_index, num_clips)
+    return sample_interval_indices(
+        num_video_frames, video_fps, settings.num_frames, settings.sample_interval, settings.target_fps,
+        clip_index, num_clips, settings.minus_interval)
+
+
 def _check_video_and_clip(num_video_frames, num_frames, clip_index, num_clips):
     if num_video_frames < 1:
         raise ValueError(f"num_video_frames={num_video_frames!r}: a video needs at least one decodable frame.")
     if num_frames < 1:
         raise ValueError(f"num_frames={num_frames!r}: expected a positive number of frames per clip.")
     if num_clips < 1:
-        raise ValueError(f"num_clips={num_clips!r}: expected a positive number of test clips.")
+        raise ValueError(f"num_clips={num_clips!r}: expected a positive number of evaluation clips.")
     if clip_index is not None and not 0 <= clip_index < num_clips:
         raise ValueError(f"clip_index={clip_index!r} must lie in [0, {num_clips - 1}] for num_clips={num_clips}, "
                          f"or be None for a random training clip.")

@@ -1,4 +1,4 @@
-"""`TrainingArguments` with the seed recipe's defaults (EssentialMC2's HMDB51 fine-tune) where transformers' differ.
+"""`TrainingArguments` with the original recipe's defaults (EssentialMC2's HMDB51 fine-tune) where transformers' differ.
 
 A real class in an importable module: the Trainer pickles its arguments into every checkpoint (training_args.bin).
 """
@@ -7,7 +7,7 @@ import dataclasses
 
 from transformers import TrainingArguments
 
-SEED_TRAINING_DEFAULTS = dict(
+RECIPE_TRAINING_DEFAULTS = dict(
     output_dir="outputs/tada_hmdb51",
     optim="sgd",
     optim_args="momentum=0.9",
@@ -31,9 +31,9 @@ _PARENT_FIELDS = {parent_field.name: parent_field for parent_field in dataclasse
 VideoTrainingArguments = dataclasses.make_dataclass(
     "VideoTrainingArguments",
     [(name, _PARENT_FIELDS[name].type, dataclasses.field(default=value, metadata=_PARENT_FIELDS[name].metadata))
-     for name, value in SEED_TRAINING_DEFAULTS.items()],
+     for name, value in RECIPE_TRAINING_DEFAULTS.items()],
     bases=(TrainingArguments,),
 )
 VideoTrainingArguments.__module__ = __name__
-VideoTrainingArguments.__doc__ = "TrainingArguments with the seed recipe's defaults: " + ", ".join(
-    f"{name}={value!r}" for name, value in SEED_TRAINING_DEFAULTS.items()) + "."
+VideoTrainingArguments.__doc__ = "TrainingArguments with the original recipe's defaults: " + ", ".join(
+    f"{name}={value!r}" for name, value in RECIPE_TRAINING_DEFAULTS.items()) + "."

@@ -1,4 +1,4 @@
-"""Accuracy computed locally (no metric download): top-k for clips, and per video over its test views."""
+"""Accuracy computed locally (no metric download): top-k for clips, and per video over its evaluation views."""
 
 import numpy as np
 

@@ -1,17 +1,18 @@
-"""Multi-view evaluation with the Trainer: every test video as `temporal_crops` x `spatial_crops` views, predicted as
-ordinary clips (so batching, devices and distributed gathering are the Trainer's), then averaged per video."""
+"""Multi-view evaluation with the Trainer: every video of a split as `temporal_crops` x `spatial_crops` views, predicted
+as ordinary clips (so batching, devices and distributed gathering are the Trainer's), then averaged per video."""
 
 import numpy as np
 
-from ..data.transforms import ClipSettings
-from ..data.video_transform import VideoClipTransform
+from ..data.clip_settings import ClipSettings
+from ..data.clip_transform import VideoClipTransform
+from ..data.views import num_eval_views
 from .metrics import multi_view_accuracy, video_probabilities
 
 
 def expand_views(dataset, settings: ClipSettings):
     """One row per (video, view) of a prepared dataset (no transform set): its columns plus `video_index` (the
-    video's row) and `view_index` (temporal-major)."""
-    num_views = settings.temporal_crops * settings.spatial_crops
+    video's row) and `view_index` (numbered as in `hf_video.data.views`)."""
+    num_views = num_eval_views(settings)
     video_index = np.repeat(np.arange(len(dataset)), num_views)
     expanded = dataset.select(video_index).flatten_indices()
     expanded = expanded.add_column("video_index", video_index.tolist())
@@ -19,7 +20,7 @@ def expand_views(dataset, settings: ClipSettings):
 
 
 def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend: str = "pyav") -> tuple[dict, list]:
-    """(metrics, per-video predictions) of `trainer.model` on `dataset` with the test views of `settings`.
+    """(metrics, per-video predictions) of `trainer.model` on `dataset` with the evaluation views of `settings`.
 
     Metrics: clip_top1/5 over all views, video_top1/5 of the views' mean softmax per video, the mean loss of the
     views. Predictions: one dict per video with its id, label, predicted label and score. Every process gets them

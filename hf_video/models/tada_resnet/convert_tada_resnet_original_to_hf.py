@@ -21,12 +21,14 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint_cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
-from .configuration_tada_resnet import BOTTLENECK_EXPANSION, STAGE_DEPTHS, TadaResNetConfig
+from ...cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
+from ...data.clip_settings import RECIPE
+from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .label_sets import LABEL_SETS, named_label_set, read_id2label_file
 from .modeling_tada_resnet import TadaResNetForVideoClassification
+from .weight_names import BLOCK_KEY, CLASSIFIER_KEY, STEM_KEY, TENSOR_NAME, bottleneck_depth, bottleneck_depths_text
 
-# Block parts: original name (inside `backbone.conv<stage>.res_<block>.`) -> ours (inside `...layers.<block>.`).
+# Block parts: original name (inside `backbone.conv<stage>.res_<block>.`) -> ours (the `part` of BLOCK_KEY).
 _BLOCK_PARTS = {
     "short_cut": "shortcut.convolution",
     "short_cut_bn": "shortcut.normalization",
@@ -42,11 +44,10 @@ _BLOCK_PARTS = {
     "conv_branch.c": "expand.convolution",
     "conv_branch.c_bn": "expand.normalization",
 }
-_STEM_PARTS = {"a": "tada_resnet.embedder.convolution", "a_bn": "tada_resnet.embedder.normalization"}
-_TENSOR = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
-_BLOCK_KEY = re.compile(rf"backbone\.conv(\d+)\.res_(\d+)\.(.+)\.{_TENSOR}")
-_STEM_KEY = re.compile(rf"backbone\.conv1\.(a|a_bn)\.{_TENSOR}")
-_HEAD_KEY = re.compile(r"head\.out\.(weight|bias)")
+_STEM_PARTS = {"a": "convolution", "a_bn": "normalization"}
+_ORIGINAL_BLOCK_KEY = re.compile(rf"backbone\.conv(\d+)\.res_(\d+)\.(.+)\.{TENSOR_NAME}")
+_ORIGINAL_STEM_KEY = re.compile(rf"backbone\.conv1\.(a|a_bn)\.{TENSOR_NAME}")
+_ORIGINAL_HEAD_KEY = re.compile(r"head\.out\.(weight|bias)")
 
 
 def load_original_state_dict(checkpoint_path) -> dict:
@@ -76,15 +77,15 @@ def load_original_state_dict(checkpoint_path) -> dict:
 
 def rename_original_key(key: str) -> str | None:
     """Our name for an original state-dict key, or None if the key is not part of the original TAda2D model."""
-    if match := _STEM_KEY.fullmatch(key):
-        return f"{_STEM_PARTS[match[1]]}.{match[2]}"
-    if match := _BLOCK_KEY.fullmatch(key):
+    if match := _ORIGINAL_STEM_KEY.fullmatch(key):
+        return STEM_KEY.format(part=_STEM_PARTS[match[1]], tensor=match[2])
+    if match := _ORIGINAL_BLOCK_KEY.fullmatch(key):
         stage, block, part, tensor = int(match[1]), int(match[2]), match[3], match[4]
         if stage < 2 or block < 1 or part not in _BLOCK_PARTS:
             return None
-        return f"tada_resnet.encoder.stages.{stage - 2}.layers.{block - 1}.{_BLOCK_PARTS[part]}.{tensor}"
-    if match := _HEAD_KEY.fullmatch(key):
-        return f"classifier.{match[1]}"
+        return BLOCK_KEY.format(stage=stage - 2, block=block - 1, part=_BLOCK_PARTS[part], tensor=tensor)
+    if match := _ORIGINAL_HEAD_KEY.fullmatch(key):
+        return CLASSIFIER_KEY.format(tensor=match[1])
     return None
 
 
@@ -143,11 +144,9 @@ def infer_config_kwargs(original_state_dict: dict) -> dict:
         if reduce_width * BOTTLENECK_EXPANSION != hidden_sizes[-1]:
             raise ValueError(f"stage conv{stage}: bottleneck width {reduce_width} is not its output width "
                              f"{hidden_sizes[-1]} / {BOTTLENECK_EXPANSION}, as the TAda2D ResNets have.")
-    depth = next((depth for depth, depths in STAGE_DEPTHS.items()
-                  if depths == tuple(stage_depths) and depth >= 50), None)
+    depth = bottleneck_depth(stage_depths)
     if depth is None:
-        raise ValueError(f"blocks per stage {stage_depths} match no ResNet depth (50: {STAGE_DEPTHS[50]}, "
-                         f"101: {STAGE_DEPTHS[101]}, 152: {STAGE_DEPTHS[152]}).")
+        raise ValueError(f"blocks per stage {stage_depths} match no ResNet depth ({bottleneck_depths_text()}).")
     kwargs = dict(depth=depth, stem_width=stem[0], stem_kernel_size=stem[-1], hidden_sizes=hidden_sizes,
                   num_labels=shape("head.out.weight")[0])
     route_reduce = "backbone.conv2.res_1.conv_branch.b_rf.a.weight"
@@ -216,11 +215,13 @@ def _parse_arguments(argv=None) -> argparse.Namespace:
                         help="known label names: kinetics400 (alphabetical), hmdb51 (sorted folders, ours), "
                              "hmdb51-essmc2 (EssentialMC2's order)")
     labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
-    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects (default 16)")
-    parser.add_argument("--image_size", type=int, help="input side in pixels (default 112)")
-    parser.add_argument("--sample_mode", choices=["interval", "segment"], default="interval",
-                        help="how the video processor picks frames (default interval)")
-    parser.add_argument("--sample_interval", type=int, default=4, help="frame interval at 30 fps (interval mode)")
+    parser.add_argument("--num_frames", type=int,
+                        help=f"frames per clip the model expects (default {RECIPE.num_frames})")
+    parser.add_argument("--image_size", type=int, help=f"input side in pixels (default {RECIPE.image_size})")
+    parser.add_argument("--sample_mode", choices=["interval", "segment"], default=RECIPE.sample_mode,
+                        help=f"how the video processor picks frames (default {RECIPE.sample_mode})")
+    parser.add_argument("--sample_interval", type=int, default=RECIPE.sample_interval,
+                        help=f"frame interval at {RECIPE.target_fps} fps (interval mode; default %(default)s)")
     parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
                         help="write the model card of this released checkpoint")
     return parser.parse_args(argv)

@@ -14,12 +14,9 @@ import re
 
 import torch
 
-from .configuration_tada_resnet import STAGE_DEPTHS, TadaResNetConfig
+from .configuration_tada_resnet import TadaResNetConfig
 from .modeling_tada_resnet import TadaResNetForVideoClassification
-
-_BATCH_NORM = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
-_OUR_BLOCK = "tada_resnet.encoder.stages.{stage}.layers.{block}.{part}.{tensor}"
-_OUR_STEM = "tada_resnet.embedder.{part}.{tensor}"
+from .weight_names import BLOCK_KEY, BLOCK_KEY_PATTERN, STEM_KEY, TENSOR_NAME, bottleneck_depth
 
 # torchvision: conv1/bn1, layer<s>.<b>.conv<k>/bn<k>, layer<s>.<b>.downsample.<0|1>, fc.
 _TORCHVISION_PARTS = {"conv1": "reduce.convolution", "bn1": "reduce.normalization",
@@ -35,24 +32,24 @@ _TRANSFORMERS_PARTS = {"layer.0.convolution": "reduce.convolution", "layer.0.nor
 
 
 def _rename_torchvision_key(key: str) -> str | None:
-    if match := re.fullmatch(rf"(conv1|bn1)\.{_BATCH_NORM}", key):
+    if match := re.fullmatch(rf"(conv1|bn1)\.{TENSOR_NAME}", key):
         part = "convolution" if match[1] == "conv1" else "normalization"
-        return _OUR_STEM.format(part=part, tensor=match[2])
-    if match := re.fullmatch(rf"layer(\d)\.(\d+)\.(conv\d|bn\d|downsample\.[01])\.{_BATCH_NORM}", key):
+        return STEM_KEY.format(part=part, tensor=match[2])
+    if match := re.fullmatch(rf"layer(\d)\.(\d+)\.(conv\d|bn\d|downsample\.[01])\.{TENSOR_NAME}", key):
         if match[3] in _TORCHVISION_PARTS:
-            return _OUR_BLOCK.format(stage=int(match[1]) - 1, block=match[2], part=_TORCHVISION_PARTS[match[3]],
-                                     tensor=match[4])
+            return BLOCK_KEY.format(stage=int(match[1]) - 1, block=match[2], part=_TORCHVISION_PARTS[match[3]],
+                                    tensor=match[4])
     return None
 
 
 def _rename_transformers_key(key: str) -> str | None:
     key = key.removeprefix("resnet.")
-    if match := re.fullmatch(rf"embedder\.embedder\.(convolution|normalization)\.{_BATCH_NORM}", key):
-        return _OUR_STEM.format(part=match[1], tensor=match[2])
-    if match := re.fullmatch(rf"encoder\.stages\.(\d)\.layers\.(\d+)\.(.+)\.{_BATCH_NORM}", key):
+    if match := re.fullmatch(rf"embedder\.embedder\.(convolution|normalization)\.{TENSOR_NAME}", key):
+        return STEM_KEY.format(part=match[1], tensor=match[2])
+    if match := re.fullmatch(rf"encoder\.stages\.(\d)\.layers\.(\d+)\.(.+)\.{TENSOR_NAME}", key):
         if match[3] in _TRANSFORMERS_PARTS:
-            return _OUR_BLOCK.format(stage=match[1], block=match[2], part=_TRANSFORMERS_PARTS[match[3]],
-                                     tensor=match[4])
+            return BLOCK_KEY.format(stage=match[1], block=match[2], part=_TRANSFORMERS_PARTS[match[3]],
+                                    tensor=match[4])
     return None
 
 
@@ -77,16 +74,15 @@ def infer_config_from_2d(state_dict: dict) -> dict:
     renamed = {name: tensor for key, tensor in state_dict.items() if (name := rename(key))}
     blocks = {}
     for key in renamed:
-        if match := re.fullmatch(r"tada_resnet\.encoder\.stages\.(\d)\.layers\.(\d+)\.expand\.convolution\.weight",
-                                 key):
-            blocks.setdefault(int(match[1]), set()).add(int(match[2]))
+        if (match := BLOCK_KEY_PATTERN.fullmatch(key)) and match["part"] == "expand.convolution":
+            blocks.setdefault(int(match["stage"]), set()).add(int(match["block"]))
     stage_depths = tuple(len(blocks.get(stage, ())) for stage in range(4))
-    depth = next((depth for depth, depths in STAGE_DEPTHS.items() if depths == stage_depths and depth >= 50), None)
+    depth = bottleneck_depth(stage_depths)
     if depth is None:
         raise ValueError(f"bottleneck blocks per stage {list(stage_depths)} match no ResNet-50/101/152; inflation "
                          "takes bottleneck ResNets (torchvision resnet50/101/152 or transformers ResNet).")
-    stem = renamed[_OUR_STEM.format(part="convolution", tensor="weight")]
-    hidden_sizes = [renamed[_OUR_BLOCK.format(stage=stage, block=0, part="expand.convolution", tensor="weight")]
+    stem = renamed[STEM_KEY.format(part="convolution", tensor="weight")]
+    hidden_sizes = [renamed[BLOCK_KEY.format(stage=stage, block=0, part="expand.convolution", tensor="weight")]
                     .shape[0] for stage in range(4)]
     return dict(depth=depth, stem_width=stem.shape[0], stem_kernel_size=stem.shape[-1], hidden_sizes=hidden_sizes)
 

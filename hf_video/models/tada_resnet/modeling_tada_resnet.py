@@ -211,6 +211,12 @@ class TadaResNetStage(nn.Module):
             for index in range(depth)
         )
 
+    def forward(self, frames: torch.Tensor, num_frames: int, checkpoint=None) -> torch.Tensor:
+        """`checkpoint(layer, frames, num_frames)`, if given, runs each block instead (activation checkpointing)."""
+        for layer in self.layers:
+            frames = layer(frames, num_frames) if checkpoint is None else checkpoint(layer, frames, num_frames)
+        return frames
+
 
 class TadaResNetEncoder(nn.Module):
     def __init__(self, config: TadaResNetConfig):
@@ -225,16 +231,15 @@ class TadaResNetEncoder(nn.Module):
     def forward(self, frames: torch.Tensor, num_frames: int, output_hidden_states: bool = False):
         stage_outputs = []
         checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
+        checkpoint = self._checkpoint_layer if checkpointing else None
         for stage in self.stages:
-            for layer in stage.layers:
-                if checkpointing:
-                    frames = self._gradient_checkpointing_func(_replay_without_statistics_update(layer), frames,
-                                                               num_frames)
-                else:
-                    frames = layer(frames, num_frames)
+            frames = stage(frames, num_frames, checkpoint)
             if output_hidden_states:
                 stage_outputs.append(frames)
         return frames, stage_outputs
+
+    def _checkpoint_layer(self, layer: nn.Module, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
+        return self._gradient_checkpointing_func(_replay_without_statistics_update(layer), frames, num_frames)
 
 
 def _replay_without_statistics_update(layer: nn.Module):

@@ -1,10 +1,11 @@
 """TadaResNetVideoProcessor: the inference-time counterpart of the evaluation transform.
 
 It turns a video (a file path, or decoded frames) into the model's `pixel_values` exactly as evaluation does in
-training: the seed's test-clip sampling (`hf_video.data.sampling`), its test crop and per-channel normalisation
-(`hf_video.data.transforms`), decoding with our own backends (`hf_video.data.video_io`: PyAV or decord, not
-torchcodec). Its settings are saved beside the weights as `video_preprocessor_config.json`, so
-`pipeline("video-classification", model=folder)` prepares videos the way the checkpoint expects.
+training: the recipe's evaluation clips and views (`hf_video.data.views`), crops and per-channel normalisation
+(`hf_video.data.clip_ops`), decoding with our own backends (`hf_video.data.video_io`: PyAV or decord, not
+torchcodec). Its settings are the evaluation fields of `ClipSettings`, saved beside the weights as
+`video_preprocessor_config.json`, so `pipeline("video-classification", model=folder)` prepares videos the way the
+checkpoint expects.
 """
 
 import dataclasses
@@ -14,13 +15,12 @@ import torch
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import BaseVideoProcessor
 
-from ...data.transforms import ClipSettings
+from ...data.clip_settings import RECIPE, ClipSettings
 from ...data.video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frame_list, stream_info
-from ...data.video_transform import all_test_clip_indices, all_test_views
+from ...data.views import eval_frame_indices, eval_views
 
-# ClipSettings fields that describe evaluation (the training-only crop scale, ratio and flip are not saved).
-_EVAL_FIELDS = ("num_frames", "sample_mode", "sample_interval", "target_fps", "minus_interval", "image_size",
-                "test_crop_fraction", "temporal_crops", "spatial_crops", "antialias")
+# ClipSettings field -> processor attribute, where transformers' processors have a name of their own.
+_ATTRIBUTE_NAMES = {"mean": "image_mean", "std": "image_std"}
 
 
 class TadaResNetVideoProcessor(BaseVideoProcessor):
@@ -28,24 +28,27 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
 
     Args:
         num_frames, sample_mode, sample_interval, target_fps, minus_interval: which frames make a clip (see
-            `ClipSettings`); the seed's HMDB51 recipe by default (16 frames, every 4th at 30 fps).
+            `ClipSettings`); the original HMDB51 recipe by default (16 frames, every 4th at 30 fps).
         image_size: side of the square crop given to the model.
         image_mean, image_std: per-channel normalisation.
-        test_crop_fraction: the test crop's side as a fraction of the frame's short side (224/256).
-        temporal_crops, spatial_crops: test views per video; with more than one view in all, `pixel_values` is
-            (batch, views, frames, channels, height, width) and the caller averages the views' predictions.
-        antialias: smooth the downscaling (the seed does not).
+        eval_crop_fraction: the evaluation crop's side as a fraction of the frame's short side (224/256).
+        temporal_crops, spatial_crops: evaluation views per video; with more than one view in all, `pixel_values`
+            is (batch, views, frames, channels, height, width), views in `hf_video.data.views` order, and the caller
+            averages the views' predictions.
+        antialias: smooth the downscaling (the recipe does not).
         video_backend: "pyav" or "decord", for videos given as file paths.
     """
 
     model_input_names = ["pixel_values"]
 
-    def __init__(self, num_frames: int = 16, sample_mode: str = "interval", sample_interval: int = 4,
-                 target_fps: float = 30, minus_interval: bool = False, image_size: int = 112,
-                 image_mean=(0.45, 0.45, 0.45), image_std=(0.225, 0.225, 0.225),
-                 test_crop_fraction: float = ClipSettings.test_crop_fraction, temporal_crops: int = 1,
-                 spatial_crops: int = 1, antialias: bool = False, video_backend: str = DEFAULT_VIDEO_BACKEND,
-                 **kwargs):
+    def __init__(self, num_frames: int = RECIPE.num_frames, sample_mode: str = RECIPE.sample_mode,
+                 sample_interval: int = RECIPE.sample_interval, target_fps: float = RECIPE.target_fps,
+                 minus_interval: bool = RECIPE.minus_interval, image_size: int = RECIPE.image_size,
+                 image_mean=RECIPE.mean, image_std=RECIPE.std, eval_crop_fraction: float = RECIPE.eval_crop_fraction,
+                 temporal_crops: int = RECIPE.temporal_crops, spatial_crops: int = RECIPE.spatial_crops,
+                 antialias: bool = RECIPE.antialias, video_backend: str = DEFAULT_VIDEO_BACKEND, **kwargs):
+        # Configurations saved before the rename call the evaluation crop fraction test_crop_fraction.
+        eval_crop_fraction = kwargs.pop("test_crop_fraction", eval_crop_fraction)
         super().__init__(**kwargs)
         self.num_frames = num_frames
         self.sample_mode = sample_mode
@@ -55,7 +58,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         self.image_size = image_size
         self.image_mean = list(image_mean)
         self.image_std = list(image_std)
-        self.test_crop_fraction = test_crop_fraction
+        self.eval_crop_fraction = eval_crop_fraction
         self.temporal_crops = temporal_crops
         self.spatial_crops = spatial_crops
         self.antialias = antialias
@@ -65,15 +68,16 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     @classmethod
     def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaResNetVideoProcessor":
         """The processor that evaluates like `settings` (the training script's data settings)."""
-        fields = dataclasses.asdict(settings)
-        return cls(image_mean=fields["mean"], image_std=fields["std"],
-                   **{name: fields[name] for name in _EVAL_FIELDS}, **kwargs)
+        return cls(**{_ATTRIBUTE_NAMES.get(name, name): value for name, value in settings.eval_fields().items()},
+                   **kwargs)
 
     def clip_settings(self, num_frames: int | None = None) -> ClipSettings:
-        fields = {name: getattr(self, name) for name in _EVAL_FIELDS}
+        """The `ClipSettings` this processor evaluates with (`num_frames` overriding its own)."""
+        fields = {name: getattr(self, _ATTRIBUTE_NAMES.get(name, name)) for name in ClipSettings.eval_field_names()}
+        fields.update(mean=tuple(fields["mean"]), std=tuple(fields["std"]))
         if num_frames is not None:
             fields["num_frames"] = num_frames
-        return ClipSettings(mean=tuple(self.image_mean), std=tuple(self.image_std), **fields)
+        return ClipSettings(**fields)
 
     def preprocess(self, videos, num_frames: int | None = None, do_sample_frames: bool = True,
                    return_tensors=None, **kwargs) -> BatchFeature:
@@ -97,14 +101,14 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     def _video_views(self, video, settings: ClipSettings, do_sample_frames: bool) -> torch.Tensor:
         if isinstance(video, str):
             info = stream_info(video)
-            frames = read_frame_list(video, all_test_clip_indices(settings, info.num_frames, info.fps),
+            frames = read_frame_list(video, eval_frame_indices(settings, info.num_frames, info.fps),
                                      self.video_backend)
-            return all_test_views(frames, settings)
+            return eval_views(frames, settings)
         frames = _as_uint8_frames(video)
         if not do_sample_frames:
-            return all_test_views(frames, dataclasses.replace(settings, num_frames=len(frames), temporal_crops=1))
+            return eval_views(frames, dataclasses.replace(settings, num_frames=len(frames), temporal_crops=1))
         # Decoded frames carry no frame rate: take them as filmed at the target rate.
-        return all_test_views(frames[all_test_clip_indices(settings, len(frames), settings.target_fps)], settings)
+        return eval_views(frames[eval_frame_indices(settings, len(frames), settings.target_fps)], settings)
 
 
 def _as_uint8_frames(video) -> torch.Tensor:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
-TEST_DATA_DIR = Path(__file__).resolve().parents[1] / ".test-data"
+REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference"
+TEST_DATA_DIR = Path(__file__).resolve().parents[2] / ".test-data"
 
 
 def shipped_package_file(pattern: str) -> Path:

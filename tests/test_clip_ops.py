@@ -5,7 +5,8 @@ import random
 import pytest
 import torch
 
-from hf_video.data.transforms import ClipSettings, eval_views, random_resized_crop_box, spatial_crop_boxes, train_clip
+from hf_video.data.clip_ops import augment_clip, random_resized_crop_box, spatial_crop_boxes, spatial_views
+from hf_video.data.clip_settings import ClipSettings
 
 
 def column_ramp_clip(frames=4, height=240, width=320):
@@ -24,7 +25,7 @@ def test_test_crop_boxes_for_hmdb51_frames():
 
 
 def test_three_spatial_views_are_three_different_crops():
-    views = eval_views(column_ramp_clip(), ClipSettings(spatial_crops=3))
+    views = spatial_views(column_ramp_clip(), ClipSettings(spatial_crops=3))
     assert views.shape == (3, 4, 3, 112, 112) and views.dtype == torch.float32
     left, centre, right = (view.mean().item() for view in views)
     assert left < centre < right
@@ -36,21 +37,21 @@ def test_three_spatial_views_are_three_different_crops():
 def test_normalisation_is_per_channel_not_per_frame():
     frames = torch.zeros(3, 8, 8, 3, dtype=torch.uint8)
     frames[..., 0], frames[..., 1], frames[..., 2] = 255, 0, 51
-    settings = ClipSettings(image_size=8, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.1), test_crop_fraction=1.0)
-    view = eval_views(frames, settings)[0]
+    settings = ClipSettings(image_size=8, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.1), eval_crop_fraction=1.0)
+    view = spatial_views(frames, settings)[0]
     expected = torch.tensor([(1 - 0.1) / 0.5, (0 - 0.2) / 0.25, (0.2 - 0.3) / 0.1])
     assert torch.allclose(view, expected.view(1, 3, 1, 1).expand_as(view), atol=1e-5)
 
 
-def test_train_clip_uses_one_box_and_one_flip_for_the_whole_clip():
+def test_augment_clip_uses_one_box_and_one_flip_for_the_whole_clip():
     clip = column_ramp_clip(frames=6)
     settings = ClipSettings()
     for seed in range(20):
-        out = train_clip(clip, settings, random.Random(seed))
+        out = augment_clip(clip, settings, random.Random(seed))
         assert out.shape == (6, 3, 112, 112) and out.dtype == torch.float32
         assert all(torch.equal(out[0], out[t]) for t in range(1, 6))
-    flipped = train_clip(clip, ClipSettings(flip_probability=1.0), random.Random(0))
-    kept = train_clip(clip, ClipSettings(flip_probability=0.0), random.Random(0))
+    flipped = augment_clip(clip, ClipSettings(flip_probability=1.0), random.Random(0))
+    kept = augment_clip(clip, ClipSettings(flip_probability=0.0), random.Random(0))
     assert torch.equal(flipped, kept.flip(-1))
     assert kept[0, 0, 0, 0] < kept[0, 0, 0, -1]
 
@@ -76,20 +77,20 @@ def test_bad_settings_are_named(kwargs, field):
 
 def test_bad_clip_is_named():
     with pytest.raises(ValueError, match=r"uint8 clip of shape \(T, H, W, 3\)"):
-        train_clip(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), ClipSettings())
+        augment_clip(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), ClipSettings())
 
 
 @pytest.mark.parametrize("antialias", [False, True])
-def test_test_crop_resizes_like_the_seed(antialias):
-    """The seed crops, then resizes the float clip bilinearly (align_corners=False) without antialiasing."""
+def test_eval_crop_resizes_like_the_recipe(antialias):
+    """The recipe crops, then resizes the float clip bilinearly (align_corners=False) without antialiasing."""
     generator = torch.Generator().manual_seed(0)
     frames = torch.randint(0, 256, (2, 240, 320, 3), dtype=torch.uint8, generator=generator)
     settings = ClipSettings(antialias=antialias)
-    ours = eval_views(frames, settings)[0] * 0.225 + 0.45  # undo the normalisation: back to [0, 1]
+    ours = spatial_views(frames, settings)[0] * 0.225 + 0.45  # undo the normalisation: back to [0, 1]
     top, left, side = spatial_crop_boxes(240, 320, settings)[0]
     crop = frames[:, top:top + side, left:left + side].permute(0, 3, 1, 2).float() / 255
-    seed = torch.nn.functional.interpolate(crop, size=(112, 112), mode="bilinear", align_corners=False)
-    difference = (ours - seed).abs().max().item()
+    recipe = torch.nn.functional.interpolate(crop, size=(112, 112), mode="bilinear", align_corners=False)
+    difference = (ours - recipe).abs().max().item()
     if antialias:
         assert difference > 0.05  # visibly different pixels: the option does something
     else:

@@ -1,7 +1,9 @@
-"""Model cards for converted TAda2D checkpoints: the four released ones, and any other original checkpoint.
+"""Every model card hf_video writes: the four released TAda2D checkpoints, any other converted original checkpoint,
+and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub metadata (`ModelCardData`): transformers'
+own card does not know the video-classification task (no results, no pipeline_tag).
 
-`python -m hf_video.models.tada_resnet.checkpoint_cards model_cards/` rewrites the cards kept in `model_cards/`
-(a test checks that they match what this module writes, so they cannot drift from the converter's).
+`python -m hf_video.cards model_cards/` rewrites the cards kept in `model_cards/` (a test checks that they match
+what this module writes, so they cannot drift from the converter's).
 """
 
 import sys
@@ -34,7 +36,7 @@ class ReleasedCheckpoint:
     sample_interval: int
     top1: str
     top5: float
-    views: str  # temporal x spatial test views of the reported accuracy
+    views: str  # temporal x spatial evaluation views of the reported accuracy
     label_option: str  # the converter option that gives its label names
 
     @property
@@ -67,7 +69,10 @@ RELEASED_CHECKPOINTS = {
 }
 
 
-def _front_matter(card_data: ModelCardData) -> str:
+def _front_matter(model_name: str, **metadata) -> str:
+    """The card's YAML header: what every hf_video card declares, plus `metadata` (ModelCardData fields)."""
+    card_data = ModelCardData(library_name="transformers", pipeline_tag="video-classification", license="apache-2.0",
+                              tags=CARD_TAGS, model_name=model_name, **metadata)
     return f"---\n{card_data.to_yaml()}\n---\n"
 
 
@@ -75,13 +80,9 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
     """The card of a released TAda2D checkpoint converted with our converter."""
     temporal, spatial = checkpoint.temporal_and_spatial_views
     top1_value = float(checkpoint.top1.split("-")[0])
-    card_data = ModelCardData(
-        library_name="transformers",
-        pipeline_tag="video-classification",
-        license="apache-2.0",
+    front_matter = _front_matter(
+        checkpoint.name,
         datasets=[checkpoint.dataset_id],
-        tags=CARD_TAGS,
-        model_name=checkpoint.name,
         eval_results=[
             EvalResult(task_type="video-classification", dataset_type=checkpoint.dataset_id,
                        dataset_name=checkpoint.dataset, metric_type="accuracy", metric_value=value,
@@ -92,7 +93,7 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
     sampling = (f"{checkpoint.num_frames} frames, one every {checkpoint.sample_interval} (at 30 fps)"
                 if checkpoint.sample_mode == "interval" else
                 f"{checkpoint.num_frames} frames, one from each of {checkpoint.num_frames} equal segments")
-    return _front_matter(card_data) + f"""
+    return front_matter + f"""
 # {checkpoint.name}
 
 TAda2D ResNet-50 (TAdaConv, ICLR 2022) trained on {checkpoint.dataset} by the original authors, converted to a
@@ -105,7 +106,7 @@ implementation's outputs to 1e-5 (hf_video's tests check this on golden outputs 
 
 ## Results reported by the authors
 
-| dataset | top-1 | top-5 | test views (temporal x spatial) |
+| dataset | top-1 | top-5 | evaluation views (temporal x spatial) |
 |---|---|---|---|
 | {checkpoint.dataset} | {checkpoint.top1} | {checkpoint.top5} | {checkpoint.views} |
 
@@ -155,10 +156,7 @@ unlike the training data (viewpoint, length, domain). The training data's biases
 
 def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
     """The card the converter writes for an original checkpoint that is not one of the released ones."""
-    card_data = ModelCardData(library_name="transformers", pipeline_tag="video-classification", license="apache-2.0",
-                              tags=CARD_TAGS,
-                              model_name=name)
-    return _front_matter(card_data) + f"""
+    return _front_matter(name) + f"""
 # {name}
 
 A TAda2D ResNet-{config.depth} (TAdaConv, ICLR 2022) converted to a transformers model by hf_video from the
@@ -174,6 +172,67 @@ from transformers import pipeline
 
 print(pipeline("video-classification", model="{name}")("video.mp4"))
 ```
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+
+
+def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, base_model: str | None,
+                         recipe: dict, results: dict) -> str:
+    """The card of a model fine-tuned by `examples/finetune_hmdb51.py`. `recipe`: settings to list (name -> value).
+    `results`: the multi-view evaluation metrics on the test split (video_top1, video_top5, clip_top1, clip_top5,
+    num_videos, views)."""
+    front_matter = _front_matter(
+        model_name,
+        datasets=[dataset_id],
+        base_model=base_model,
+        eval_results=[
+            EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
+                       metric_type="accuracy", metric_value=round(100 * results[key], 2),
+                       metric_name=f"{label} ({results['views']} views)")
+            for key, label in (("video_top1", "video-level top-1"), ("video_top5", "video-level top-5"))
+        ],
+    )
+    recipe_lines = "\n".join(f"| {name} | {value} |" for name, value in recipe.items())
+    return front_matter + f"""
+# {model_name}
+
+A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with hf_video's
+`examples/finetune_hmdb51.py` (transformers Trainer){f", starting from `{base_model}`" if base_model else
+", trained from scratch"}.
+
+## Results on the test split
+
+| metric | value |
+|---|---|
+| video-level top-1 | {100 * results['video_top1']:.2f} |
+| video-level top-5 | {100 * results['video_top5']:.2f} |
+| clip-level top-1 | {100 * results['clip_top1']:.2f} |
+| clip-level top-5 | {100 * results['clip_top5']:.2f} |
+
+{results['num_videos']} test videos, {results['views']} views each (temporal x spatial), softmax averaged per video.
+
+## Training recipe
+
+| setting | value |
+|---|---|
+{recipe_lines}
+
+## Use
+
+```python
+import hf_video  # registers the model and its video processor
+from transformers import pipeline
+
+print(pipeline("video-classification", model="{model_name}")("video.mp4"))
+```
+
+Intended for action recognition on clips like {dataset_name}'s; its labels are that dataset's classes only, and
+accuracy falls on footage unlike it.
 
 ## Citation
 

@@ -12,9 +12,11 @@ import torch
 
 from hf_video.data.collate import collate_clips
 from hf_video.data.hmdb51 import Hmdb51
-from hf_video.data.transforms import ClipSettings, eval_views
+from hf_video.data.clip_ops import spatial_views
+from hf_video.data.clip_settings import ClipSettings
 from hf_video.data.video_io import read_frames
-from hf_video.data.video_transform import VideoClipTransform, clip_indices
+from hf_video.data.clip_transform import VideoClipTransform
+from hf_video.data.sampling import clip_indices
 
 SETTINGS = ClipSettings(num_frames=8, sample_interval=4)
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225  # normalised black and white
@@ -49,14 +51,14 @@ def test_training_rows_become_normalised_random_clips(hmdb51):
     assert not torch.equal(train[0]["pixel_values"], first)  # and a fresh draw each time
 
 
-def test_an_evaluation_row_is_the_seed_test_clip(hmdb51):
+def test_an_evaluation_row_is_the_recipe_eval_clip(hmdb51):
     test = hmdb51["test"]
     row = test[0]
     assert row["num_frames"] == 17  # split 1 tags the 17-frame clip of each class as test
     # 17 frames, 8 x 4 at 30 fps: span 32 > 17, so the start is 0 and the end clamps to the last frame.
     assert clip_indices(SETTINGS, 17, 30.0, clip_index=0) == [0, 4, 8, 13, 16, 16, 16, 16]
     test.set_transform(VideoClipTransform(SETTINGS, train=False))
-    expected = eval_views(read_frames(row["video"], [0, 4, 8, 13, 16, 16, 16, 16]), SETTINGS)[0]
+    expected = spatial_views(read_frames(row["video"], [0, 4, 8, 13, 16, 16, 16, 16]), SETTINGS)[0]
     assert torch.equal(test[0]["pixel_values"], expected)
 
 
@@ -71,7 +73,7 @@ def test_multi_view_rows_hold_temporal_times_spatial_views_temporal_major(hmdb51
     # 4 x 2 at 30 fps spans 8 frames; max start 32; clip i of 2 starts at 32 * i / 2.
     assert [clip_indices(settings, 40, 30.0, i, 2) for i in (0, 1)] == [[0, 2, 4, 7], [16, 18, 20, 23]]
     for clip_index, indices in enumerate([[0, 2, 4, 7], [16, 18, 20, 23]]):
-        expected = eval_views(read_frames(row["video"], indices, "decord"), settings)
+        expected = spatial_views(read_frames(row["video"], indices, "decord"), settings)
         assert torch.equal(views[3 * clip_index:3 * clip_index + 3], expected)
     assert not torch.equal(views[0], views[1]) and not torch.equal(views[1], views[2])  # left, centre, right
     assert not torch.equal(views[1], views[4])  # two different moments
@@ -106,8 +108,8 @@ def test_a_dataloader_with_two_workers_decodes_in_the_workers(hmdb51_tree, hmdb5
         from torch.utils.data import DataLoader
         from hf_video.data.collate import collate_clips
         from hf_video.data.hmdb51 import Hmdb51
-        from hf_video.data.transforms import ClipSettings
-        from hf_video.data.video_transform import VideoClipTransform
+        from hf_video.data.clip_settings import ClipSettings
+        from hf_video.data.clip_transform import VideoClipTransform
 
         train = Hmdb51(config_name="split1", data_dir={str(hmdb51_tree)!r},
                        cache_dir={str(hmdb51_cache)!r}).as_dataset(split="train")

@@ -1,5 +1,5 @@
-"""The original TAda2D ResNet, written the way the TAdaConv repository computes it, as the baseline for
-`model_speed.py`.
+"""The original TAda2D ResNet, written the way the TAdaConv repository computes it: the tests' oracle for the
+original's formulation, and the baseline of `benchmarks/model_speed.py`.
 
 Our model (hf_video) runs on frames and evaluates TAdaConv2d as one ordinary convolution of the calibrated input.
 The original keeps clips as (B, C, T, H, W), uses Conv3d / BatchNorm3d / AvgPool3d throughout, and evaluates

@@ -1,61 +1,20 @@
-"""Clip transforms on uint8 frames: the seed recipe's training augmentation, its test crop, and multi-view crops.
+"""Pixel operations on one decoded clip: the original recipe's training augmentation and its evaluation crops.
 
 Input: a decoded clip, uint8 (T, H, W, C), as one tensor or as a list of per-frame (H, W, C) arrays (what the
 decoders produce: cropping each frame while converting it to float saves stacking the full frames first).
 Output: what the model takes per clip, `pixel_values` float32 (T, C, H, W), normalised per channel. One crop box and
-one flip decision hold for the whole clip. They know nothing about datasets or decoders.
+one flip decision hold for the whole clip. They know nothing about datasets, decoders or file paths.
 """
 
 import math
 import random
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-# Scale range of the seed's RandomResizedCropVideo: crops of 168^2 to 224^2 pixels out of 256x340 frames.
-SEED_CROP_SCALE = (168**2 / (256 * 340), 224**2 / (256 * 340))
-SEED_CROP_RATIO = (6 / 7, 7 / 6)
-# The seed's test crop: a square of side min(H, W) * 224 / 256, resized to the model's input.
-SEED_TEST_CROP_FRACTION = 224 / 256
-
-
-@dataclass(frozen=True)
-class ClipSettings:
-    """How a clip is cut from a video and prepared for the model (the seed's HMDB51 recipe by default).
-
-    Shared by the dataset transforms, the video processor, the training script and the benchmarks.
-    """
-
-    num_frames: int = 16
-    sample_mode: str = "interval"  # "interval" or "segment"
-    sample_interval: int = 4
-    target_fps: float = 30
-    minus_interval: bool = False
-    image_size: int = 112
-    mean: tuple = (0.45, 0.45, 0.45)
-    std: tuple = (0.225, 0.225, 0.225)
-    crop_scale: tuple = SEED_CROP_SCALE
-    crop_ratio: tuple = SEED_CROP_RATIO
-    flip_probability: float = 0.5
-    test_crop_fraction: float = SEED_TEST_CROP_FRACTION
-    temporal_crops: int = 1
-    spatial_crops: int = 1
-    # The seed resizes with plain bilinear interpolation (no antialiasing), and so do we by default, so that
-    # converted checkpoints see the pixels they were trained and tested on. True: smoother downscaling.
-    antialias: bool = False
-
-    def __post_init__(self):
-        if self.sample_mode not in ("interval", "segment"):
-            raise ValueError(f"sample_mode={self.sample_mode!r}: expected 'interval' or 'segment'.")
-        if self.spatial_crops not in (1, 3):
-            raise ValueError(f"spatial_crops={self.spatial_crops!r}: expected 1 (centre) or 3 (left, centre, right).")
-        for name in ("num_frames", "sample_interval", "image_size", "temporal_crops"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: expected a positive integer.")
+from .clip_settings import ClipSettings
 
 
 def _frame_size(frames) -> tuple:
@@ -71,9 +30,9 @@ def _frame_size(frames) -> tuple:
 
 def _crop_resize_normalise(frames, top: int, left: int, height: int, width: int,
                            settings: ClipSettings) -> torch.Tensor:
-    """Crop every uint8 frame while converting it to float, resize the clip in float as the seed does (resizing
+    """Crop every uint8 frame while converting it to float, resize the clip in float as the recipe does (resizing
     uint8 would round every pixel before normalisation), then scale to [0, 1] and normalise per channel. Bilinear
-    resizing is linear, so the seed's division by 255 is applied after it, on the smaller tensor.
+    resizing is linear, so the recipe's division by 255 is applied after it, on the smaller tensor.
     Returns (T, C, size, size)."""
     crop = torch.empty(len(frames), height, width, 3)
     for target, frame in zip(crop, frames):
@@ -82,7 +41,7 @@ def _crop_resize_normalise(frames, top: int, left: int, height: int, width: int,
     resized = F.interpolate(crop.permute(0, 3, 1, 2), size=[settings.image_size] * 2, mode="bilinear",
                             align_corners=False, antialias=settings.antialias).div_(255)
     mean, std = settings.mean, settings.std
-    if len(set(mean)) == 1 and len(set(std)) == 1:  # the seed's statistics: scalar arithmetic, fast in any layout
+    if len(set(mean)) == 1 and len(set(std)) == 1:  # the recipe's statistics: scalar arithmetic, fast in any layout
         return resized.sub_(mean[0]).div_(std[0])
     # Per-channel broadcasting is several times faster on contiguous (T, C, H, W) than on channels-last memory.
     return resized.contiguous().sub_(torch.tensor(mean).view(-1, 1, 1)).div_(torch.tensor(std).view(-1, 1, 1))
@@ -106,8 +65,9 @@ def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.R
     return (height - box_height) // 2, (width - box_width) // 2, box_height, box_width
 
 
-def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
-    """Random resized crop (one box per clip), horizontal flip of the whole clip, per-channel normalisation."""
+def augment_clip(frames, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
+    """The training clip: random resized crop (one box per clip), horizontal flip of the whole clip, per-channel
+    normalisation. (T, C, image_size, image_size)."""
     rng = rng or random
     height, width = _frame_size(frames)
     top, left, box_height, box_width = random_resized_crop_box(
@@ -119,9 +79,9 @@ def train_clip(frames: torch.Tensor, settings: ClipSettings, rng: random.Random 
 
 
 def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
-    """(top, left, side) of the square test crops: the centre one, or left / centre / right along the long side
+    """(top, left, side) of the square evaluation crops: the centre one, or left / centre / right along the long side
     (top / centre / bottom for portrait frames) when `spatial_crops == 3`."""
-    side = int(min(height, width) * settings.test_crop_fraction)
+    side = int(min(height, width) * settings.eval_crop_fraction)
     centre_top, centre_left = (height - side) // 2, (width - side) // 2
     if settings.spatial_crops == 1:
         return [(centre_top, centre_left, side)]
@@ -130,8 +90,9 @@ def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
     return [(top, centre_left, side) for top in (0, centre_top, height - side)]
 
 
-def eval_views(frames: torch.Tensor, settings: ClipSettings) -> torch.Tensor:
-    """All spatial test views of one decoded clip: float32 (spatial_crops, T, C, image_size, image_size)."""
+def spatial_views(frames, settings: ClipSettings) -> torch.Tensor:
+    """Every spatial evaluation view of one decoded clip, in `spatial_crop_boxes` order: float32
+    (spatial_crops, T, C, image_size, image_size)."""
     return torch.stack([
         _crop_resize_normalise(frames, top, left, side, side, settings)
         for top, left, side in spatial_crop_boxes(*_frame_size(frames), settings)
