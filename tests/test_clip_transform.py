@@ -3,9 +3,12 @@
 import json
 import pickle
 import random
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +17,8 @@ from hf_video.data.collate import collate_clips
 from hf_video.data.hmdb51 import Hmdb51
 from hf_video.data.clip_ops import spatial_views
 from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.video_io import read_frames
+from hf_video.data.video_io import VideoDecodeError, read_frames
+from helpers.video_files import write_numbered_video
 from hf_video.data.clip_transform import VideoClipTransform
 from hf_video.data.sampling import clip_indices
 
@@ -81,6 +85,31 @@ def test_multi_view_rows_hold_temporal_times_spatial_views_temporal_major(hmdb51
     batch = collate_clips([train_rows[0], train_rows[1]])
     assert batch["pixel_values"].shape == (2, 6, 4, 3, 112, 112)
     assert batch["labels"].tolist() == [0, 1] and batch["labels"].dtype == torch.long
+
+
+def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree, tmp_path):
+    """Rows record their file's size and modification time; a replaced or touched file is refused by name."""
+    from helpers.video_files import linked_copy
+
+    tree = linked_copy(hmdb51_tree, tmp_path / "tree")
+    train = Hmdb51(config_name="split1", data_dir=str(tree), cache_dir=str(tmp_path / "cache"))
+    train.download_and_prepare()
+    rows = train.as_dataset(split="train")
+    rows.set_transform(VideoClipTransform(SETTINGS, train=True))
+    assert rows[0]["pixel_values"].shape == (8, 3, 112, 112)
+    video = Path(rows.with_format(None)[0]["video"])
+    shorter = tmp_path / "shorter.avi"
+    write_numbered_video(shorter, 10)
+    video.unlink()  # hard-linked from the session's tree: replace, never edit in place
+    shutil.copyfile(shorter, video)
+    with pytest.raises(VideoDecodeError, match=re.escape(str(video)) + r".*differs from when the dataset was prepared"
+                       r".*prepare the dataset again"):
+        rows[0]
+    # A row without the file columns still carries the prepared frame count, which gives the change away.
+    prepared = rows.with_format(None)[0]
+    batch = {name: [value] for name, value in prepared.items() if name not in ("file_size", "file_mtime_ns")}
+    with pytest.raises(VideoDecodeError, match=r"holds 10 frames, but it had 40 when the dataset was prepared"):
+        VideoClipTransform(SETTINGS, train=True)(batch)
 
 
 def test_transform_pickles_and_checks_its_input(hmdb51):

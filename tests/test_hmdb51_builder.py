@@ -67,21 +67,24 @@ def test_sorted_folder_order_puts_climb_before_climb_stairs(hmdb51_tree, tmp_pat
         "sword_exercise")
 
 
-def test_second_prepare_reuses_the_cache_and_a_new_data_dir_gets_a_new_one(small_tree, tmp_path):
+def test_second_prepare_reuses_the_cache_until_a_file_changes(small_tree, tmp_path):
     first = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
     train = first.as_dataset(split="train")
-    # Remove a video: a second prepare that reused the cache does not probe, so it does not notice.
-    os.remove(train[0]["video"])
     again = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
     assert again.cache_dir == first.cache_dir
     assert list(again.as_dataset(split="train")["video_id"]) == list(train["video_id"])
 
     moved = shutil.copytree(small_tree, tmp_path / "moved")
-    other = Hmdb51(config_name="split1", data_dir=str(moved), cache_dir=str(tmp_path / "cache"),
-                   class_names=TWO_CLASSES)
-    assert other.cache_dir != first.cache_dir
+    assert Hmdb51(config_name="split1", data_dir=str(moved), cache_dir=str(tmp_path / "cache"),
+                  class_names=TWO_CLASSES).cache_dir != first.cache_dir
+
+    # A removed video changes the key: the next prepare probes again and names it, instead of reusing the cache.
+    os.remove(train[0]["video"])
+    changed = Hmdb51(config_name="split1", data_dir=str(small_tree), cache_dir=str(tmp_path / "cache"),
+                     class_names=TWO_CLASSES)
+    assert changed.cache_dir != first.cache_dir
     with pytest.raises(Hmdb51DataError, match=re.escape(train[0]["video_id"].split("/")[1])):
-        other.download_and_prepare()  # a fresh prepare probes the moved tree and misses the removed video
+        changed.download_and_prepare()
 
 
 def test_load_hmdb51_returns_train_and_test(small_tree, tmp_path):
@@ -193,3 +196,80 @@ def test_config_values_are_checked():
     with pytest.raises(ValueError, match="distinct class folder names"):
         Hmdb51(config_name="split1", class_names=("a", "a"))
     assert isinstance(Hmdb51(config_name="split2").info.features["label"], datasets.ClassLabel)
+
+
+def test_a_byte_order_mark_is_not_part_of_a_name_and_invisible_characters_are_named(small_tree, tmp_path):
+    split_file = small_tree / "annotations" / "climb_test_split1.txt"
+    text = split_file.read_text(encoding="utf-8")
+    split_file.write_text("\ufeff" + text, encoding="utf-8")  # what some Windows editors write
+    dataset = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    assert dataset["train"].num_rows == 2
+
+    first_name = text.split()[0]
+    split_file.write_text(text.replace(first_name, first_name.replace(".avi", "\u200b.avi"), 1), encoding="utf-8")
+    with pytest.raises(Hmdb51DataError, match="invisible characters U\\+200B: remove them"):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+
+
+def test_an_unreadable_split_file_joins_the_list_of_problems(small_tree, tmp_path):
+    split_file = small_tree / "annotations" / "climb_test_split1.txt"
+    split_file.unlink()
+    split_file.mkdir()  # unreadable even for root, who ignores file permissions
+    (small_tree / "annotations" / "climb_stairs_test_split1.txt").write_text("a.avi 3\n")
+    with pytest.raises(Hmdb51DataError) as raised:
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    assert raised.value.problems[0].startswith(f"{split_file}: cannot be read")
+    assert "climb_stairs_test_split1.txt:1: 'a.avi 3' does not parse" in raised.value.problems[1]
+
+
+def break_video(path: Path) -> bytes:
+    """Replace a video with bytes that do not decode; returns the original bytes to repair it with."""
+    original = path.read_bytes()
+    path.unlink()  # the tree is hard-linked from the session's: replace, never edit in place
+    path.write_bytes(b"not a video")
+    return original
+
+
+def repair_video(path: Path, original: bytes) -> None:
+    path.unlink()
+    path.write_bytes(original)
+
+
+def test_skipping_every_video_is_an_error_that_lists_them_and_caches_nothing(small_tree, tmp_path):
+    videos = sorted((small_tree / "videos").rglob("*.avi"))
+    originals = {video: break_video(video) for video in videos}
+    with pytest.raises(Hmdb51DataError) as raised:
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True)
+    message = str(raised.value)
+    assert "no train video is left after skipping" in message and "no test video is left" in message
+    assert message.count("unreadable video: ") == 4  # the two train and two test videos of split 1, each named
+    for video, original in originals.items():
+        repair_video(video, original)
+    dataset = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True).as_dataset()
+    assert dataset["train"].num_rows == dataset["test"].num_rows == 2  # the same call, once repaired, succeeds
+
+
+def test_a_skip_is_never_permanent(small_tree, tmp_path):
+    victim = sorted((small_tree / "videos" / "climb").iterdir())[0]
+    original = break_video(victim)
+    skipped = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True).as_dataset()
+    ids = list(skipped["train"]["video_id"]) + list(skipped["test"]["video_id"])
+    assert f"climb/{victim.name}" not in ids
+    repair_video(victim, original)
+    repaired = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, skip_unreadable=True).as_dataset()
+    ids = list(repaired["train"]["video_id"]) + list(repaired["test"]["video_id"])
+    assert f"climb/{victim.name}" in ids
+
+
+def test_a_truncated_video_is_named_in_a_warning_or_refused_when_strict(small_tree, tmp_path, caplog):
+    victim = sorted((small_tree / "videos" / "climb").iterdir())[0]  # the 40-frame clip, a train video in split 1
+    data = victim.read_bytes()
+    victim.unlink()
+    victim.write_bytes(data[: int(len(data) * 0.7)])
+    with caplog.at_level(logging.WARNING):
+        dataset = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    assert f"{victim}: its container promises 40 frames, but 26 decode" in caplog.text
+    row = dataset["train"].filter(lambda row: row["video_id"] == f"climb/{victim.name}")[0]
+    assert row["num_frames"] == 26 and row["file_size"] == victim.stat().st_size
+    with pytest.raises(Hmdb51DataError, match=re.escape(f"{victim}: its container promises 40 frames, but 26")):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, strict=True)

@@ -16,14 +16,17 @@ import torch
 from .clip_ops import augment_clip, spatial_views
 from .clip_settings import ClipSettings
 from .sampling import clip_indices
-from .video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frame_list
+from .video_io import DEFAULT_VIDEO_BACKEND, check_unchanged, check_video_backend, read_frame_list
 from .views import eval_clip_indices, eval_frame_indices, eval_view_position, eval_views
 
 
 class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
-    Reads the columns `video` (path), `num_frames`, `fps` and `label`; returns `pixel_values` and `labels`.
+    Reads the columns `video` (path), `num_frames`, `fps` and `label`; returns `pixel_values` and `labels`. Rows that
+    record their file's size and modification time (`file_size`, `file_mtime_ns`, as the builders write them) are
+    checked against the file: a video that changed since the dataset was prepared raises `VideoDecodeError`, as does
+    one that no longer decodes `num_frames` frames.
     """
 
     def __init__(self, settings: ClipSettings | None = None, train: bool = True,
@@ -41,7 +44,10 @@ class VideoClipTransform:
         if missing:
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
                            f"{missing}. Apply it to the dataset itself, not after removing columns.")
-        rows = zip(batch["video"], batch["num_frames"], batch["fps"])
+        rows = list(zip(batch["video"], batch["num_frames"], batch["fps"]))
+        if "file_size" in batch and "file_mtime_ns" in batch:
+            for (path, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
+                check_unchanged(path, size, mtime_ns)
         if self.train:
             clips = [self.read_train_clip(*row) for row in rows]
         elif "view_index" in batch:
@@ -53,15 +59,19 @@ class VideoClipTransform:
     def read_train_clip(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
         """A random clip of the video, augmented: (T, C, H, W)."""
         indices = clip_indices(self.settings, num_video_frames, video_fps)
-        return augment_clip(read_frame_list(path, indices, self.video_backend), self.settings)
+        return augment_clip(self._read(path, indices, num_video_frames), self.settings)
 
     def read_eval_views(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
         """Every evaluation view of the video (one read for all temporal clips), as `views.eval_views` returns them."""
         indices = eval_frame_indices(self.settings, num_video_frames, video_fps)
-        return eval_views(read_frame_list(path, indices, self.video_backend), self.settings)
+        return eval_views(self._read(path, indices, num_video_frames), self.settings)
 
     def read_eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int) -> torch.Tensor:
         """Evaluation view `view_index` alone: decodes only its temporal clip. (T, C, H, W)."""
         temporal_index, spatial_index = eval_view_position(view_index, self.settings)
         indices = eval_clip_indices(self.settings, num_video_frames, video_fps, temporal_index)
-        return spatial_views(read_frame_list(path, indices, self.video_backend), self.settings)[spatial_index]
+        return spatial_views(self._read(path, indices, num_video_frames), self.settings)[spatial_index]
+
+    def _read(self, path: str, indices: list, num_video_frames: int) -> list:
+        # The prepared frame count makes the decoder check that the file still holds that many frames.
+        return read_frame_list(path, indices, self.video_backend, num_frames=int(num_video_frames))

@@ -13,14 +13,21 @@ or the two official archives `hmdb51_org.rar` (one `<class>.rar` per class insid
 which are extracted through the datasets download manager (rarfile, which needs an unrar tool on the system).
 Without `data_dir` the archives are downloaded from the official site. Rows tagged 0 are left out.
 
-Every problem found (missing folders or split files, lines that do not parse, split files naming missing videos,
-videos that do not decode) is collected and reported in one `Hmdb51DataError` before anything is written.
-`skip_unreadable=True` leaves out videos that do not decode instead, and logs how many and which.
+Every problem found (missing folders or split files, unreadable split files, lines that do not parse, split files
+naming missing videos, videos that do not decode) is collected and reported in one `Hmdb51DataError` before anything
+is written. `skip_unreadable=True` leaves out videos that do not decode instead, and logs how many and which.
+Videos whose container promises more frames than decode are listed in a warning (an error with `strict=True`).
+
+Each row records its video's size and modification time, and the cache of a prepared split is keyed on the sizes and
+modification times of every file under `data_dir`: a video repaired, replaced or added is picked up by the next
+prepare, and the transform refuses a row whose file changed since (`hf_video.data.clip_transform`).
 """
 
+import hashlib
 import multiprocessing
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import datasets
@@ -64,14 +71,24 @@ class Hmdb51Config(datasets.BuilderConfig):
         class_names: the class folder names; labels are their indices in this order (sorted, as in torchvision and
             mmaction2). Another dataset in the same layout passes its own.
         skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
+        strict: a video whose container promises more than one frame beyond those that decode (a truncated file)
+            is an error instead of a warning.
     """
 
-    def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False, **kwargs):
+    def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False,
+                 strict: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.split_number = split_number
         self.class_names = class_names
         self.skip_unreadable = skip_unreadable
+        self.strict = strict
         self.check()
+
+    def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
+        # The files' sizes and modification times join the cache key: a repaired or replaced video is prepared anew.
+        config_id = super().create_config_id(config_kwargs, custom_features)
+        data_dir = config_kwargs.get("data_dir")
+        return f"{config_id}-{files_fingerprint(data_dir)}" if data_dir and os.path.isdir(data_dir) else config_id
 
     def check(self):
         # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
@@ -85,7 +102,7 @@ class Hmdb51Config(datasets.BuilderConfig):
 class Hmdb51(datasets.GeneratorBasedBuilder):
     """HMDB51 (51 human actions, 6,766 clips); configs `split1` (default), `split2`, `split3`."""
 
-    VERSION = datasets.Version("1.0.0")
+    VERSION = datasets.Version("1.1.0")  # 1.1: file_size and file_mtime_ns columns
     BUILDER_CONFIG_CLASS = Hmdb51Config
     BUILDER_CONFIGS = [
         Hmdb51Config(name=f"split{k}", split_number=k, description=f"Official train/test split {k} (70/30 per class).")
@@ -106,6 +123,8 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
                 "fps": datasets.Value("float64"),
                 "width": datasets.Value("int32"),
                 "height": datasets.Value("int32"),
+                "file_size": datasets.Value("int64"),
+                "file_mtime_ns": datasets.Value("int64"),
             }),
             homepage=HOMEPAGE,
             citation=CITATION,
@@ -125,17 +144,31 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
         rows = [row for split_rows in rows_by_split.values() for row in split_rows]
         metadata, unreadable = probe_videos([row["video"] for row in rows], self._probe_num_proc)
         if unreadable and self.config.skip_unreadable:
-            logger.warning(f"HMDB51 at {location}: skipped {len(unreadable)} unreadable video(s):\n"
-                           + "\n".join(f"  - {reason}" for reason in unreadable.values()))
+            skipped = "\n".join(f"  - {reason}" for reason in unreadable.values())
+            logger.warning(f"HMDB51 at {location}: skipped {len(unreadable)} unreadable video(s):\n{skipped}")
+            problems += [f"no {split_name} video is left after skipping the {len(unreadable)} unreadable one(s) "
+                         "listed below" for split_name, split_rows in rows_by_split.items()
+                         if split_rows and not any(row["video"] in metadata for row in split_rows)]
+            if problems:
+                problems += list(unreadable.values())
         else:
             problems += list(unreadable.values())
+        truncated = [f"{path}: its container promises {info['container_frames']} frames, but {info['num_frames']} "
+                     "decode (a truncated or damaged file?)" for path, info in sorted(metadata.items())
+                     if info["container_frames"] > info["num_frames"] + 1]
+        if truncated and self.config.strict:
+            problems += truncated
+        elif truncated:
+            logger.warning(f"HMDB51 at {location}: {len(truncated)} video(s) decode fewer frames than their container "
+                           "promises; they are kept with the frames that decode (strict=True refuses them):\n"
+                           + "\n".join(f"  - {reason}" for reason in truncated))
         if problems:
             raise Hmdb51DataError(location, problems)
         return [
             datasets.SplitGenerator(
                 name=split_name,
                 # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
-                gen_kwargs={"rows": tuple({**row, **metadata[row["video"]]} for row in split_rows
+                gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]])} for row in split_rows
                                           if row["video"] in metadata)},
             )
             for split_name, split_rows in rows_by_split.items()
@@ -246,8 +279,14 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
         if class_name not in video_dirs:
             problems.append(f"missing video folder for class {class_name!r} (named by {split_file})")
             continue
+        try:
+            # utf-8-sig: a byte-order mark written by some editors is not part of the first video's name.
+            lines = split_file.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        except OSError as error:
+            problems.append(f"{split_file}: cannot be read ({error.strerror or error})")
+            continue
         listed = set()
-        for line_number, line in enumerate(split_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        for line_number, line in enumerate(lines, 1):
             fields = line.split()
             if not fields:
                 continue
@@ -263,7 +302,8 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
             listed.add(video_name)
             video_path = video_dirs[class_name] / video_name
             if not video_path.is_file():
-                problems.append(f"{where} names {video_name}, but {video_path} does not exist")
+                problems.append(f"{where} names {video_name}, but {video_path} does not exist"
+                                + _invisible_characters_note(video_name))
                 continue
             if tag in SPLIT_BY_TAG:
                 rows_by_split[SPLIT_BY_TAG[tag]].append({
@@ -275,12 +315,42 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
     return rows_by_split, problems
 
 
+def _invisible_characters_note(name: str) -> str:
+    invisible = sorted({f"U+{ord(character):04X}" for character in name
+                        if unicodedata.category(character) in ("Cf", "Cc", "Zs", "Zl", "Zp")})
+    return f" (the name holds invisible characters {', '.join(invisible)}: remove them)" if invisible else ""
+
+
+def files_fingerprint(folder: str) -> str:
+    """A short hash of the path, size and modification time of every file under `folder`."""
+    digest = hashlib.sha256()
+    for directory, subdirectories, files in os.walk(folder):
+        subdirectories.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                status = os.stat(path)
+            except OSError:  # unreadable or vanished: the prepare names it
+                continue
+            digest.update(f"{os.path.relpath(path, folder)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _row_metadata(info: dict) -> dict:
+    return {name: value for name, value in info.items() if name != "container_frames"}
+
+
 def _probe_one(path: str):
     try:
+        status = os.stat(path)
         info = probe_video(path)
     except VideoDecodeError as error:
         return path, None, f"unreadable video: {error}"
-    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height}, None
+    except OSError as error:
+        return path, None, f"unreadable video: {path}: {error.strerror or error}"
+    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
+                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns,
+                  "container_frames": info.container_frames}, None
 
 
 def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, dict]:

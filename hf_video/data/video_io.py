@@ -1,20 +1,25 @@
-"""Video decoding behind one small interface: `probe_video` (what a file holds) and `read_frames` (some of its frames).
+"""Video decoding behind one small interface: `probe_video` / `stream_info` (what a file holds) and `read_frames` /
+`read_frame_list` (some of its frames).
 
-Two backends, chosen by name (`video_backend="pyav"` or `"decord"`); both return the requested frame indices as a
-uint8 tensor (T, H, W, C) in RGB, and both agree on which frame is which, B-frames included:
+The promise, for both backends (`video_backend="pyav"` or `"decord"`) and any file FFmpeg demuxes: frame `k` is the
+k-th frame a plain sequential decode shows (edit lists and discarded packets honoured), or `VideoDecodeError` names
+the file and the index. Only indices past the last decodable frame are clamped to it. Frames are uint8 RGB.
 
-- `pyav` (default, faster): maps frame index -> presentation timestamp through the sorted pts of the stream's
-  packets (in AVI files with B-frames the first decoded pts can be 1 while the stream starts at 0, so arithmetic on
-  the frame rate is off by one), seeks to the keyframe before the first wanted frame, decodes forward and stops
-  after the last one; only wanted frames are converted to RGB.
+- `pyav` (default, faster): one pass over the packets (no decoding) lists the stream's frames in display order by
+  their presentation timestamps; a read starts at the last keyframe shown at or before the first wanted frame,
+  feeds the decoder from that keyframe (frames shown before it, which may need an earlier group of pictures, are
+  never used), identifies every decoded frame by its timestamp and converts only the wanted ones to RGB. A seek is
+  checked where it landed (the packet that comes next), not where it was asked to land; when a container seeks
+  inexactly (MPEG-TS), the read starts again from the beginning of the file.
 - `decord`: decord 0.6 returns wrong frames after any seek in MPEG-4 AVI with B-frames (frame 11 comes back as
-  frame 1, measured on files like HMDB51's), including through `get_batch` and `skip_frames`. So this backend never
-  seeks: it decodes forward from the first frame and keeps the wanted ones.
+  frame 1, measured on files like HMDB51's), and wrong frames even sequentially in MPEG-TS. So this backend never
+  seeks (it decodes forward from the first frame and keeps the wanted ones), refuses MPEG-TS files, and takes the
+  frame count from PyAV, since its own counts discarded frames.
 
 Nothing is opened at import time and no reader outlives a call, so DataLoader workers open their own files (decord
 readers made in the parent process deadlock forked workers) and repeated reads do not accumulate readers.
-Indices past the last decodable frame are clamped to it; a file that cannot be decoded raises `VideoDecodeError`
-naming it.
+A reader given `num_frames` (the count measured when the dataset was prepared) also checks that the file still
+holds that many frames.
 """
 
 import os
@@ -33,10 +38,11 @@ class VideoDecodeError(RuntimeError):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    num_frames: int  # frames that actually decode (headers can over-report by one)
+    num_frames: int  # frames a sequential decode shows
     fps: float
     width: int
     height: int
+    container_frames: int = 0  # the frame count the container's header states (0: none); it can over-report
 
 
 def check_video_backend(video_backend: str) -> str:
@@ -61,15 +67,43 @@ def _open_pyav(path: str):
     return container, container.streams.video[0]
 
 
+@dataclass(frozen=True)
+class _Packet:
+    """What a packet that carries a frame tells about it, without decoding it."""
+
+    pts: int
+    dts: int | None
+    keyframe: bool
+    discard: bool  # before an edit list's start: decoded for reference, never shown
+
+
+def _packet_list(container, stream) -> list:
+    """The stream's packets that carry a frame, in decoding order: one pass over the file, no decoding."""
+    return [_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard)
+            for packet in container.demux(stream) if packet.pts is not None and packet.size]
+
+
+def _shown_timestamps(packets: list) -> list:
+    """Presentation timestamps of the frames a decode shows, in display order: frame i is shown at the i-th."""
+    return sorted(packet.pts for packet in packets if not packet.discard)
+
+
+def packet_timestamps(container, stream) -> tuple[list, int]:
+    """(the presentation timestamps of the frames shown, in display order; the reorder delay: how many ticks a frame
+    can be decoded before it is shown, 0 without B-frames). One pass over the packets, no decoding."""
+    packets = _packet_list(container, stream)
+    reorder_delay = max((packet.pts - packet.dts for packet in packets if packet.dts is not None), default=0)
+    return _shown_timestamps(packets), max(reorder_delay, 0)
+
+
 def probe_video(path: str) -> VideoInfo:
     """Frame count (by decoding every frame, without colour conversion), frame rate and size of a video file."""
     return _video_info(path, decode=True)
 
 
 def stream_info(path: str) -> VideoInfo:
-    """Like `probe_video`, from the stream's packets alone (no decoding): for inference, where decoding the whole
-    video just to count frames would double the work. The count can exceed the decodable frames by one, which
-    `read_frames` absorbs by clamping."""
+    """Like `probe_video`, from the stream's packets and the decode of its last group of pictures only: for inference,
+    where decoding the whole video just to count its frames would double the work."""
     return _video_info(path, decode=False)
 
 
@@ -81,142 +115,243 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
         if decode:
             num_frames = sum(1 for _ in container.decode(stream))
         else:
-            num_frames = len(packet_timestamps(container, stream)[0])
+            num_frames = _decodable_count(path, container, stream, _packet_list(container, stream))
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
+        promised = stream.frames
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: {'decoding' if decode else 'reading the stream'} failed ({error}).") from error
     finally:
         container.close()
     if num_frames == 0:
-        reason = "no frame could be decoded" if decode else "the video stream holds no frames"
-        raise VideoDecodeError(f"{path}: {reason}.")
+        raise VideoDecodeError(f"{path}: no frame could be decoded.")
     if not rate or rate <= 0:
         raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
-    return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height)
+    return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height,
+                     container_frames=max(promised, 0))
 
 
-def packet_timestamps(container, stream) -> tuple[list, int]:
-    """(the presentation timestamps of the stream's frames in display order, so that frame i is shown at
-    pts[i]; the reorder delay: how many ticks a frame can be decoded before it is shown, 0 without B-frames).
-    One pass over the packets, no decoding."""
-    timestamps = [(packet.pts, packet.dts) for packet in container.demux(stream)
-                  if packet.pts is not None and packet.size]
-    reorder_delay = max((presentation - decode for presentation, decode in timestamps if decode is not None),
-                        default=0)
-    return sorted(presentation for presentation, _ in timestamps), max(reorder_delay, 0)
+def _decodable_count(path: str, container, stream, packets: list) -> int:
+    """How many frames a sequential decode shows: every frame before the last keyframe, plus those that decode from
+    it (a file can promise a last frame that does not decode)."""
+    shown = _shown_timestamps(packets)
+    if not shown:
+        return 0
+    start = _start_keyframe(packets, shown[-1])
+    decoded = _decode_from(path, container, stream, packets, start, shown, wanted=None)
+    return sum(1 for timestamp in shown if timestamp < packets[start].pts) + decoded.num_shown_from_start
 
 
-def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> torch.Tensor:
-    """The frames at `indices` (any order, repeats allowed) as uint8 (len(indices), H, W, 3), RGB."""
-    return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend)))
+def _start_keyframe(packets: list, first_pts: int) -> int:
+    """Position (in decoding order) of the last keyframe shown at or before `first_pts`: frames from it on decode
+    without any earlier packet. 0 (the first packet) when there is none."""
+    return max((position for position, packet in enumerate(packets) if packet.keyframe and packet.pts <= first_pts),
+               default=0)
 
 
-def read_frame_list(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND) -> list:
-    """Like `read_frames`, as a list of uint8 (H, W, 3) arrays (repeated indices share one array): the transforms
-    crop each frame as they convert it, which saves stacking full frames first."""
+class _Decoded:
+    """The outcome of decoding from a start keyframe: the wanted frames found, and what the decode saw."""
+
+    def __init__(self):
+        self.frames = {}  # index -> RGB array
+        self.last_index = None  # the last frame shown before the stream ended, if it did
+        self.last_frame = None
+        self.num_shown_from_start = 0
+        self.reached_end = False
+
+
+def _decode_from(path: str, container, stream, packets: list, start: int, shown: list, wanted, skip=False):
+    """Decode from keyframe `packets[start]` on, collecting the frames at the indices `wanted` (None: count the frames
+    to the end). Frames are identified by their timestamps; frames shown before the start keyframe are never used
+    (they may need an earlier group of pictures). With `skip`, frames that no other frame refers to are left
+    undecoded unless wanted (about half of an IBBP stream with interval sampling).
+
+    The demuxer is positioned by a seek to the start keyframe, checked where it landed; if it landed after it (or
+    somewhere unknown: containers such as MPEG-TS seek inexactly), the file is read again from its beginning."""
+    position_of = {(packet.pts, packet.dts): position for position, packet in enumerate(packets)}
+    index_of = {timestamp: index for index, timestamp in enumerate(shown)}
+    start_packet = packets[start]
+    wanted_pts = None if wanted is None else {shown[index]: index for index in wanted}
+    result = _Decoded()
+    if start > 0:
+        target = start_packet.dts if start_packet.dts is not None else start_packet.pts
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
+                                result)
+        if outcome is not None:
+            return outcome
+        result = _Decoded()
+    reopened, reopened_stream = _open_pyav(path)  # from the beginning: the packets before the start are skipped
+    try:
+        outcome = _feed_decoder(reopened, reopened_stream, position_of, start, start_packet, index_of, wanted_pts,
+                                skip, result)
+    finally:
+        reopened.close()
+    if outcome is None:
+        raise VideoDecodeError(f"{path}: the packet at timestamp {start_packet.pts} was not found when reading the "
+                               "file again; it may be damaged.")
+    return outcome
+
+
+def _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip, result):
+    """Demux from wherever the container stands, skip to the start packet, decode from it. None if the demuxer
+    stands after the start packet or somewhere this file's packet list does not know."""
+    codec = stream.codec_context
+    remaining = None if wanted_pts is None else set(wanted_pts)
+    feeding = False
+    try:
+        for packet in container.demux(stream):
+            if not feeding:
+                if not packet.size:
+                    break  # the end of the file (its flush packet) before the start packet
+                position = position_of.get((packet.pts, packet.dts))
+                if position is None or position > start:
+                    return None
+                if position < start:
+                    continue
+                feeding = True
+                codec.flush_buffers()
+            codec.skip_frame = "NONREF" if skip and packet.pts is not None and packet.pts not in wanted_pts \
+                else "DEFAULT"
+            for frame in codec.decode(packet):
+                index = index_of.get(frame.pts)
+                if index is None or frame.pts < start_packet.pts:
+                    continue  # discarded, or shown before the start keyframe (it may need earlier pictures)
+                result.num_shown_from_start += 1
+                result.last_index, result.last_frame = index, frame
+                if remaining is not None and frame.pts in remaining:
+                    result.frames[index] = frame.to_ndarray(format="rgb24")
+                    remaining.discard(frame.pts)
+                    if not remaining:
+                        return result
+    finally:
+        codec.skip_frame = "DEFAULT"
+    if not feeding:
+        return None
+    result.reached_end = True
+    return result
+
+
+def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND,
+                num_frames: int | None = None) -> torch.Tensor:
+    """The frames at `indices` (any order, repeats allowed) as uint8 (len(indices), H, W, 3), RGB: frame k is the
+    k-th frame a sequential decode shows; indices past the last decodable frame give that frame.
+
+    `num_frames`: the frame count measured when the dataset was prepared. Given, indices from it on are past the end,
+    and a file that no longer decodes that many frames raises `VideoDecodeError` (it changed since)."""
+    return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend, num_frames)))
+
+
+def read_frame_list(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND,
+                    num_frames: int | None = None) -> list:
+    """Like `read_frames`, as a list of uint8 (H, W, 3) arrays (repeated indices share one array): the clip
+    operations crop each frame as they convert it, which saves stacking full frames first."""
     check_video_backend(video_backend)
     indices = [int(index) for index in indices]
     if not indices:
         raise ValueError(f"{path}: no frame indices requested.")
     if min(indices) < 0:
         raise ValueError(f"{path}: frame indices must be non-negative; got {min(indices)}.")
+    if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1):
+        raise ValueError(f"{path}: num_frames={num_frames!r}: expected the positive frame count of the video.")
     reader = _read_frames_pyav if video_backend == "pyav" else _read_frames_decord
-    frames_by_index = reader(path, sorted(set(indices)))
-    return [_nearest_decoded(frames_by_index, index) for index in indices]
+    return reader(path, indices, num_frames)
 
 
-def _nearest_decoded(frames_by_index: dict, index: int) -> np.ndarray:
-    """The frame at `index`, or the last decoded frame before it where the file stopped decoding early."""
-    if index in frames_by_index:
-        return frames_by_index[index]
-    earlier = [decoded for decoded in frames_by_index if decoded <= index]
-    return frames_by_index[max(earlier) if earlier else min(frames_by_index)]
+def changed_since_prepared(path: str, what: str) -> VideoDecodeError:
+    """The error for a file that is no longer what the dataset was prepared from."""
+    return VideoDecodeError(f"{path}: {what}. The file changed since; prepare the dataset again (remove its cache, or "
+                            "load it with download_mode='force_redownload').")
 
 
-def _read_frames_pyav(path: str, wanted: list) -> dict:
+def check_unchanged(path: str, file_size: int, file_mtime_ns: int) -> None:
+    """Raise `VideoDecodeError` if the file's size or modification time is not what was recorded at prepare."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise changed_since_prepared(path, f"it cannot be read ({error.strerror or error})") from error
+    if (status.st_size, status.st_mtime_ns) != (file_size, file_mtime_ns):
+        raise changed_since_prepared(path, f"its size or modification time differs from when the dataset was prepared "
+                                           f"({status.st_size} bytes now, {file_size} then)")
+
+
+def _pick(path: str, indices: list, last_index: int, decoded: "_Decoded", prepared: bool) -> list:
+    """The frame of every requested index (clamped to `last_index`), or an error naming the first that is missing.
+    A decode that reached the end of the stream ends the video where it ended."""
+    picked = []
+    for index in indices:
+        clamped = min(index, last_index)
+        if clamped not in decoded.frames and decoded.reached_end and decoded.last_index is not None \
+                and clamped > decoded.last_index and not prepared:
+            decoded.frames[clamped] = decoded.last_frame.to_ndarray(format="rgb24")  # past the decodable end
+        if clamped not in decoded.frames:
+            if prepared:
+                raise changed_since_prepared(path, f"frame {clamped} did not decode, but the video had "
+                                                   f"{last_index + 1} frames when the dataset was prepared")
+            raise VideoDecodeError(f"{path}: frame {clamped} did not decode; the file may be damaged.")
+        picked.append(decoded.frames[clamped])
+    return picked
+
+
+def _read_frames_pyav(path: str, indices: list, num_frames: int | None) -> list:
     import av
 
     container, stream = _open_pyav(path)
     try:
-        pts, reorder_delay = packet_timestamps(container, stream)
-        if not pts:
-            raise VideoDecodeError(f"{path}: the video stream has no timestamped packets.")
-        wanted = sorted({min(index, len(pts) - 1) for index in wanted})
-        # Keyframes are found by decode timestamp; a frame can be decoded up to `reorder_delay` ticks before it is
-        # shown, so seeking that much earlier finds a keyframe from which the first wanted frame decodes.
-        seek_to = pts[wanted[0]] - reorder_delay
-        seek_to = seek_to if seek_to > pts[0] else None
-        while True:
-            frames, keyframe_dts = _decode_pyav_range(container, stream, pts, wanted, seek_to)
-            if frames is not None:
-                break
-            # The keyframe found is shown after the first wanted frame (B-frames before it need the previous group
-            # of pictures): seek again, one keyframe earlier; at the start of the stream, decode from there.
-            seek_to = keyframe_dts - 1 if keyframe_dts is not None and keyframe_dts - 1 > pts[0] else None
+        packets = _packet_list(container, stream)
+        shown = _shown_timestamps(packets)
+        if not shown:
+            raise VideoDecodeError(f"{path}: the video stream holds no frames.")
+        if num_frames is not None and num_frames > len(shown):
+            raise changed_since_prepared(path, f"the file holds {len(shown)} frames, but it had {num_frames} when "
+                                               "the dataset was prepared")
+        last_index = (num_frames or len(shown)) - 1
+        wanted = sorted({min(index, last_index) for index in indices})
+        start = _start_keyframe(packets, shown[wanted[0]])
+        decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True)
+        if len(decoded.frames) < len(wanted) and decoded.reached_end:
+            # Frames left undecoded by the skipping might be the true end of the video: decode them all.
+            decoded = _decode_from(path, container, stream, packets, start, shown, wanted)
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error
     finally:
         container.close()
-    if not frames:
-        raise VideoDecodeError(f"{path}: no frame could be decoded.")
-    return frames
+    return _pick(path, indices, last_index, decoded, prepared=num_frames is not None)
 
 
-def _decode_pyav_range(container, stream, pts: list, wanted: list, seek_to: int | None) -> tuple:
-    """({index: RGB frame} of the wanted frames, or None if the seek to `seek_to` landed after the first of
-    them; the decode timestamp of the first packet after the seek)."""
-    container.seek(pts[0] if seek_to is None else seek_to, stream=stream, backward=True, any_frame=False)
-    wanted_pts = {pts[index]: index for index in wanted}
-    last_pts = pts[wanted[-1]]
-    codec = stream.codec_context
-    frames, keyframe_dts = {}, None
-    first = True
-    try:
-        for packet in container.demux(stream):
-            if keyframe_dts is None:
-                keyframe_dts = packet.dts
-            # Frames that no other frame refers to (B-frames) need not be decoded unless they are wanted: with
-            # interval sampling that skips about half the frames of a typical IBBP stream. Which frames came out
-            # is checked by their timestamps below, so a stream that defies this can only cost speed.
-            codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts else "NONREF"
-            for frame in codec.decode(packet):
-                if frame.pts is None:
-                    continue
-                if first and seek_to is not None and frame.pts > pts[wanted[0]]:
-                    return None, keyframe_dts
-                first = False
-                index = wanted_pts.get(frame.pts)
-                if index is not None:
-                    frames[index] = frame.to_ndarray(format="rgb24")
-                if frame.pts >= last_pts:
-                    return frames, keyframe_dts
-    finally:
-        codec.skip_frame = "DEFAULT"
-    return frames, keyframe_dts
-
-
-def _read_frames_decord(path: str, wanted: list) -> dict:
+def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> list:
     import decord
 
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise VideoDecodeError(f"{path}: the file is empty (0 bytes); re-extract or re-download it.")
+    container, stream = _open_pyav(path)
+    try:
+        if "mpegts" in container.format.name.split(","):
+            raise VideoDecodeError(f"{path}: decord returns wrong frames from MPEG-TS files (.ts, .mts, .m2ts); "
+                                   "read it with video_backend='pyav'.")
+        if num_frames is None:  # decord's own count includes frames an edit list discards
+            num_frames = _decodable_count(path, container, stream, _packet_list(container, stream))
+            prepared = False
+        else:
+            prepared = True
+    finally:
+        container.close()
+    if num_frames == 0:
+        raise VideoDecodeError(f"{path}: no frame could be decoded.")
     try:
         reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
     except (decord.DECORDError, RuntimeError) as error:  # decord raises a bare RuntimeError for unreadable files
         raise VideoDecodeError(f"{path}: cannot open as a video ({error}).") from error
-    frames = {}
+    decoded = _Decoded()
+    wanted = {min(index, num_frames - 1) for index in indices}
     try:
-        last = min(wanted[-1], len(reader) - 1)
-        wanted = set(wanted)
-        for index in range(last + 1):
+        for index in range(max(wanted) + 1):
             frame = reader.next()  # sequential only: decord's seeks are wrong with B-frames (module docstring)
-            if index in wanted or index == last:
-                frames[index] = frame.asnumpy()
+            if index in wanted:
+                decoded.frames[index] = frame.asnumpy()
     except (decord.DECORDError, StopIteration):
-        pass  # the header over-reported the frame count: keep what decoded, later indices clamp to it
+        pass  # decord stopped early: the missing frames are named below
     finally:
         del reader
-    if not frames:
-        raise VideoDecodeError(f"{path}: no frame could be decoded.")
-    return frames
+    if not prepared and len(decoded.frames) < len(wanted):
+        raise VideoDecodeError(f"{path}: decord decoded fewer frames than the file shows ({num_frames}); read it with "
+                               "video_backend='pyav'.")
+    return _pick(path, indices, num_frames - 1, decoded, prepared)

@@ -1,0 +1,96 @@
+"""Exact frames or a named error, on every container and codec of the corpus: each backend's frames are held to a
+plain sequential decode, the frame counts to the count it shows."""
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from hf_video.data.clip_settings import ClipSettings
+from hf_video.data.sampling import clip_indices
+from hf_video.data.video_io import VideoDecodeError, probe_video, read_frame_list, stream_info
+from hf_video.data.views import eval_frame_indices
+from helpers.video_corpus import frame_numbers, sequential_decode, write_corpus
+
+MPEG_TS = ("b_frames.ts", "mpeg2_b_frames.ts")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def references(corpus):
+    return {name: sequential_decode(path) for name, path in corpus.items()}
+
+
+def index_lists(num_frames: int) -> list:
+    """At least 30 lists: the first and last frames, random lists (sorted or not, with repeats), the samplers' own
+    clips (training and evaluation, interval and segment), and indices past the end."""
+    rng = random.Random(num_frames)
+    lists = [[0], [num_frames - 1], [0, num_frames - 1], [num_frames - 1, 0], [5, 5, 5], list(range(num_frames))]
+    for _ in range(12):
+        lists.append([rng.randrange(num_frames) for _ in range(rng.randint(1, 10))])
+    for _ in range(4):
+        lists.append(sorted(rng.randrange(num_frames) for _ in range(8)))
+    for settings in (ClipSettings(num_frames=8, sample_interval=2), ClipSettings(num_frames=8, sample_mode="segment"),
+                     ClipSettings(num_frames=4, sample_interval=4, temporal_crops=3)):
+        for _ in range(2):
+            random.seed(len(lists))
+            lists.append(clip_indices(settings, num_frames, 30.0))
+        lists.append(eval_frame_indices(settings, num_frames, 30.0))
+    lists += [[num_frames], [num_frames - 2, num_frames + 5, 10_000]]
+    return lists
+
+
+def expected_frames(reference: list, indices: list) -> list:
+    return [reference[min(index, len(reference) - 1)] for index in indices]
+
+
+@pytest.mark.parametrize("name", ["hmdb_like.avi", "open_gop.mp4", "edit_list.mp4", "starts_at_2s.mkv", "b_frames.ts",
+                                  "mpeg2_b_frames.ts", "vfr.mp4", "vfr.mkv", "gaps.avi", "mjpeg.avi"])
+def test_frame_counts_and_pyav_frames_equal_the_sequential_decode(corpus, references, name):
+    path, reference = str(corpus[name]), references[name]
+    assert probe_video(path).num_frames == stream_info(path).num_frames == len(reference)
+    lists = index_lists(len(reference))
+    assert len(lists) >= 30
+    for indices in lists:
+        frames = read_frame_list(path, indices, "pyav")
+        assert all(np.array_equal(got, want) for got, want in zip(frames, expected_frames(reference, indices))), \
+            (name, indices)
+        # With the prepared count: the same frames.
+        prepared = read_frame_list(path, indices, "pyav", num_frames=len(reference))
+        assert all(np.array_equal(got, want) for got, want in zip(prepared, frames)), (name, indices)
+
+
+@pytest.mark.parametrize("name", ["hmdb_like.avi", "open_gop.mp4", "edit_list.mp4", "starts_at_2s.mkv", "vfr.mp4",
+                                  "vfr.mkv", "gaps.avi", "mjpeg.avi"])
+def test_decord_frames_are_the_sequential_decodes(corpus, references, name):
+    """decord has its own FFmpeg (4.1): the same pictures, identified by the index each frame carries."""
+    path, reference = str(corpus[name]), references[name]
+    reference_numbers = frame_numbers(reference)
+    for indices in index_lists(len(reference)):
+        frames = read_frame_list(path, indices, "decord")
+        assert frame_numbers(frames) == frame_numbers(expected_frames(reference, indices)), (name, indices)
+        wanted = expected_frames(reference, indices)
+        assert max(np.abs(got.astype(int) - want.astype(int)).mean() for got, want in zip(frames, wanted)) < 2
+    assert reference_numbers[0] == (15 if name == "edit_list.mp4" else 0)  # the cut really hides its first frames
+
+
+@pytest.mark.parametrize("name", MPEG_TS)
+def test_decord_refuses_mpeg_ts_and_says_what_to_use(corpus, name):
+    with pytest.raises(VideoDecodeError, match=re.escape(str(corpus[name])) + ".*MPEG-TS.*video_backend='pyav'"):
+        read_frame_list(str(corpus[name]), [0, 5], "decord")
+
+
+def test_a_file_with_fewer_frames_than_prepared_is_an_error_not_a_frozen_clip(corpus, references, tmp_path):
+    """What a video replaced on disk after prepare looks like: the prepared count exceeds what the file holds."""
+    path, count = str(corpus["open_gop.mp4"]), len(references["open_gop.mp4"])
+    for backend in ("pyav", "decord"):
+        with pytest.raises(VideoDecodeError, match=r"70 .*when the dataset was prepared\. The file changed since; "
+                                                    r"prepare the dataset again"):
+            read_frame_list(path, [0, 50, 69], backend, num_frames=70)
+        frames = read_frame_list(path, [count - 1, count + 3], backend, num_frames=count)
+        assert frame_numbers(frames) == [count - 1, count - 1]
