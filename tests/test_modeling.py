@@ -132,6 +132,31 @@ def test_wrong_input_layout_is_a_clear_error(tiny_config_kwargs):
         model(torch.randn(2, 3, 4, 32, 32))
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+def test_pixel_values_that_are_not_floating_point_are_refused_not_cast(tiny_config_kwargs, dtype):
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs)).eval()
+    with pytest.raises(ValueError, match=rf"floating point.*got {dtype} \(1, 4, 3, 32, 32\).*video processor"):
+        model(torch.zeros(1, 4, 3, 32, 32, dtype=dtype))
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((0, 4, 3, 32, 32), r"\(0, 4, 3, 32, 32\) holds no clip"),
+    ((1, 0, 3, 32, 32), r"\(1, 0, 3, 32, 32\) holds no frame"),
+    ((1, 4, 3, 16, 32), r"\(1, 4, 3, 16, 32\): frames of 16x32 are too small.*halves them 5 times.*32x32"),
+])
+def test_empty_batches_and_tiny_frames_name_the_shape(tiny_config_kwargs, shape, message):
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs)).eval()
+    with pytest.raises(ValueError, match=message):
+        model(torch.zeros(shape))
+
+
+def test_a_training_batch_of_one_frame_is_named_not_left_to_batch_norm(tiny_config_kwargs):
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs))
+    with pytest.raises(ValueError, match=r"\(1, 1, 3, 32, 32\): training needs more than one frame"):
+        model(torch.zeros(1, 1, 3, 32, 32))
+    assert model.eval()(torch.zeros(1, 1, 3, 32, 32)).logits.shape == (1, 5)  # fine for inference
+
+
 def _enable_checkpointing(model):
     enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
     enable()

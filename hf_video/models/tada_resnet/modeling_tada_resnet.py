@@ -286,18 +286,40 @@ class TadaResNetEmbeddings(nn.Module):
         )
         self.normalization = _batch_norm(config, config.stem_width)
         self.activation = nn.ReLU()
+        # The stem and every stage halve the frames: smaller ones reach the last stages as padding alone.
+        self.min_frame_size = 2 ** (1 + len(config.hidden_sizes))
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        if pixel_values.dim() != 5 or pixel_values.shape[2] != self.num_channels:
-            raise ValueError(
-                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got "
-                f"{tuple(pixel_values.shape)}. A (batch, channels, frames, height, width) tensor needs "
-                f"`.permute(0, 2, 1, 3, 4)` first."
-            )
+        self._check(pixel_values)
         batch, num_frames = pixel_values.shape[:2]
         frames = pixel_values.reshape(batch * num_frames, *pixel_values.shape[2:])
         frames = frames.to(self.convolution.weight.dtype)
         return self.activation(self.normalization(self.convolution(frames)))
+
+
+    def _check(self, pixel_values: torch.Tensor) -> None:
+        shape = tuple(pixel_values.shape)
+        if pixel_values.dim() != 5 or shape[2] != self.num_channels:
+            raise ValueError(
+                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got {shape}. "
+                "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
+        if not pixel_values.is_floating_point():
+            raise ValueError(
+                f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
+                "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
+                "[0, 1] and normalise them yourself.")
+        batch, num_frames, _, height, width = shape
+        if batch == 0 or num_frames == 0:
+            raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if batch == 0 else 'frame'}; a batch "
+                             "needs at least one clip of at least one frame.")
+        if min(height, width) < self.min_frame_size:
+            raise ValueError(f"pixel_values of shape {shape}: frames of {height}x{width} are too small for this "
+                             f"network, which halves them {self.min_frame_size.bit_length() - 1} times; give frames of "
+                             f"at least {self.min_frame_size}x{self.min_frame_size}.")
+        if self.training and batch * num_frames < 2:
+            raise ValueError(f"pixel_values of shape {shape}: training needs more than one frame in the batch (the "
+                             "route functions' BatchNorm normalises over clips and frames); use a larger batch or "
+                             "more frames, or call model.eval() for inference.")
 
 
 def _as_video(frames: torch.Tensor, num_frames: int) -> torch.Tensor:
