@@ -2,7 +2,10 @@
 
 import csv
 import json
+import os
 import pathlib
+import re
+import stat
 import subprocess
 import sys
 import textwrap
@@ -158,3 +161,42 @@ def test_label_sets_and_label_files(tmp_path):
         read_id2label_file(tmp_path / "gap.json")
     with pytest.raises(ValueError, match="label set 'ucf101' is not known"):
         named_label_set("ucf101")
+
+
+def test_empty_truncated_and_foreign_files_are_named_with_what_was_expected(reference_dir, tmp_path):
+    original = (reference_dir / "tada_original" / LAYOUTS[0]).read_bytes()
+    cases = {"empty.pyth": (b"", r"empty \(0 bytes\), not an original TAda checkpoint"),
+             "truncated.pyth": (original[: len(original) // 2], r"cannot be read as an original TAda checkpoint.*"
+                                                                 r"truncated or damaged"),
+             "notes.pyth": (b"these are my notes, not weights\n", r"is not an original TAda checkpoint")}
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name)) + ".*" + message):
+            load_original_state_dict(tmp_path / name)
+
+
+def test_output_folder_follows_the_umask_and_sigterm_leaves_nothing_behind(reference_dir, tmp_path):
+    checkpoint = reference_dir / "tada_original" / LAYOUTS[0]
+    old_mask = os.umask(0o022)
+    try:
+        convert_original_checkpoint(checkpoint, tmp_path / "out")
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755  # not mkdtemp's 0700
+
+    # SIGTERM arrives while the folder is being written (after the weights, before the processor's config).
+    script = textwrap.dedent(f"""
+        import os, signal
+        from transformers import PreTrainedModel
+        from hf_video import convert_original_checkpoint
+
+        save = PreTrainedModel.save_pretrained
+        def save_then_get_terminated(self, *args, **kwargs):
+            save(self, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)
+        PreTrainedModel.save_pretrained = save_then_get_terminated
+        convert_original_checkpoint({str(checkpoint)!r}, {str(tmp_path / "interrupted" / "out")!r})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 143, result.stderr[-2000:]
+    assert list((tmp_path / "interrupted").iterdir()) == []  # no hidden staging folder, no half-written output

@@ -16,7 +16,9 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -53,14 +55,30 @@ _ORIGINAL_HEAD_KEY = re.compile(r"head\.out\.(weight|bias)")
 def load_original_state_dict(checkpoint_path) -> dict:
     """Read an original checkpoint safely (`weights_only=True`) and return its model state dict, without the
     `module.` prefix that EssentialMC2 (DistributedDataParallel) adds."""
+    expected = "an original TAda checkpoint (.pyth / .pth, written by torch.save)"
+    if os.path.isfile(checkpoint_path):
+        with open(checkpoint_path, "rb") as file:
+            magic = file.read(4)
+        if not magic:
+            raise ValueError(f"{checkpoint_path} is empty (0 bytes), not {expected}: download it again.")
+        if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+            raise ValueError(f"{checkpoint_path} is not {expected}: it is neither a zip archive nor a pickle, the "
+                             "two forms torch.save writes.")
     try:
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise  # a missing or unreadable file: its own message names the path
     except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):
+            raise ValueError(f"{checkpoint_path} is not {expected} ({error}).") from error
         raise ValueError(
             f"{checkpoint_path} holds objects other than tensors and plain containers; it is refused rather than "
             f"unpickled, since unpickling can run arbitrary code. Re-save its state dict alone "
             f"(torch.save(checkpoint['model_state'], path)) where you trust the file. Details: {error}"
         ) from error
+    except Exception as error:  # what torch's readers raise on damaged bytes varies: EOFError, RuntimeError, ...
+        raise ValueError(f"{checkpoint_path} cannot be read as {expected}; it may be truncated or damaged: download "
+                         f"it again ({type(error).__name__}: {str(error).splitlines()[0]}).") from error
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model_state"), dict):
         state_dict = checkpoint["model_state"]  # TAdaConv repository layout
     elif isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
@@ -191,18 +209,43 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
                                          label_origin or "generic names LABEL_0, LABEL_1, ...")
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
-        model.save_pretrained(staging)
-        processor.save_pretrained(staging)
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        if output_dir.exists():
-            output_dir.rmdir()  # empty, checked above
-        os.replace(staging, output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with _terminate_raises():
+        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+        try:
+            model.save_pretrained(staging)
+            processor.save_pretrained(staging)
+            (staging / "README.md").write_text(card, encoding="utf-8")
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the folder should be like any other
+            if output_dir.exists():
+                output_dir.rmdir()  # empty, checked above
+            os.replace(staging, output_dir)
+        except BaseException:  # Ctrl-C and SIGTERM too: never leave a half-written folder behind
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return model.eval()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _terminate_raises():
+    """While writing, SIGTERM raises SystemExit (exit status 143, as if killed), so that the cleanup runs."""
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread, where Python handles signals: nothing to install
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_arguments(argv=None) -> argparse.Namespace:
