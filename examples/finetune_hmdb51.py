@@ -29,7 +29,8 @@ from transformers import AutoConfig, AutoModelForVideoClassification, HfArgument
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
 from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51,
                            synthetic_class_names, write_synthetic_motion_dataset)
-from hf_video.training import VideoTrainingArguments, clip_accuracy, evaluate_multi_view, finetuned_model_card
+from hf_video.training import (StopOnTermination, VideoTrainingArguments, clip_accuracy, disk_full_error,
+                               evaluate_multi_view, finetuned_model_card, resolve_resume, stop_with_launcher)
 
 logger = logging.getLogger("finetune_hmdb51")
 
@@ -158,6 +159,14 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
     check_hub_access(training_arguments)
+    # Before any preparing: a run never writes over another one (resumed, refused, or started afresh when asked).
+    resume_from = resolve_resume(training_arguments.output_dir, training_arguments.resume_from_checkpoint,
+                                 training_arguments.overwrite_output_dir,
+                                 is_main_process=training_arguments.process_index == 0,
+                                 process_index=training_arguments.process_index,
+                                 world_size=training_arguments.world_size)
+    stopper = StopOnTermination().install()
+    stop_with_launcher()
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     push_to_hub = training_arguments.push_to_hub
     # We push ourselves at the end, with our model card (the Trainer's would overwrite it).
@@ -191,11 +200,27 @@ def main(argv=None):
             logger.warning("--sync_batch_norm is ignored: it needs several GPU processes.")
 
     trainer = Trainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
-                      data_collator=collate_clips, compute_metrics=clip_accuracy)
+                      data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper])
     if trainer.is_world_process_zero():
         print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, len(train), len(test)),
               flush=True)
-    train_result = trainer.train(resume_from_checkpoint=training_arguments.resume_from_checkpoint)
+    try:
+        return train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test,
+                                  eval_settings, dataset_name, base_model, push_to_hub)
+    except Exception as error:  # torch, safetensors and the Trainer each report a full disk their own way
+        full = disk_full_error(error, training_arguments.output_dir)
+        if full is None:
+            raise
+        raise full from error
+
+
+def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test, eval_settings,
+                       dataset_name, base_model, push_to_hub) -> dict:
+    train_result = trainer.train(resume_from_checkpoint=resume_from)
+    if stopper.stopped_at is not None:
+        logger.warning(f"Stopped by SIGTERM at step {stopper.stopped_at}; its checkpoint is in "
+                       f"{training_arguments.output_dir}. Continue with --resume_from_checkpoint True.")
+        raise SystemExit(128 + 15)
     trainer.save_model()
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)

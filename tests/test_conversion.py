@@ -166,8 +166,8 @@ def test_label_sets_and_label_files(tmp_path):
 def test_empty_truncated_and_foreign_files_are_named_with_what_was_expected(reference_dir, tmp_path):
     original = (reference_dir / "tada_original" / LAYOUTS[0]).read_bytes()
     cases = {"empty.pyth": (b"", r"empty \(0 bytes\), not an original TAda checkpoint"),
-             "truncated.pyth": (original[: len(original) // 2], r"cannot be read as an original TAda checkpoint.*"
-                                                                 r"truncated or damaged"),
+             "truncated.pyth": (original[: len(original) // 2],
+                                r"cannot be read as an original TAda checkpoint.*truncated or damaged"),
              "notes.pyth": (b"these are my notes, not weights\n", r"is not an original TAda checkpoint")}
     for name, (content, message) in cases.items():
         (tmp_path / name).write_bytes(content)

@@ -4,6 +4,8 @@ machines), torchrun with bf16, resume after a kill, outputs and model card, the 
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -188,3 +190,98 @@ def test_push_to_hub_fails_at_start_up_without_the_hub(synthetic, tmp_path):
     assert result.returncode != 0
     assert "--push_to_hub: the Hub is switched off here (HF_HUB_OFFLINE is set)" in result.stderr
     assert "Nothing was trained" in result.stderr and not (tmp_path / "push").exists()
+
+
+def quick_run(data_dir, output_dir, cache_dir, *extra):
+    """One epoch (6 steps), a checkpoint per epoch, no per-epoch evaluation, one view per test video."""
+    return tiny_run(data_dir, output_dir, cache_dir, "--num_train_epochs", "1", "--eval_strategy", "no",
+                    "--report_to", "none", "--eval_temporal_crops", "1", "--eval_spatial_crops", "1", *extra)
+
+
+def fails(command, timeout=600, **kwargs) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, **kwargs)
+    assert result.returncode != 0, f"{command} should have failed:\n{result.stdout[-2000:]}"
+    return result.stdout + result.stderr
+
+
+def test_an_output_folder_is_resumed_refused_or_started_afresh_never_overwritten(synthetic, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("last week's results")
+    output = fails([sys.executable, SCRIPT, *quick_run(synthetic, taken, tmp_path / "cache")])
+    assert f"--output_dir {taken} already holds files (notes.txt)" in output and "--overwrite_output_dir" in output
+    assert (taken / "notes.txt").read_text() == "last week's results" and sorted(taken.iterdir()) == [taken / "notes.txt"]
+    output = fails([sys.executable, SCRIPT, *quick_run(synthetic, taken, tmp_path / "cache"),
+                    "--resume_from_checkpoint", "True"])
+    assert f"{taken} holds no checkpoint-N folder to resume from" in output
+
+    run_dir = tmp_path / "run"
+    run([sys.executable, SCRIPT, *quick_run(synthetic, run_dir, tmp_path / "cache")])
+    assert [path.name for path in run_dir.glob("checkpoint-*")] == ["checkpoint-6"]
+    # Asked for a second epoch in the same folder: the run continues from its checkpoint, with a log line.
+    result = run([sys.executable, SCRIPT, *quick_run(synthetic, run_dir, tmp_path / "cache", "--num_train_epochs",
+                                                     "2")])
+    assert f"holds checkpoints of an earlier run: resuming from {run_dir / 'checkpoint-6'}" in result.stderr
+    epochs = [float(value) for value in re.findall(r"'epoch': '?([0-9.]+)", result.stdout)]
+    assert epochs and min(epochs) > 1 and max(logged(run_dir, "step")) == 12  # the first epoch was not redone
+
+    # A checkpoint without its optimizer and random state is named and refused, not resumed with fresh state.
+    damaged = shutil.copytree(run_dir / "checkpoint-6", tmp_path / "damaged" / "checkpoint-6")
+    (damaged / "optimizer.pt").unlink()
+    (damaged / "rng_state.pth").unlink()
+    output = fails([sys.executable, SCRIPT, *quick_run(synthetic, tmp_path / "elsewhere", tmp_path / "cache"),
+                    "--resume_from_checkpoint", str(damaged)])
+    assert f"cannot resume from {damaged}: it lacks optimizer.pt, rng_state.pth" in output
+
+    run([sys.executable, SCRIPT, *quick_run(synthetic, run_dir, tmp_path / "cache", "--overwrite_output_dir")])
+    assert [path.name for path in run_dir.glob("checkpoint-*")] == ["checkpoint-6"]  # the old run's are gone
+    assert max(logged(run_dir, "step")) == 6  # a fresh run of one epoch
+
+
+def test_sigterm_to_accelerate_launch_saves_a_checkpoint_and_leaves_no_orphan(synthetic, tmp_path):
+    import psutil
+
+    output_dir = tmp_path / "terminated"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no", SCRIPT,
+         *quick_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "100")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 300
+    while not (output_dir / "checkpoint-6").exists() and launcher.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert launcher.poll() is None, launcher.communicate()[0][-3000:]
+    training = psutil.Process(launcher.pid).children(recursive=True)
+    assert training, "the launcher started no training process"
+    launcher.send_signal(signal.SIGTERM)
+    output = launcher.communicate(timeout=120)[0]  # ends when the training process has closed its output too
+    gone, alive = psutil.wait_procs(training, timeout=120)
+    assert not alive, "the training process outlived its launcher"
+    assert "Stopped by SIGTERM at step" in output, output[-3000:]
+    checkpoints = sorted(int(path.name.split("-")[1]) for path in output_dir.glob("checkpoint-*"))
+    state = json.loads((output_dir / f"checkpoint-{checkpoints[-1]}" / "trainer_state.json").read_text())
+    assert checkpoints[-1] > 6 and checkpoints[-1] % 6 != 0  # saved at the step it stopped, not at an epoch's end
+    assert state["global_step"] == checkpoints[-1] and not (output_dir / "all_results.json").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1.5 MiB tmpfs (needs root); unmounted afterwards."""
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()}): needs root")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_named_with_its_folder(synthetic, tmp_path, small_disk):
+    output_dir = small_disk / "run"
+    output = fails([sys.executable, SCRIPT, *quick_run(synthetic, output_dir, tmp_path / "cache",
+                                                       "--hidden_sizes", "16,32,64,256")])
+    assert f"No space left on the disk of {output_dir}" in output and "Free some space" in output

@@ -1,19 +1,28 @@
 """Fine-tuning with the Trainer: `TrainingArguments` with the original recipe's defaults, local metrics, multi-view
-evaluation, and the model card of a fine-tuned model."""
+evaluation, the model card of a fine-tuned model, and what keeps a run from being lost (its output folder, SIGTERM,
+a full disk)."""
 
 from ..cards import finetuned_model_card
 from .arguments import RECIPE_TRAINING_DEFAULTS, VideoTrainingArguments
 from .metrics import clip_accuracy, multi_view_accuracy, top_k_accuracy, video_probabilities
 from .multi_view import evaluate_multi_view, expand_views
+from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume
+from .termination import StopOnTermination, stop_with_launcher
 
 __all__ = [
     "RECIPE_TRAINING_DEFAULTS",
+    "RunFolderError",
+    "StopOnTermination",
     "VideoTrainingArguments",
+    "checkpoint_problems",
     "clip_accuracy",
+    "disk_full_error",
     "evaluate_multi_view",
     "expand_views",
     "finetuned_model_card",
     "multi_view_accuracy",
+    "resolve_resume",
+    "stop_with_launcher",
     "top_k_accuracy",
     "video_probabilities",
 ]

@@ -27,11 +27,15 @@ RECIPE_TRAINING_DEFAULTS = dict(
 )
 
 _PARENT_FIELDS = {parent_field.name: parent_field for parent_field in dataclasses.fields(TrainingArguments)}
-# Same fields, types and help as TrainingArguments; only the defaults differ (so --help shows ours).
+# Same fields, types and help as TrainingArguments; only the defaults differ (so --help shows ours). One field of
+# transformers' run_*.py scripts that TrainingArguments 5 no longer has joins them.
 VideoTrainingArguments = dataclasses.make_dataclass(
     "VideoTrainingArguments",
     [(name, _PARENT_FIELDS[name].type, dataclasses.field(default=value, metadata=_PARENT_FIELDS[name].metadata))
-     for name, value in RECIPE_TRAINING_DEFAULTS.items()],
+     for name, value in RECIPE_TRAINING_DEFAULTS.items()]
+    + [("overwrite_output_dir", bool, dataclasses.field(default=False, metadata={"help": (
+        "Start afresh in an output_dir that holds an earlier run: its checkpoints are removed. Without it, such a "
+        "folder is resumed from its last complete checkpoint, and a folder holding other files is refused.")}))],
     bases=(TrainingArguments,),
 )
 VideoTrainingArguments.__module__ = __name__

@@ -296,7 +296,6 @@ class TadaResNetEmbeddings(nn.Module):
         frames = frames.to(self.convolution.weight.dtype)
         return self.activation(self.normalization(self.convolution(frames)))
 
-
     def _check(self, pixel_values: torch.Tensor) -> None:
         shape = tuple(pixel_values.shape)
         if pixel_values.dim() != 5 or shape[2] != self.num_channels:
