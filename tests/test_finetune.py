@@ -211,7 +211,8 @@ def test_an_output_folder_is_resumed_refused_or_started_afresh_never_overwritten
     (taken / "notes.txt").write_text("last week's results")
     output = fails([sys.executable, SCRIPT, *quick_run(synthetic, taken, tmp_path / "cache")])
     assert f"--output_dir {taken} already holds files (notes.txt)" in output and "--overwrite_output_dir" in output
-    assert (taken / "notes.txt").read_text() == "last week's results" and sorted(taken.iterdir()) == [taken / "notes.txt"]
+    assert sorted(taken.iterdir()) == [taken / "notes.txt"]
+    assert (taken / "notes.txt").read_text() == "last week's results"
     output = fails([sys.executable, SCRIPT, *quick_run(synthetic, taken, tmp_path / "cache"),
                     "--resume_from_checkpoint", "True"])
     assert f"{taken} holds no checkpoint-N folder to resume from" in output
