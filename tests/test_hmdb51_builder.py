@@ -273,3 +273,10 @@ def test_a_truncated_video_is_named_in_a_warning_or_refused_when_strict(small_tr
     assert row["num_frames"] == 26 and row["file_size"] == victim.stat().st_size
     with pytest.raises(Hmdb51DataError, match=re.escape(f"{victim}: its container promises 40 frames, but 26")):
         prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES, strict=True)
+
+
+def test_a_cache_inside_the_data_folder_does_not_change_its_key(small_tree):
+    cache = small_tree / "cache"
+    first = prepare(small_tree, cache, class_names=TWO_CLASSES)
+    assert Hmdb51(config_name="split1", data_dir=str(small_tree), cache_dir=str(cache),
+                  class_names=TWO_CLASSES).cache_dir == first.cache_dir  # the cache's own files are not keyed on

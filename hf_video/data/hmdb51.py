@@ -19,7 +19,7 @@ is written. `skip_unreadable=True` leaves out videos that do not decode instead,
 Videos whose container promises more frames than decode are listed in a warning (an error with `strict=True`).
 
 Each row records its video's size and modification time, and the cache of a prepared split is keyed on the sizes and
-modification times of every file under `data_dir`: a video repaired, replaced or added is picked up by the next
+modification times of the files it reads under `data_dir`: a video repaired, replaced or added is picked up by the next
 prepare, and the transform refuses a row whose file changed since (`hf_video.data.clip_transform`).
 """
 
@@ -321,19 +321,27 @@ def _invisible_characters_note(name: str) -> str:
     return f" (the name holds invisible characters {', '.join(invisible)}: remove them)" if invisible else ""
 
 
-def files_fingerprint(folder: str) -> str:
-    """A short hash of the path, size and modification time of every file under `folder`."""
+def files_fingerprint(data_dir: str) -> str:
+    """A short hash of the path, size and modification time of every file the builder reads under `data_dir`: the
+    videos/ and annotations/ trees and the official archives (not whatever else is there, such as a cache)."""
     digest = hashlib.sha256()
-    for directory, subdirectories, files in os.walk(folder):
-        subdirectories.sort()
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            try:
-                status = os.stat(path)
-            except OSError:  # unreadable or vanished: the prepare names it
-                continue
-            digest.update(f"{os.path.relpath(path, folder)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    for path in _files_read(Path(data_dir)):
+        try:
+            status = path.stat()
+        except OSError:  # unreadable or vanished: the prepare names it
+            continue
+        digest.update(f"{path.relative_to(data_dir)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def _files_read(root: Path):
+    for archive in (VIDEOS_ARCHIVE, SPLITS_ARCHIVE):
+        if (root / archive).is_file():
+            yield root / archive
+    for folder in ("videos", "annotations"):
+        for directory, subdirectories, files in os.walk(root / folder):
+            subdirectories.sort()
+            yield from (Path(directory) / name for name in sorted(files))
 
 
 def _row_metadata(info: dict) -> dict:
