@@ -1,5 +1,5 @@
 """HMDB51-like videos for the data benchmarks: 320x240 MPEG-4 AVI at 30 fps with B-frames, frame counts drawn from
-the real HMDB51 list (`../shared/reference/hmdb51/videos.tsv`), and a full 6,765-video tree under the real names.
+the real HMDB51 list (`tests/data/hmdb51/videos.tsv`), and a full 6,765-video tree under the real names.
 
 The picture is a camera pan over a smooth random texture with a moving disc and sensor-like noise, so that the
 encoder spends a realistic bit rate (about 1 Mbit/s, the order of HMDB51's XviD files) and the decoder real work.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
 WIDTH, HEIGHT, FPS = 320, 240, 30
 
 
@@ -23,7 +23,7 @@ def real_hmdb51_rows(reference_dir: Path = REFERENCE_DIR) -> list[dict]:
     """[{class, video, num_frames}] of the real HMDB51 list, in its order."""
     path = reference_dir / "hmdb51" / "videos.tsv"
     if not path.is_file():
-        raise SystemExit(f"{path} is missing: the benchmarks need the shared reference data beside the checkout.")
+        raise SystemExit(f"{path} is missing: the benchmarks read the real HMDB51 list from the repository's tests/data.")
     with open(path, newline="") as table:
         return [{**row, "num_frames": int(row["num_frames"])} for row in csv.DictReader(table, delimiter="\t")]
 

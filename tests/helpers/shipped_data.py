@@ -1,11 +1,12 @@
-"""Data the tests read and never write: the project's reference data (../shared/reference), and files that
-packages ship, fetched from PyPI by `make install` into .test-data/ (see the Makefile); tests never download."""
+"""Data the tests read and never write: the reference data kept in the repository (tests/data: golden outputs of the
+original implementation, the real HMDB51 file list), and files that packages ship, fetched from PyPI by
+`make install` into .test-data/ (see the Makefile); tests never download."""
 
 from pathlib import Path
 
 import pytest
 
-REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data"
 TEST_DATA_DIR = Path(__file__).resolve().parents[2] / ".test-data"
 
 
