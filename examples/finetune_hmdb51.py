@@ -19,8 +19,10 @@ import json
 import logging
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 from datasets import concatenate_datasets
@@ -42,7 +44,8 @@ class ModelArguments:
         "folder / Hub id such as microsoft/resnet-50, or a torchvision ResNet-50/101/152 state dict .pth); or a "
         "TAda config (config.json, or a folder holding only one) to start from scratch; or nothing, to start from "
         "scratch with the architecture options below.")})
-    depth: int = field(default=50, metadata={"help": "From scratch: 18, 34 (our basic-block variant), 50, 101, 152."})
+    depth: Literal[18, 34, 50, 101, 152] = field(default=50, metadata={
+        "help": "From scratch: 18, 34 (our basic-block variant), 50, 101, 152."})
     stem_width: int = field(default=64, metadata={"help": "From scratch: channels of the stem convolution."})
     hidden_sizes: str | None = field(default=None, metadata={
         "help": "From scratch: comma-separated output widths of the four stages (default: the ResNet widths)."})
@@ -51,6 +54,16 @@ class ModelArguments:
     classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (recipe: 0.5)."})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "Convert BatchNorm to SyncBatchNorm when training on several GPUs (ignored on CPU or one process)."})
+    model_revision: str = field(default="main", metadata={
+        "help": "The Hub revision (branch, tag or commit) of --model_name_or_path."})
+    token: str | None = field(default=None, metadata={
+        "help": "A Hugging Face token for private or gated models (default: the one `hf auth login` stored)."})
+    trust_remote_code: bool = field(default=False, metadata={
+        "help": "Allow a model from the Hub to run its own code (only for repositories you trust)."})
+
+    def hub_kwargs(self) -> dict:
+        """What from_pretrained needs to find the model on the Hub."""
+        return dict(revision=self.model_revision, token=self.token, trust_remote_code=self.trust_remote_code)
 
 
 @dataclass
@@ -59,26 +72,31 @@ class DataArguments:
         "help": "HMDB51 (extracted videos/ + annotations/, or the two official .rar archives), or a synthetic set."})
     synthetic_if_missing: str | None = field(default=None, metadata={"help": (
         "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
-    split: int = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
+    split: Literal[1, 2, 3] = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
     num_frames: int = field(default=RECIPE.num_frames, metadata={"help": "Frames per clip."})
     sample_interval: int = field(default=RECIPE.sample_interval, metadata={
         "help": "Take every n-th frame (at target_fps)."})
     target_fps: float = field(default=RECIPE.target_fps, metadata={"help": "Frame rate the interval refers to."})
-    sample_mode: str = field(default=RECIPE.sample_mode, metadata={
+    sample_mode: Literal["interval", "segment"] = field(default=RECIPE.sample_mode, metadata={
         "help": "interval (the recipe's) or segment (TSN)."})
     image_size: int = field(default=RECIPE.image_size, metadata={
         "help": "Side of the square crops given to the model."})
     flip_probability: float | None = field(default=None, metadata={"help": (
         f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51, 0 on the synthetic "
         "set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
-    video_backend: str = field(default="pyav", metadata={"help": "pyav (default, faster) or decord."})
+    video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
+        "help": "pyav (default, faster) or decord."})
     num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (recipe option)."})
     eval_temporal_crops: int = field(default=3, metadata={"help": "Final evaluation: clips per video along time."})
-    eval_spatial_crops: int = field(default=3, metadata={
+    eval_spatial_crops: Literal[1, 3] = field(default=3, metadata={
         "help": "Final evaluation: 1 (centre) or 3 (left/centre/right)."})
     prepare_num_proc: int | None = field(default=None, metadata={"help": "Processes probing videos at prepare."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default HF's)."})
     skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
+    max_train_samples: int | None = field(default=None, metadata={
+        "help": "Train on the first n training videos only (quick runs, debugging)."})
+    max_eval_samples: int | None = field(default=None, metadata={
+        "help": "Evaluate (every epoch, and at the end) on the first n test videos only."})
 
 
 def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple[str, tuple, str]:
@@ -115,13 +133,14 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
         config = TadaResNetConfig.from_pretrained(source, classifier_dropout=model_arguments.classifier_dropout,
                                                   **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
-    if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source).model_type == "resnet":
-        model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
-                                  **label_kwargs)
+    hub_kwargs = model_arguments.hub_kwargs()
+    if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source, **hub_kwargs).model_type == "resnet":
+        model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout, hub_kwargs=hub_kwargs,
+                                  **clip_kwargs, **label_kwargs)
         return model, source
     model = AutoModelForVideoClassification.from_pretrained(
-        source, ignore_mismatched_sizes=True, classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs,
-        **label_kwargs)
+        source, ignore_mismatched_sizes=True, classifier_dropout=model_arguments.classifier_dropout, **hub_kwargs,
+        **clip_kwargs, **label_kwargs)
     return model, source
 
 

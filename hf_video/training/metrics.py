@@ -1,47 +1,34 @@
-"""Accuracy computed locally (no metric download): top-k for clips, and per video over its evaluation views."""
+"""Accuracy through `evaluate`, offline: our own top-k metric (`top_k_accuracy.py`), loaded by path, so nothing is
+downloaded; for clips (the Trainer's `compute_metrics`) and per video over its evaluation views."""
+
+import functools
+from pathlib import Path
 
 import numpy as np
 
+from .top_k_accuracy import video_probabilities
 
-def top_k_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
-    """Fraction of rows whose label is among the k highest scores (k is capped at the number of classes)."""
-    scores, labels = np.asarray(scores), np.asarray(labels)
-    k = min(k, scores.shape[-1])
-    top = np.argpartition(-scores, k - 1, axis=-1)[:, :k]
-    return float((top == labels[:, None]).any(axis=-1).mean())
+TOP_K_ACCURACY = Path(__file__).with_name("top_k_accuracy.py")
+
+__all__ = ["TOP_K_ACCURACY", "clip_accuracy", "load_top_k_accuracy", "multi_view_accuracy", "video_probabilities"]
+
+
+@functools.cache
+def load_top_k_accuracy():
+    """The `evaluate` metric of top-k accuracy (see top_k_accuracy.py), loaded from this package: no network."""
+    import evaluate
+
+    return evaluate.load(str(TOP_K_ACCURACY), keep_in_memory=True)
 
 
 def clip_accuracy(eval_prediction) -> dict:
     """`compute_metrics` for the Trainer: top-1 and top-5 accuracy of the clips."""
-    logits, labels = eval_prediction.predictions, eval_prediction.label_ids
-    return {"top1": top_k_accuracy(logits, labels, 1), "top5": top_k_accuracy(logits, labels, 5)}
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
-def video_probabilities(view_logits: np.ndarray, view_videos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(video ids, mean softmax of each video's views): the original averages its softmax outputs over views."""
-    view_logits, view_videos = np.asarray(view_logits), np.asarray(view_videos)
-    videos, inverse = np.unique(view_videos, return_inverse=True)
-    probabilities = np.zeros((len(videos), view_logits.shape[-1]))
-    np.add.at(probabilities, inverse, softmax(view_logits))
-    return videos, probabilities / np.bincount(inverse)[:, None]
+    return load_top_k_accuracy().compute(predictions=eval_prediction.predictions,
+                                         references=eval_prediction.label_ids)
 
 
 def multi_view_accuracy(view_logits: np.ndarray, view_labels: np.ndarray, view_videos: np.ndarray) -> dict:
     """Clip-level accuracy over every view, and video-level accuracy of the views' mean softmax per video."""
-    view_labels = np.asarray(view_labels)
-    videos, probabilities = video_probabilities(view_logits, view_videos)
-    video_labels = np.zeros(len(videos), dtype=view_labels.dtype)
-    video_labels[np.unique(np.asarray(view_videos), return_inverse=True)[1]] = view_labels
-    return {
-        "clip_top1": top_k_accuracy(view_logits, view_labels, 1),
-        "clip_top5": top_k_accuracy(view_logits, view_labels, 5),
-        "video_top1": top_k_accuracy(probabilities, video_labels, 1),
-        "video_top5": top_k_accuracy(probabilities, video_labels, 5),
-        "num_videos": len(videos),
-        "num_views": len(view_labels),
-    }
+    result = load_top_k_accuracy().compute(predictions=view_logits, references=view_labels, video_ids=view_videos)
+    return {"clip_top1": result["top1"], "clip_top5": result["top5"], "video_top1": result["video_top1"],
+            "video_top5": result["video_top5"], "num_videos": result["num_videos"], "num_views": result["num_views"]}

@@ -110,7 +110,7 @@ def inflate_state_dict(state_dict_2d: dict, target_state_dict: dict) -> dict:
     return inflated
 
 
-def _load_2d_state_dict(source) -> dict:
+def _load_2d_state_dict(source, hub_kwargs: dict | None = None) -> dict:
     if isinstance(source, dict):
         return source
     if isinstance(source, torch.nn.Module):
@@ -121,14 +121,16 @@ def _load_2d_state_dict(source) -> dict:
         return loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
     from transformers import AutoModel  # a transformers ResNet folder or Hub id
 
-    return AutoModel.from_pretrained(path).state_dict()
+    return AutoModel.from_pretrained(path, **(hub_kwargs or {})).state_dict()
 
 
-def inflate_resnet_2d(source, num_labels: int | None = None, **config_kwargs) -> TadaResNetForVideoClassification:
+def inflate_resnet_2d(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
+                      **config_kwargs) -> TadaResNetForVideoClassification:
     """A TadaResNetForVideoClassification whose backbone comes from a 2D ResNet (state dict, torchvision model,
     `.pth` file, or transformers ResNet folder / Hub id); the head is new. `config_kwargs` (num_frames, image_size,
-    id2label, ...) go to `TadaResNetConfig`; depth and widths are read off the 2D weights."""
-    state_dict_2d = _load_2d_state_dict(source)
+    id2label, ...) go to `TadaResNetConfig`; depth and widths are read off the 2D weights. `hub_kwargs` (revision,
+    token, ...) go to `from_pretrained` for a Hub id."""
+    state_dict_2d = _load_2d_state_dict(source, hub_kwargs)
     if num_labels is not None:
         config_kwargs["num_labels"] = num_labels
     config = TadaResNetConfig(**{**infer_config_from_2d(state_dict_2d), **config_kwargs})
