@@ -172,24 +172,65 @@ def check_hub_access(training_arguments) -> None:
         raise SystemExit(f"--push_to_hub: {problem}. Nothing was trained.")
 
 
-def main(argv=None):
+def parse_arguments(argv=None) -> tuple:
+    """(model, data, training) arguments from the command line, or from one JSON or YAML file of them."""
     parser = HfArgumentParser((ModelArguments, DataArguments, VideoTrainingArguments))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        argv = options_file_as_command_line(argv[0])  # parsed as typed: the same types, choices and messages
+    given = vars(parser.parse_known_args(argv)[0])
     model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
+    # TrainingArguments turns do_eval back on whenever eval_strategy is set: honour an explicit --do_eval False.
+    if str(given.get("do_eval")).lower() in ("false", "0", "no"):
+        training_arguments = dataclasses.replace(training_arguments, eval_strategy="no", do_eval=False)
+    return model_arguments, data_arguments, training_arguments
+
+
+def options_file_as_command_line(path: str) -> list[str]:
+    """`--name value` for every entry of a JSON or YAML mapping (lists give several values; null leaves it out)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as file:
+        options = yaml.safe_load(file)  # JSON is YAML too
+    if not isinstance(options, dict):
+        raise SystemExit(f"{path}: expected a mapping of option names to values, such as {{\"num_frames\": 16}}.")
+    argv = []
+    for name, value in options.items():
+        if value is not None:
+            argv += [f"--{name}", *map(str, value if isinstance(value, list) else [value])]
+    return argv
+
+
+def quiet_loader_settings(training_arguments):
+    """No pinned memory without an accelerator to copy to (PyTorch warns once per worker and epoch otherwise), and
+    loader workers kept across epochs rather than started again for each."""
+    changes = {}
+    if training_arguments.dataloader_pin_memory and not torch.cuda.is_available():
+        changes["dataloader_pin_memory"] = False
+    if training_arguments.dataloader_num_workers > 0 and not training_arguments.dataloader_persistent_workers:
+        changes["dataloader_persistent_workers"] = True
+    return dataclasses.replace(training_arguments, **changes) if changes else training_arguments
+
+
+def main(argv=None):
+    model_arguments, data_arguments, training_arguments = parse_arguments(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
     check_hub_access(training_arguments)
-    # Before any preparing: a run never writes over another one (resumed, refused, or started afresh when asked).
-    resume_from = resolve_resume(training_arguments.output_dir, training_arguments.resume_from_checkpoint,
-                                 training_arguments.overwrite_output_dir,
-                                 is_main_process=training_arguments.process_index == 0,
-                                 process_index=training_arguments.process_index,
-                                 world_size=training_arguments.world_size)
+    resume_from = None
+    if training_arguments.do_train:
+        # Before any preparing: a run never writes over another (resumed, refused, or started afresh when asked).
+        resume_from = resolve_resume(training_arguments.output_dir, training_arguments.resume_from_checkpoint,
+                                     training_arguments.overwrite_output_dir,
+                                     is_main_process=training_arguments.process_index == 0,
+                                     process_index=training_arguments.process_index,
+                                     world_size=training_arguments.world_size)
     stopper = StopOnTermination().install()
     stop_with_launcher()
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     push_to_hub = training_arguments.push_to_hub
     # We push ourselves at the end, with our model card (the Trainer's would overwrite it).
-    training_arguments = dataclasses.replace(training_arguments, push_to_hub=False)
+    training_arguments = quiet_loader_settings(dataclasses.replace(training_arguments, push_to_hub=False))
 
     data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
     with training_arguments.main_process_first(desc="preparing the dataset"):
@@ -205,9 +246,10 @@ def main(argv=None):
                                   flip_probability=flip_probability)
     eval_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
-    train = concatenate_datasets([splits["train"]] * data_arguments.num_folds)
+    train = first_rows(splits["train"], data_arguments.max_train_samples)
+    train = concatenate_datasets([train] * data_arguments.num_folds)
     train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend))
-    test = splits["test"]
+    test = first_rows(splits["test"], data_arguments.max_eval_samples)
     per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
                                                             video_backend=data_arguments.video_backend))
 
@@ -233,27 +275,42 @@ def main(argv=None):
         raise full from error
 
 
+def first_rows(dataset, count: int | None):
+    return dataset if count is None else dataset.select(range(min(count, len(dataset))))
+
+
 def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test, eval_settings,
                        dataset_name, base_model, push_to_hub) -> dict:
-    train_result = trainer.train(resume_from_checkpoint=resume_from)
-    if stopper.stopped_at is not None:
-        logger.warning(f"Stopped by SIGTERM at step {stopper.stopped_at}; its checkpoint is in "
-                       f"{training_arguments.output_dir}. Continue with --resume_from_checkpoint True.")
-        raise SystemExit(128 + 15)
-    trainer.save_model()
-    trainer.log_metrics("train", train_result.metrics)
-    trainer.save_metrics("train", train_result.metrics)
-    trainer.save_state()
+    """--do_train: train (evaluating every epoch with --do_eval); without it, --do_eval evaluates the model once.
+    --do_predict: the multi-view evaluation of the test videos, their predictions, and the card's results."""
+    if training_arguments.do_train:
+        train_result = trainer.train(resume_from_checkpoint=resume_from)
+        if stopper.stopped_at is not None:
+            logger.warning(f"Stopped by SIGTERM at step {stopper.stopped_at}; its checkpoint is in "
+                           f"{training_arguments.output_dir}. Continue with --resume_from_checkpoint True.")
+            raise SystemExit(128 + 15)
+        trainer.save_model()
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
+        trainer.save_state()
+    elif training_arguments.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
 
-    results, predictions = evaluate_multi_view(trainer, test, eval_settings, data_arguments.video_backend)
-    results["views"] = f"{eval_settings.temporal_crops}x{eval_settings.spatial_crops}"
-    test_metrics = {f"test_{name}": value for name, value in results.items()}
-    trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
-    trainer.log_metrics("test", test_metrics)
-    trainer.save_metrics("test", test_metrics)
-    if trainer.is_world_process_zero():
+    results, predictions = None, None
+    if training_arguments.do_predict:
+        results, predictions = evaluate_multi_view(trainer, test, eval_settings, data_arguments.video_backend)
+        results["views"] = f"{eval_settings.temporal_crops}x{eval_settings.spatial_crops}"
+        test_metrics = {f"test_{name}": value for name, value in results.items()}
+        trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
+        trainer.log_metrics("test", test_metrics)
+        trainer.save_metrics("test", test_metrics)
+    if trainer.is_world_process_zero() and training_arguments.do_train:
         write_outputs(trainer, training_arguments, eval_settings, predictions, results, dataset_name, base_model,
                       data_arguments, push_to_hub)
+    elif trainer.is_world_process_zero() and predictions is not None:
+        write_predictions(Path(training_arguments.output_dir), predictions)
     return results
 
 
@@ -263,35 +320,72 @@ def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_tr
     steps_per_epoch = math.ceil(num_train / batch)
     steps = arguments.max_steps if arguments.max_steps > 0 else math.ceil(steps_per_epoch * arguments.num_train_epochs)
     config = model.config
+    what = (f"{steps} steps ({steps_per_epoch} per epoch) on {world} process(es) x batch "
+            f"{arguments.per_device_train_batch_size}; checkpoints in {arguments.output_dir}"
+            if arguments.do_train else f"no training (--do_train False); results in {arguments.output_dir}")
+    return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} TAda ResNet-{config.depth} "
+            f"(temporal_adaptive={config.temporal_adaptive}, {sum(p.numel() for p in model.parameters()):,} "
+            f"parameters) on {dataset_name} ({data_dir}, split {data_arguments.split}): {num_train} training clips, "
+            f"{num_test} test videos; {what}; {trackers(arguments)}.")
+
+
+def trackers(arguments) -> str:
+    """Where the run's metrics are logged, as the Trainer's callbacks will do it."""
+    used = [name for name in arguments.report_to if name != "none"]
+    if not used:
+        return "no experiment tracker (--report_to none)"
     # Where transformers' TensorBoard callback writes (5.x has no logging_dir argument).
     tensorboard_dir = os.getenv("TENSORBOARD_LOGGING_DIR") or os.path.join(arguments.output_dir, "runs")
-    return (f"Fine-tuning TAda ResNet-{config.depth} (temporal_adaptive={config.temporal_adaptive}, "
-            f"{sum(p.numel() for p in model.parameters()):,} parameters) on {dataset_name} ({data_dir}, split "
-            f"{data_arguments.split}): {num_train} training clips, {num_test} test videos; {steps} steps "
-            f"({steps_per_epoch} per epoch) on {world} process(es) x batch {arguments.per_device_train_batch_size}; "
-            f"checkpoints in {arguments.output_dir}, TensorBoard logs in {tensorboard_dir}.")
+    return "logs to " + ", ".join(f"TensorBoard in {tensorboard_dir}" if name == "tensorboard" else name
+                                  for name in used)
+
+
+def write_predictions(output_dir: Path, predictions: list) -> None:
+    with open(output_dir / "test_predictions.jsonl", "w", encoding="utf-8") as file:
+        file.writelines(json.dumps(row) + "\n" for row in predictions)
+
+
+def optimizer_description(trainer) -> tuple[str, str]:
+    """(the optimizer's name and its own hyperparameters as it ran, e.g. "sgd (momentum 0, ...)"; the weight decay
+    its parameter groups applied)."""
+    optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)  # accelerate wraps it
+    own = {name: value for name, value in optimizer.defaults.items()
+           if name in ("momentum", "dampening", "nesterov", "betas", "eps", "alpha")}
+    settings = ", ".join(f"{name} {value}" for name, value in own.items())
+    # The Trainer sets weight decay per parameter group (none for biases), not in the optimizer's defaults.
+    decays = sorted({group["weight_decay"] for group in optimizer.param_groups})
+    decay = f"{decays[-1]:g}" + (" (biases: 0)" if len(decays) > 1 else "")
+    return f"{arguments_value(trainer.args.optim)} ({settings})", decay
+
+
+def arguments_value(value):
+    """An option's plain value (enums such as OptimizerNames.SGD as "sgd")."""
+    return getattr(value, "value", value)
 
 
 def write_outputs(trainer, arguments, eval_settings, predictions, results, dataset_name, base_model,
                   data_arguments, push_to_hub) -> None:
-    """Next to the final weights: the video processor (evaluation settings), per-video test predictions, our model
-    card; then the push, if asked for."""
+    """Next to the final weights: the video processor (a single centre view of the centred clip, as the pipeline
+    uses it), per-video test predictions, our model card; then the push, if asked for."""
     output_dir = Path(arguments.output_dir)
     single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
     TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend
                                                 ).save_pretrained(output_dir)
-    with open(output_dir / "test_predictions.jsonl", "w", encoding="utf-8") as file:
-        file.writelines(json.dumps(row) + "\n" for row in predictions)
+    if predictions is not None:
+        write_predictions(output_dir, predictions)
+    state = trainer.state
+    optimizer, weight_decay = optimizer_description(trainer)
     recipe = {"frames x interval": f"{eval_settings.num_frames} x {eval_settings.sample_interval} "
-                                   f"({eval_settings.sample_mode}, {eval_settings.target_fps} fps)",
-              "image size": eval_settings.image_size, "optimizer": f"{arguments.optim} ({arguments.optim_args})",
-              "learning rate": arguments.learning_rate, "weight decay": arguments.weight_decay,
-              "schedule": arguments.lr_scheduler_type, "epochs": arguments.num_train_epochs,
+                                   f"({eval_settings.sample_mode}, {eval_settings.target_fps:g} fps)",
+              "image size": eval_settings.image_size, "optimizer": optimizer, "learning rate": arguments.learning_rate,
+              "weight decay": weight_decay, "schedule": arguments_value(arguments.lr_scheduler_type),
+              "trained": f"{state.global_step} steps, {state.epoch:.3g} epochs",
               "batch per device": arguments.per_device_train_batch_size, "processes": arguments.world_size,
+              "precision": "bf16" if arguments.bf16 else "fp16" if arguments.fp16 else "fp32",
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
-    card = finetuned_model_card(model_name, dataset_name, "hmdb51" if dataset_name == "HMDB51" else "synthetic",
-                                base_model, recipe, results)
+    dataset_id = "hmdb51" if dataset_name == "HMDB51" else "synthetic-motion"
+    card = finetuned_model_card(model_name, dataset_name, dataset_id, base_model, recipe, results)
     (output_dir / "README.md").write_text(card, encoding="utf-8")
     if push_to_hub:
         from huggingface_hub import HfApi

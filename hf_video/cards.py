@@ -182,21 +182,18 @@ print(pipeline("video-classification", model="{name}")("video.mp4"))
 
 
 def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, base_model: str | None,
-                         recipe: dict, results: dict) -> str:
+                         recipe: dict, results: dict | None) -> str:
     """The card of a model fine-tuned by `examples/finetune_hmdb51.py`. `recipe`: settings to list (name -> value).
     `results`: the multi-view evaluation metrics on the test split (video_top1, video_top5, clip_top1, clip_top5,
-    num_videos, views)."""
-    front_matter = _front_matter(
-        model_name,
-        datasets=[dataset_id],
-        base_model=base_model,
-        eval_results=[
-            EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
-                       metric_type="accuracy", metric_value=round(100 * results[key], 2),
-                       metric_name=f"{label} ({results['views']} views)")
-            for key, label in (("video_top1", "video-level top-1"), ("video_top5", "video-level top-5"))
-        ],
-    )
+    num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
+    metadata; no Hub dataset is claimed."""
+    eval_results = [] if results is None else [
+        EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
+                   metric_type="accuracy", metric_value=round(100 * results[key], 2),
+                   metric_name=f"{label} ({results['views']} views)")
+        for key, label in (("video_top1", "video-level top-1"), ("video_top5", "video-level top-5"))
+    ]
+    front_matter = _front_matter(model_name, base_model=base_model, eval_results=eval_results or None)
     recipe_lines = "\n".join(f"| {name} | {value} |" for name, value in recipe.items())
     return front_matter + f"""
 # {model_name}
@@ -207,14 +204,7 @@ A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with 
 
 ## Results on the test split
 
-| metric | value |
-|---|---|
-| video-level top-1 | {100 * results['video_top1']:.2f} |
-| video-level top-5 | {100 * results['video_top5']:.2f} |
-| clip-level top-1 | {100 * results['clip_top1']:.2f} |
-| clip-level top-5 | {100 * results['clip_top5']:.2f} |
-
-{results['num_videos']} test videos, {results['views']} views each (temporal x spatial), softmax averaged per video.
+{_results_text(results)}
 
 ## Training recipe
 
@@ -231,8 +221,16 @@ from transformers import pipeline
 print(pipeline("video-classification", model="{model_name}")("video.mp4"))
 ```
 
+The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip.
+The results above average several views per video; `TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)`
+gives them, and you average their predictions per video.
+
 Intended for action recognition on clips like {dataset_name}'s; its labels are that dataset's classes only, and
 accuracy falls on footage unlike it.
+
+## Framework versions
+
+{_framework_versions()}
 
 ## Citation
 
@@ -240,6 +238,31 @@ accuracy falls on footage unlike it.
 {CITATION}
 ```
 """
+
+
+def _results_text(results: dict | None) -> str:
+    if results is None:
+        return "Not evaluated: the run was made without `--do_predict`."
+    return f"""| metric | value |
+|---|---|
+| video-level top-1 | {100 * results['video_top1']:.2f} |
+| video-level top-5 | {100 * results['video_top5']:.2f} |
+| clip-level top-1 | {100 * results['clip_top1']:.2f} |
+| clip-level top-5 | {100 * results['clip_top5']:.2f} |
+
+{results['num_videos']} test videos, {results['views']} views each (temporal x spatial), softmax averaged per video."""
+
+
+def _framework_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = []
+    for package in ("hf_video", "transformers", "torch", "datasets", "accelerate"):
+        try:
+            lines.append(f"- {package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    return "\n".join(lines)
 
 
 def write_released_cards(folder) -> list[Path]:

@@ -286,3 +286,44 @@ def test_a_full_disk_is_named_with_its_folder(synthetic, tmp_path, small_disk):
     output = fails([sys.executable, SCRIPT, *quick_run(synthetic, output_dir, tmp_path / "cache",
                                                        "--hidden_sizes", "16,32,64,256")])
     assert f"No space left on the disk of {output_dir}" in output and "Free some space" in output
+
+
+def as_options(arguments: list) -> dict:
+    """{"option": value} of a command line, as an arguments file holds them (a flag alone gives true)."""
+    options, position = {}, 0
+    while position < len(arguments):
+        name = arguments[position].removeprefix("--")
+        if position + 1 < len(arguments) and not arguments[position + 1].startswith("--"):
+            options[name], position = arguments[position + 1], position + 2
+        else:
+            options[name], position = True, position + 1
+    return options
+
+
+def test_run_conventions_arguments_file_checked_choices_sample_limits_and_plain_card(synthetic, tmp_path):
+    output = fails([sys.executable, SCRIPT, *quick_run(synthetic, tmp_path / "bad", tmp_path / "bad_cache",
+                                                       "--sample_mode", "intervals")], timeout=120)
+    assert "--sample_mode/--sample-mode: invalid choice: 'intervals'" in output and not (tmp_path / "bad_cache").exists()
+
+    options = as_options(quick_run(synthetic, tmp_path / "run", tmp_path / "cache", "--max_train_samples", "16",
+                                   "--max_eval_samples", "4", "--do_predict", "False", "--optim", "sgd"))
+    (tmp_path / "arguments.yaml").write_text(json.dumps(options))  # JSON is YAML
+    result = run([sys.executable, SCRIPT, str(tmp_path / "arguments.yaml")])
+    assert "16 training clips, 4 test videos; 2 steps (2 per epoch)" in result.stdout
+    assert "no experiment tracker (--report_to none)" in result.stdout and "TensorBoard" not in result.stdout
+    assert "pin_memory" not in result.stderr  # no accelerator here: nothing pinned, no warning per worker
+    assert not (tmp_path / "run" / "test_predictions.jsonl").exists()  # --do_predict False
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "Not evaluated: the run was made without `--do_predict`" in card
+    assert "| optimizer | sgd (momentum 0, dampening 0, nesterov False) |" in card  # the recipe's: no momentum
+    assert "| weight decay | 0.001 (biases: 0) |" in card
+    assert "| trained | 2 steps, 1 epochs |" in card and "| schedule | cosine |" in card
+    assert "OptimizerNames" not in card and "SchedulerType" not in card and "- transformers " in card
+    assert "datasets:" not in card  # no Hub dataset is claimed for a local one
+
+    # Evaluation only: the saved model on the test videos, nothing trained.
+    evaluated = tmp_path / "evaluated"
+    run([sys.executable, SCRIPT, *quick_run(synthetic, evaluated, tmp_path / "cache", "--model_name_or_path",
+                                            str(tmp_path / "run"), "--do_train", "False")])
+    assert not list(evaluated.glob("checkpoint-*")) and not (evaluated / "model.safetensors").exists()
+    assert json.loads((evaluated / "all_results.json").read_text())["test_num_videos"] == NUM_TEST
