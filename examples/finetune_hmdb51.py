@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+import transformers
 from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, set_seed
 
@@ -106,7 +107,7 @@ def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple
         data_dir = data_arguments.synthetic_if_missing
         with training_arguments.main_process_first(desc="writing the synthetic motion set"):
             if synthetic_class_names(data_dir) is None:
-                logger.warning(f"Writing the synthetic motion set to {data_dir} ...")
+                logger.info(f"Writing the synthetic motion set to {data_dir} (once; later runs reuse it).")
                 write_synthetic_motion_dataset(data_dir)
         logger.warning(f"{data_arguments.data_dir} not found: training on the SYNTHETIC motion set in {data_dir} "
                        "(time-reversed twin classes), not on HMDB51.")
@@ -216,6 +217,8 @@ def main(argv=None):
     model_arguments, data_arguments, training_arguments = parse_arguments(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
+    # transformers' own bars ("Writing model shards" at every checkpoint, "Loading weights"); the Trainer's stay.
+    transformers.utils.logging.disable_progress_bar()
     check_hub_access(training_arguments)
     resume_from = None
     if training_arguments.do_train:

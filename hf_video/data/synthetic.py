@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .video_writing import write_mpeg4_avi
 
@@ -92,6 +93,8 @@ def write_synthetic_motion_dataset(root, videos_per_class: int = 60, test_per_cl
                          f"{videos_per_class}, both excluded.")
     rng = np.random.default_rng(seed)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
+    progress = tqdm(total=len(SYNTHETIC_CLASSES) * videos_per_class, desc="Writing the synthetic motion set",
+                    unit=" videos", disable=None)  # None: shown on a terminal only
     for forward, backward in MOTION_PAIRS:
         for index in range(videos_per_class):
             num_frames = int(rng.integers(num_frames_range[0], num_frames_range[1] + 1))
@@ -100,6 +103,8 @@ def write_synthetic_motion_dataset(root, videos_per_class: int = 60, test_per_cl
                 folder = root / "videos" / class_name
                 folder.mkdir(parents=True, exist_ok=True)
                 write_mpeg4_avi(str(folder / f"{class_name}_{index:03d}.avi"), np.ascontiguousarray(clip))
+            progress.update(2)
+    progress.close()
     for class_name in SYNTHETIC_CLASSES:
         for split in (1, 2, 3):
             test = set(np.random.default_rng([seed, split]).choice(videos_per_class, test_per_class, replace=False))

@@ -1,10 +1,11 @@
 """Fine-tuning with the Trainer: `TrainingArguments` with the original recipe's defaults, metrics through `evaluate`
-(our own top-k accuracy, loaded offline), multi-view evaluation, the model card of a fine-tuned model, and what keeps a run from being lost (its output folder, SIGTERM,
-a full disk)."""
+(our own top-k accuracy, loaded offline), multi-view evaluation, the model card of a fine-tuned model, and what
+keeps a run from being lost (its output folder, SIGTERM, a full disk)."""
 
 from ..cards import finetuned_model_card
 from .arguments import RECIPE_TRAINING_DEFAULTS, VideoTrainingArguments
-from .metrics import TOP_K_ACCURACY, clip_accuracy, load_top_k_accuracy, multi_view_accuracy, video_probabilities
+from .metrics import (TOP_K_ACCURACY, clip_accuracy, load_top_k_accuracy, multi_view_accuracy,
+                      video_probabilities)
 from .multi_view import evaluate_multi_view, expand_views
 from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume
 from .termination import StopOnTermination, stop_with_launcher
