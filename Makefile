@@ -25,7 +25,7 @@ test: install
 	$(PY) -m pytest -n 2
 
 # The main job: the real fine-tuning script through accelerate, on HMDB51 if it is in data/hmdb51, else on the
-# synthetic motion set (written on first use), with a small TAda ResNet-18 from scratch (about 10 minutes on
+# synthetic motion set (written on first use), with a small TAda ResNet-18 from scratch (about 2.5 minutes on
 # 2 CPU cores). DEMO_ARGS=... adds or overrides options, e.g. DEMO_ARGS="--temporal_adaptive False".
 DEMO_ARGS ?=
 run: install
