@@ -23,7 +23,8 @@ def real_hmdb51_rows(reference_dir: Path = REFERENCE_DIR) -> list[dict]:
     """[{class, video, num_frames}] of the real HMDB51 list, in its order."""
     path = reference_dir / "hmdb51" / "videos.tsv"
     if not path.is_file():
-        raise SystemExit(f"{path} is missing: the benchmarks read the real HMDB51 list from the repository's tests/data.")
+        raise SystemExit(f"{path} is missing: the benchmarks read the real HMDB51 list from the repository's "
+                         "tests/data.")
     with open(path, newline="") as table:
         return [{**row, "num_frames": int(row["num_frames"])} for row in csv.DictReader(table, delimiter="\t")]
 

@@ -180,6 +180,7 @@ def test_help_documents_the_three_groups():
     help_text = " ".join(result.stdout.split())  # argparse wraps lines
     assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the recipe's defaults
     assert "Total number of training epochs to perform. (default: 100.0)" in help_text
+    assert "The recipe's SGD sets no momentum (torch's default, 0)" in help_text
 
 
 def test_push_to_hub_fails_at_start_up_without_the_hub(synthetic, tmp_path):

@@ -33,12 +33,23 @@ RECIPE_TRAINING_DEFAULTS = dict(
 )
 
 _PARENT_FIELDS = {parent_field.name: parent_field for parent_field in dataclasses.fields(TrainingArguments)}
+# --help says where a default is the recipe's choice rather than the usual one.
+_RECIPE_NOTES = {"optim": "The recipe's SGD sets no momentum (torch's default, 0); --optim_args momentum=0.9 gives the "
+                          "usual 0.9."}
+
+
+def _recipe_field(name: str, value) -> dataclasses.Field:
+    metadata = dict(_PARENT_FIELDS[name].metadata)
+    if name in _RECIPE_NOTES:
+        metadata["help"] = f"{metadata.get('help', '')} {_RECIPE_NOTES[name]}".strip()
+    return dataclasses.field(default=value, metadata=metadata)
+
+
 # Same fields, types and help as TrainingArguments; only the defaults differ (so --help shows ours). One field of
 # transformers' run_*.py scripts that TrainingArguments 5 no longer has joins them.
 VideoTrainingArguments = dataclasses.make_dataclass(
     "VideoTrainingArguments",
-    [(name, _PARENT_FIELDS[name].type, dataclasses.field(default=value, metadata=_PARENT_FIELDS[name].metadata))
-     for name, value in RECIPE_TRAINING_DEFAULTS.items()]
+    [(name, _PARENT_FIELDS[name].type, _recipe_field(name, value)) for name, value in RECIPE_TRAINING_DEFAULTS.items()]
     + [("overwrite_output_dir", bool, dataclasses.field(default=False, metadata={"help": (
         "Start afresh in an output_dir that holds an earlier run: its checkpoints are removed. Without it, such a "
         "folder is resumed from its last complete checkpoint, and a folder holding other files is refused.")}))],
