@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from transformers import Trainer, TrainingArguments
+from transformers.modeling_layers import GradientCheckpointingLayer
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel
 from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaResNetTadaUnit, TadaRouteFunction
@@ -178,7 +179,8 @@ def test_activation_checkpointing_gives_same_gradients_and_updates_statistics_on
         enable(activation_checkpointing_kwargs=kwargs)
     else:
         checkpointed.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
-    assert checkpointed.tada_resnet.encoder.gradient_checkpointing
+    blocks = [module for module in checkpointed.modules() if isinstance(module, GradientCheckpointingLayer)]
+    assert len(blocks) == 16 and all(block.gradient_checkpointing for block in blocks)
 
     x, labels = clip().requires_grad_(use_reentrant), torch.tensor([1, 3])
     reference(x, labels=labels).loss.backward()
@@ -192,6 +194,35 @@ def test_activation_checkpointing_gives_same_gradients_and_updates_statistics_on
             assert buffer.item() == 1 and buffers[name].item() == 1, name
         else:
             assert torch.allclose(buffer, buffers[name], atol=1e-6), name
+
+
+def test_every_n_layers_checkpoints_every_nth_block(tiny_config_kwargs):
+    """A checkpointed block runs again during backward; `every_n_layers=4` checkpoints blocks 0, 4, 8 and 12."""
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs)).train()
+    enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+    enable(every_n_layers=4)
+    blocks = [module for module in model.modules() if isinstance(module, GradientCheckpointingLayer)]
+    runs = [0] * len(blocks)
+    for index, block in enumerate(blocks):
+        block.tada.register_forward_hook(lambda *_, index=index: runs.__setitem__(index, runs[index] + 1))
+    model(clip(), labels=torch.tensor([1, 3])).loss.backward()
+    assert runs == [2 if index % 4 == 0 else 1 for index in range(len(blocks))]
+
+
+def test_gradients_reach_every_hidden_state(tiny_config_kwargs):
+    """What saliency maps and Grad-CAM need: the hidden states are the tensors the network goes on from."""
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs)).eval()
+    outputs = model(clip(), output_hidden_states=True)
+    for hidden_state in outputs.hidden_states:
+        hidden_state.retain_grad()
+    outputs.logits[:, 0].sum().backward()
+    assert len(outputs.hidden_states) == 5
+    assert all(hidden_state.grad is not None and hidden_state.grad.abs().sum() > 0
+               for hidden_state in outputs.hidden_states)
+    backbone = model.tada_resnet(clip())
+    backbone.last_hidden_state.retain_grad()
+    backbone.pooler_output.sum().backward()
+    assert backbone.last_hidden_state.grad is not None
 
 
 def test_runs_in_bfloat16_on_cpu(tiny_config_kwargs):

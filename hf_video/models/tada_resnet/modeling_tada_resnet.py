@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutputWithPoolingAndNoAttention,
     ImageClassifierOutputWithNoAttention,
@@ -161,7 +162,23 @@ class TadaResNetConvLayer(nn.Module):
         return self.activation(self.normalization(self.convolution(frames)))
 
 
-class TadaResNetBottleneckLayer(nn.Module):
+class TadaResNetLayer(GradientCheckpointingLayer):
+    """A residual block, the unit of activation checkpointing (`gradient_checkpointing_enable`, `every_n_layers`
+    counts these). The checkpointing re-runs a block during backward; that re-run normalises with the same batch
+    statistics and leaves the BatchNorm running statistics alone, so a checkpointed step updates them exactly once."""
+
+    @property
+    def _gradient_checkpointing_func(self):
+        return self.__dict__.get("_checkpointing_function")
+
+    @_gradient_checkpointing_func.setter
+    def _gradient_checkpointing_func(self, checkpoint_function):
+        # transformers sets the checkpointing function on every block; each block wraps it with its own replay rule.
+        self.__dict__["_checkpointing_function"] = (
+            None if checkpoint_function is None else _statistics_updated_once(checkpoint_function, self))
+
+
+class TadaResNetBottleneckLayer(TadaResNetLayer):
     """The original TAda bottleneck: 1x1 reduce -> TAda 3x3 (carries the stride) -> ReLU -> 1x1 expand, plus the
     shortcut (a strided 1x1 projection where the shape changes), ReLU."""
 
@@ -179,7 +196,7 @@ class TadaResNetBottleneckLayer(nn.Module):
         return self.activation(self.expand(hidden) + self.shortcut(frames))
 
 
-class TadaResNetBasicLayer(nn.Module):
+class TadaResNetBasicLayer(TadaResNetLayer):
     """Our TAda basic block (depths 18/34; the originals have none): a plain 3x3 convolution carrying the stride ->
     BN -> ReLU, then the TAda 3x3 whose route function reads that output, plus the shortcut, ReLU."""
 
@@ -211,10 +228,9 @@ class TadaResNetStage(nn.Module):
             for index in range(depth)
         )
 
-    def forward(self, frames: torch.Tensor, num_frames: int, checkpoint=None) -> torch.Tensor:
-        """`checkpoint(layer, frames, num_frames)`, if given, runs each block instead (activation checkpointing)."""
+    def forward(self, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
         for layer in self.layers:
-            frames = layer(frames, num_frames) if checkpoint is None else checkpoint(layer, frames, num_frames)
+            frames = layer(frames, num_frames)
         return frames
 
 
@@ -226,36 +242,38 @@ class TadaResNetEncoder(nn.Module):
             TadaResNetStage(config, widths[index], widths[index + 1], depth)
             for index, depth in enumerate(config.depths)
         )
-        self.gradient_checkpointing = False
 
     def forward(self, frames: torch.Tensor, num_frames: int, output_hidden_states: bool = False):
+        """(the last stage's output as a video, (B, C, T, H, W); with `output_hidden_states`, the stem's and every
+        stage's). Each hidden state is the tensor the next stage reads (a view of it), so gradients reach it."""
         stage_outputs = []
-        checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
-        checkpoint = self._checkpoint_layer if checkpointing else None
         for stage in self.stages:
-            frames = stage(frames, num_frames, checkpoint)
             if output_hidden_states:
-                stage_outputs.append(frames)
-        return frames, stage_outputs
+                video = _as_video(frames, num_frames)
+                stage_outputs.append(video)
+                frames = _as_frames(video)
+            frames = stage(frames, num_frames)
+        return _as_video(frames, num_frames), stage_outputs
 
-    def _checkpoint_layer(self, layer: nn.Module, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
-        return self._gradient_checkpointing_func(_replay_without_statistics_update(layer), frames, num_frames)
 
+def _statistics_updated_once(checkpoint_function, layer: nn.Module):
+    """`checkpoint_function(function, *args)` for `layer`: activation checkpointing runs the layer's forward a
+    second time during backward; only the first run may update the BatchNorm running statistics, the replay
+    normalises with the same batch statistics and leaves them alone."""
+    def checkpointed(function, *args, **kwargs):
+        calls = 0
 
-def _replay_without_statistics_update(layer: nn.Module):
-    """Activation checkpointing runs `layer` a second time during backward. Only the first run may update the
-    BatchNorm running statistics; the replay normalises with the same batch statistics and leaves them alone."""
-    calls = 0
+        def run(*run_args, **run_kwargs):
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                return function(*run_args, **run_kwargs)
+            with _batch_norm_statistics_frozen(layer):
+                return function(*run_args, **run_kwargs)
 
-    def run(*args):
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            return layer(*args)
-        with _batch_norm_statistics_frozen(layer):
-            return layer(*args)
+        return checkpoint_function(run, *args, **kwargs)
 
-    return run
+    return checkpointed
 
 
 @contextmanager
@@ -327,12 +345,20 @@ def _as_video(frames: torch.Tensor, num_frames: int) -> torch.Tensor:
     return frames.view(total // num_frames, num_frames, channels, height, width).transpose(1, 2)
 
 
+def _as_frames(video: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B*T, C, H, W): the inverse of `_as_video` (a view of its input)."""
+    batch, channels, num_frames, height, width = video.shape
+    return video.transpose(1, 2).reshape(batch * num_frames, channels, height, width)
+
+
 class TadaResNetPreTrainedModel(PreTrainedModel):
     config_class = TadaResNetConfig
     base_model_prefix = "tada_resnet"
     main_input_name = "pixel_values"
     input_modalities = "video"
     supports_gradient_checkpointing = True
+    # A residual block stays on one device when a model is split across devices (device_map="auto").
+    _no_split_modules = ["TadaResNetBottleneckLayer", "TadaResNetBasicLayer"]
     # The losses here average over the local batch; taking `num_items_in_batch` would make the Trainer multiply them
     # by the number of processes.
     accepts_loss_kwargs = False
@@ -394,15 +420,11 @@ class TadaResNetModel(TadaResNetPreTrainedModel):
         return_dict = getattr(self.config, "return_dict", True) if return_dict is None else return_dict
         num_frames = pixel_values.shape[1]
 
-        stem_output = self.embedder(pixel_values)
-        frames, stage_outputs = self.encoder(stem_output, num_frames, output_hidden_states)
-        pooled = frames.mean(dim=(2, 3)).view(-1, num_frames, frames.shape[1]).mean(dim=1)
-
-        hidden_states = None
-        if output_hidden_states:
-            hidden_states = tuple(_as_video(h, num_frames) for h in [stem_output, *stage_outputs])
+        last_hidden_state, earlier = self.encoder(self.embedder(pixel_values), num_frames, output_hidden_states)
+        pooled = last_hidden_state.mean(dim=(2, 3, 4))  # from the returned tensor: gradients reach it
+        hidden_states = (*earlier, last_hidden_state) if output_hidden_states else None
         output = BaseModelOutputWithPoolingAndNoAttention(
-            last_hidden_state=_as_video(frames, num_frames), pooler_output=pooled, hidden_states=hidden_states
+            last_hidden_state=last_hidden_state, pooler_output=pooled, hidden_states=hidden_states
         )
         return output if return_dict else output.to_tuple()
 
