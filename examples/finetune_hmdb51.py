@@ -263,8 +263,13 @@ def main(argv=None):
         else:
             logger.warning("--sync_batch_norm is ignored: it needs several GPU processes.")
 
+    # The video processor goes with the weights into every checkpoint, so that the pipeline runs on any of them: one
+    # view, the centred clip's centre crop.
+    single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
+    processor = TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend)
     trainer = Trainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
-                      data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper])
+                      data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
+                      processing_class=processor)
     if trainer.is_world_process_zero():
         print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, len(train), len(test)),
               flush=True)
@@ -368,12 +373,9 @@ def arguments_value(value):
 
 def write_outputs(trainer, arguments, eval_settings, predictions, results, dataset_name, base_model,
                   data_arguments, push_to_hub) -> None:
-    """Next to the final weights: the video processor (a single centre view of the centred clip, as the pipeline
-    uses it), per-video test predictions, our model card; then the push, if asked for."""
+    """Next to the final weights and their video processor (which the Trainer saved): per-video test predictions, our
+    model card; then the push, if asked for."""
     output_dir = Path(arguments.output_dir)
-    single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
-    TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend
-                                                ).save_pretrained(output_dir)
     if predictions is not None:
         write_predictions(output_dir, predictions)
     state = trainer.state

@@ -89,6 +89,9 @@ def test_python_run_on_the_synthetic_fallback_learns_and_writes_everything(synth
     video = sorted((synthetic / "videos" / "grow").iterdir())[0]
     top = pipeline("video-classification", model=str(output_dir))(str(video), top_k=2)
     assert len(top) == 2 and top[0]["label"] in SYNTHETIC_CLASSES
+    # Every checkpoint holds the video processor too: the pipeline runs on any of them.
+    early = pipeline("video-classification", model=str(output_dir / "checkpoint-6"))(str(video), top_k=2)
+    assert len(early) == 2 and early[0]["label"] in SYNTHETIC_CLASSES
 
 
 def test_resumed_run_ends_like_an_uninterrupted_one(synthetic, tmp_path):
