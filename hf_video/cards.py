@@ -111,8 +111,8 @@ implementation's outputs to 1e-5 (hf_video's tests check this on golden outputs 
 | {checkpoint.dataset} | {checkpoint.top1} | {checkpoint.top5} | {checkpoint.views} |
 
 These are the authors' figures, not measured by us. The video processor saved with the model takes a single centre
-view; `temporal_crops={temporal}, spatial_crops={spatial}` gives the {checkpoint.views} views, whose predictions you
-average per video.
+view; a processor with `temporal_crops={temporal}, spatial_crops={spatial}` gives the {checkpoint.views} views, and the
+model then answers once per video with the mean of their softmax.
 
 ## Converting it from the original file
 
@@ -138,7 +138,8 @@ print(classifier("video.mp4"))
 ```
 
 `trust_remote_code=True` loads the model without hf_video installed; the video processor (decoding, sampling and
-cropping as in evaluation) needs `pip install hf_video`.
+cropping as in evaluation) needs hf_video, installed from its source repository (`pip install -e .` in a clone). The
+`hf_video` name on PyPI belongs to an unrelated package: do not `pip install hf_video`.
 
 ## Intended use and limits
 
@@ -221,9 +222,11 @@ from transformers import pipeline
 print(pipeline("video-classification", model="{model_name}")("video.mp4"))
 ```
 
-The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip.
-The results above average several views per video; `TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)`
-gives them, and you average their predictions per video.
+hf_video comes from its source repository (`pip install -e .` in a clone); the `hf_video` name on PyPI belongs to
+an unrelated package. The pipeline prepares a video as the saved video processor says: one view, the centre crop of
+the centred clip. The results above average several views per video; a processor saved with
+`TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)` gives them, and the model then answers once per
+video with the mean of the views' softmax.
 
 Intended for action recognition on clips like {dataset_name}'s; its labels are that dataset's classes only, and
 accuracy falls on footage unlike it.

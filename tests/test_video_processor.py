@@ -80,3 +80,29 @@ def test_processor_views_settings_and_round_trip(tmp_path, generated_video):
     assert torch.equal(reloaded(str(generated_video))["pixel_values"], views)
     with pytest.raises(ValueError, match="spatial_crops=2"):
         TadaResNetVideoProcessor(spatial_crops=2)
+
+
+def test_a_multi_view_pipeline_answers_once_with_the_mean_of_the_views_softmax(tmp_path, generated_video):
+    """A processor saved with 2 x 3 views: the pipeline gives one answer per video, whose scores are the mean of
+    the six views' softmax, computed here view by view."""
+    config = TadaResNetConfig(**tiny_config_kwargs(num_labels=4, num_frames=4, image_size=32, id2label=LABELS))
+    model = TadaResNetForVideoClassification(config).eval()
+    model.save_pretrained(tmp_path)
+    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32, temporal_crops=2,
+                                         spatial_crops=3)
+    processor.save_pretrained(tmp_path)
+    views = processor(str(generated_video))["pixel_values"][0]  # (6, T, C, H, W)
+    with torch.no_grad():
+        by_hand = torch.stack([model(view[None]).logits[0].softmax(-1) for view in views]).mean(0)
+    answer = pipeline("video-classification", model=str(tmp_path))(str(generated_video), top_k=4)
+    assert len(answer) == 4 and abs(sum(entry["score"] for entry in answer) - 1) < 1e-5
+    scores = {entry["label"]: entry["score"] for entry in answer}
+    assert [scores[LABELS[index]] for index in range(4)] == pytest.approx(by_hand.tolist(), abs=1e-6)
+    assert answer[0]["label"] == LABELS[int(by_hand.argmax())]
+
+
+def test_views_are_refused_for_problem_types_that_softmax_does_not_average(tmp_path):
+    config = TadaResNetConfig(**tiny_config_kwargs(problem_type="multi_label_classification"))
+    model = TadaResNetForVideoClassification(config).eval()
+    with pytest.raises(ValueError, match=r"several views per video.*not multi_label_classification"):
+        model(torch.zeros(1, 3, 4, 3, 32, 32))

@@ -451,15 +451,29 @@ class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
     ):
         r"""
         pixel_values (`torch.Tensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
-            Normalised clips.
+            Normalised clips; or `(batch_size, num_views, num_frames, num_channels, height, width)`, several views of
+            each video (what a video processor with `temporal_crops` x `spatial_crops` views returns). Views give one
+            answer per video, as the recipe's video-level evaluation: `logits` are the log of the mean of the views'
+            softmax, so their softmax is that mean (single-label classification only). `hidden_states` are then per
+            view, `(batch_size * num_views, ...)`.
         labels (`torch.Tensor`, *optional*):
             Class indices of shape `(batch_size,)` for single-label classification (cross-entropy), multi-hot
             floats of shape `(batch_size, num_labels)` for multi-label (BCE), or floats for regression (MSE, when
             `num_labels == 1`); `config.problem_type` picks among them as in every transformers classifier.
         """
         return_dict = getattr(self.config, "return_dict", True) if return_dict is None else return_dict
+        views = None
+        if pixel_values.dim() == 6:
+            if self.config.problem_type not in (None, "single_label_classification"):
+                raise ValueError(f"pixel_values of shape {tuple(pixel_values.shape)} hold several views per video, "
+                                 "which are averaged as softmax probabilities: that is for single-label "
+                                 f"classification, not {self.config.problem_type}. Give one clip per row.")
+            batch, views = pixel_values.shape[:2]
+            pixel_values = pixel_values.flatten(0, 1)
         outputs = self.tada_resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(self.dropout(outputs.pooler_output))
+        if views is not None:
+            logits = logits.view(batch, views, -1).softmax(dim=-1).mean(dim=1).log()
         loss = None
         if labels is not None:
             loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)

@@ -33,8 +33,8 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         image_mean, image_std: per-channel normalisation.
         eval_crop_fraction: the evaluation crop's side as a fraction of the frame's short side (224/256).
         temporal_crops, spatial_crops: evaluation views per video; with more than one view in all, `pixel_values`
-            is (batch, views, frames, channels, height, width), views in `hf_video.data.views` order, and the caller
-            averages the views' predictions.
+            is (batch, views, frames, channels, height, width), views in `hf_video.data.views` order; the
+            classifier then answers once per video with the mean of the views' softmax.
         antialias: smooth the downscaling (the recipe does not).
         video_backend: "pyav" or "decord", for videos given as file paths.
     """
