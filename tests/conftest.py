@@ -12,6 +12,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+def pytest_configure(config):
+    from helpers.transformers_battery import battery_markers
+
+    for marker in sorted(battery_markers()):
+        config.addinivalue_line("markers", f"{marker}: used by transformers' common test mixins")
+
+
 @pytest.fixture
 def reference_dir() -> Path:
     return REFERENCE_DIR

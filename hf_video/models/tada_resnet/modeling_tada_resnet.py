@@ -177,6 +177,10 @@ class TadaResNetLayer(GradientCheckpointingLayer):
         self.__dict__["_checkpointing_function"] = (
             None if checkpoint_function is None else _statistics_updated_once(checkpoint_function, self))
 
+    @_gradient_checkpointing_func.deleter
+    def _gradient_checkpointing_func(self):
+        self.__dict__.pop("_checkpointing_function", None)
+
 
 class TadaResNetBottleneckLayer(TadaResNetLayer):
     """The original TAda bottleneck: 1x1 reduce -> TAda 3x3 (carries the stride) -> ReLU -> 1x1 expand, plus the

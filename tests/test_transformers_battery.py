@@ -1,0 +1,96 @@
+"""transformers' own test battery (the common mixins of the installed version's source distribution) run against
+TadaResNet: what every transformers model is held to. Tests that do not apply to a convolutional video classifier
+are skipped with the reason."""
+
+import contextlib
+import unittest
+
+import torch
+
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel
+from helpers.configs import tiny_config_kwargs
+from helpers.transformers_battery import battery_module
+
+ModelTesterMixin = battery_module("test_modeling_common").ModelTesterMixin
+ConfigTester = battery_module("test_configuration_common").ConfigTester
+
+
+class TadaResNetModelTester:
+    """Small configurations and inputs, as the mixins ask for them."""
+
+    def __init__(self, parent, batch_size=2, num_frames=4, image_size=32, num_labels=3):
+        self.parent = parent
+        self.batch_size, self.num_frames, self.image_size, self.num_labels = (batch_size, num_frames, image_size,
+                                                                             num_labels)
+        self.is_training = True
+        self.expected_num_hidden_layers = 5  # the stem and the four stages
+
+    def get_config(self):
+        return TadaResNetConfig(**tiny_config_kwargs(num_labels=self.num_labels, num_frames=self.num_frames,
+                                                     image_size=self.image_size))
+
+    def prepare_config_and_inputs(self):
+        pixel_values = torch.randn(self.batch_size, self.num_frames, 3, self.image_size, self.image_size)
+        labels = torch.randint(0, self.num_labels, (self.batch_size,))
+        return self.get_config(), pixel_values, labels
+
+    def prepare_config_and_inputs_for_common(self):
+        config, pixel_values, _ = self.prepare_config_and_inputs()
+        return config, {"pixel_values": pixel_values}
+
+
+class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
+    all_model_classes = (TadaResNetModel, TadaResNetForVideoClassification)
+    has_attentions = False  # convolutions only
+    test_resize_embeddings = False  # no token embeddings
+
+    def setUp(self):
+        self.model_tester = TadaResNetModelTester(self)
+        self.config_tester = ConfigTester(self, config_class=TadaResNetConfig, has_text_modality=False,
+                                          common_properties=["num_channels", "hidden_sizes", "num_frames"])
+
+    def test_config(self):
+        self.config_tester.run_common_tests()
+
+    def test_hidden_states_output(self):
+        """The mixin's version expects (sequence, hidden size) states; ours are videos (batch, channels, frames,
+        height, width): the stem's and each stage's, halving height and width each time, keeping the frames."""
+        config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+        tester = self.model_tester
+        for model_class in self.all_model_classes:
+            model = model_class(config).eval()
+            with torch.no_grad():
+                hidden_states = model(**inputs, output_hidden_states=True).hidden_states
+            widths = [config.stem_width, *config.hidden_sizes]
+            sizes = [tester.image_size // 2 ** (level + 1) for level in range(5)]
+            self.assertEqual([tuple(state.shape) for state in hidden_states],
+                             [(tester.batch_size, width, tester.num_frames, size, size)
+                              for width, size in zip(widths, sizes)])
+
+    @unittest.skip(reason="a video classifier has no token embeddings to get or set")
+    def test_model_get_set_embeddings(self):
+        pass
+
+    def _prepare_for_class(self, inputs_dict, model_class, return_labels=False):
+        # The mixin adds labels for transformers' own classifiers only (it looks them up by name).
+        inputs = super()._prepare_for_class(inputs_dict, model_class, return_labels=return_labels)
+        if return_labels and model_class is TadaResNetForVideoClassification:
+            inputs["labels"] = torch.arange(self.model_tester.batch_size) % self.model_tester.num_labels
+        return inputs
+
+    # The training tests leave out transformers' own base models (no loss to train on) by name; ours too.
+    def test_training(self):
+        with self._classifier_only():
+            super().test_training()
+
+    def check_training_gradient_checkpointing(self, gradient_checkpointing_kwargs=None):
+        with self._classifier_only():
+            super().check_training_gradient_checkpointing(gradient_checkpointing_kwargs)
+
+    @contextlib.contextmanager
+    def _classifier_only(self):
+        self.all_model_classes = (TadaResNetForVideoClassification,)
+        try:
+            yield
+        finally:
+            del self.all_model_classes  # back to the class's
