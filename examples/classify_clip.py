@@ -1,6 +1,6 @@
 """Classify a generated clip with TAda ResNet3D and print the top-k labels.
 
-This is the README's main command until the HMDB51 fine-tuning job lands. With no `--model_name_or_path` it builds a
+The save / load / predict path in seconds. With no `--model_name_or_path` it builds a
 *fresh, untrained* TAda ResNet-50 with the 51 HMDB51 labels, saves it with `save_pretrained`, reloads it through
 `AutoModelForVideoClassification`, and classifies a synthetic clip (a bright disc crossing a grey background):
 the whole save / load / predict path runs, but an untrained model's labels and scores mean nothing.
