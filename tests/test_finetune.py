@@ -271,6 +271,29 @@ def test_sigterm_to_accelerate_launch_saves_a_checkpoint_and_leaves_no_orphan(sy
     assert state["global_step"] == checkpoints[-1] and not (output_dir / "all_results.json").exists()
 
 
+def test_sigterm_stops_two_processes_at_the_same_step(synthetic, tmp_path):
+    """The launcher passes SIGTERM on to both training processes; they compare the flag every 10 steps, stop at the
+    same one and save one checkpoint there (a process that stopped alone would leave the other waiting forever)."""
+    output_dir = tmp_path / "terminated_ddp"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+         "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29623", SCRIPT,
+         *quick_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "100")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 300
+    while not (output_dir / "checkpoint-6").exists() and launcher.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert launcher.poll() is None, launcher.communicate()[0][-3000:]
+    launcher.send_signal(signal.SIGTERM)
+    output = launcher.communicate(timeout=120)[0]
+    assert output.count("Stopped by SIGTERM at step") == 2, output[-3000:]
+    steps = {int(step) for step in re.findall(r"Stopped by SIGTERM at step (\d+)", output)}
+    assert len(steps) == 1 and steps.pop() % 10 == 0
+    last = max(int(path.name.split("-")[1]) for path in output_dir.glob("checkpoint-*"))
+    assert last % 10 == 0 and json.loads((output_dir / f"checkpoint-{last}" / "trainer_state.json").read_text())[
+        "global_step"] == last
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1.5 MiB tmpfs (needs root); unmounted afterwards."""

@@ -309,8 +309,9 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None) -> list:
         wanted = sorted({min(index, last_index) for index in indices})
         start = _start_keyframe(packets, shown[wanted[0]])
         decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True)
-        if len(decoded.frames) < len(wanted) and decoded.reached_end:
-            # Frames left undecoded by the skipping might be the true end of the video: decode them all.
+        if len(decoded.frames) < len(wanted) and decoded.reached_end and num_frames is None:
+            # The end of the video is unknown, and frames left undecoded by the skipping might be it: decode them all.
+            # (With the prepared count, a wanted frame that did not decode is an error however the rest went.)
             decoded = _decode_from(path, container, stream, packets, start, shown, wanted)
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error

@@ -48,18 +48,25 @@ class StopOnTermination(TrainerCallback):
         self.in_training = False
 
     def on_step_end(self, args, state, control, **kwargs):
-        if _requested_anywhere(self.requested, args.device):
+        if _requested_anywhere(self.requested, args.device, state.global_step):
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at = state.global_step
         return control
 
 
-def _requested_anywhere(requested: bool, device) -> bool:
+# Across processes the flag is compared every this many steps: each comparison waits for the accelerator, which a
+# training step should not do every time; a stop within a few steps of the signal is soon enough.
+STEPS_BETWEEN_CHECKS = 10
+
+
+def _requested_anywhere(requested: bool, device, step: int) -> bool:
     """Whether any process got SIGTERM: all of them must stop at the same step, or the others would wait forever in
-    their next collective operation."""
+    their next collective operation (so they compare at the same steps)."""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return requested
+    if step % STEPS_BETWEEN_CHECKS:
+        return False
     flag = torch.tensor([int(requested)], device=device)
     torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
     return bool(flag.item())
