@@ -24,7 +24,7 @@ AutoModelForVideoClassification.register(TadaResNetConfig, TadaResNetForVideoCla
 
 # transformers' video processors need torchvision; without it the model still works, the processor does not.
 try:
-    from .models.tada_resnet.video_processing_tada_resnet import TadaResNetVideoProcessor
+    from .data.video_processing_tada_resnet import TadaResNetVideoProcessor
 except ImportError:
     TadaResNetVideoProcessor = None
 else:

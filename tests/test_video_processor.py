@@ -1,12 +1,21 @@
 """TadaResNetVideoProcessor and pipeline("video-classification") on generated and real-footage videos."""
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from transformers import AutoVideoProcessor, pipeline
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
 from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.video_io import probe_video
+from hf_video.data.video_io import probe_video, read_frames
+from hf_video.data.views import eval_frame_indices
 from hf_video.data.clip_transform import VideoClipTransform
 from helpers.configs import tiny_config_kwargs
 from helpers.video_files import write_numbered_video
@@ -53,19 +62,121 @@ def test_processor_prepares_a_path_exactly_as_the_eval_transform(model_folder, b
     assert torch.equal(pixel_values[0], row["pixel_values"][0])
 
 
-def test_processor_takes_arrays_and_tensors_in_either_layout(generated_video):
-    from hf_video.data.video_io import read_frames
+@pytest.mark.parametrize("settings", [
+    ClipSettings(num_frames=8, sample_interval=2, image_size=64),
+    ClipSettings(num_frames=4, sample_interval=3, image_size=48, temporal_crops=2, spatial_crops=3),
+    ClipSettings(num_frames=6, sample_mode="segment", image_size=40, mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.25)),
+], ids=["one-view", "2x3-views", "segment"])
+def test_processor_output_is_the_eval_transform_for_paths_and_decoded_frames(settings, bikes_video):
+    """transformers' path (fetch_videos, sample_frames, _preprocess) gives the evaluation transform's pixels, from a
+    file and from the whole video decoded beforehand with its metadata."""
+    info = probe_video(str(bikes_video))
+    row = {"video": [str(bikes_video)], "num_frames": [info.num_frames], "fps": [info.fps], "label": [0]}
+    expected = VideoClipTransform(settings, train=False)(row)["pixel_values"][0]
+    processor = TadaResNetVideoProcessor.from_clip_settings(settings)
+    from_path = processor(str(bikes_video), return_tensors="pt")["pixel_values"][0]
+    torch.testing.assert_close(from_path, expected, rtol=0, atol=1e-6)
+    frames = read_frames(str(bikes_video), range(info.num_frames))
+    metadata = {"total_num_frames": info.num_frames, "fps": info.fps}
+    from_frames = processor(frames, video_metadata=metadata, return_tensors="pt")["pixel_values"][0]
+    torch.testing.assert_close(from_frames, expected, rtol=0, atol=1e-6)
 
+
+def test_processor_takes_every_video_layout_transformers_accepts(generated_video):
+    """One video as a (T, H, W, 3) tensor, a (T, 3, H, W) tensor, an array, a list of PIL frames, a list of arrays;
+    batches of them, nested, with layouts mixed; all give the same clip."""
     processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
     frames = read_frames(str(generated_video), range(50))  # (T, H, W, 3) uint8
-    from_tensor = processor([frames, frames.permute(0, 3, 1, 2)])["pixel_values"]
-    from_array = processor(frames.numpy())["pixel_values"]
-    assert from_tensor.shape == (2, 4, 3, 32, 32)
-    assert torch.equal(from_tensor[0], from_tensor[1]) and torch.equal(from_tensor[0], from_array[0])
-    as_given = processor(frames[:4], do_sample_frames=False)["pixel_values"]
-    assert as_given.shape == (1, 4, 3, 32, 32)
-    with pytest.raises(ValueError, match=r"uint8 frames \(T, H, W, 3\); got torch.float32"):
+    expected = processor(frames)["pixel_values"]
+    assert expected.shape == (1, 4, 3, 32, 32)
+    as_pil = [Image.fromarray(frame) for frame in frames.numpy()]
+    for video in (frames.permute(0, 3, 1, 2), frames.numpy(), as_pil, list(frames.numpy())):
+        assert torch.equal(processor(video)["pixel_values"], expected)
+    batch = processor([frames, frames.permute(0, 3, 1, 2), frames.numpy()])["pixel_values"]
+    nested = processor([[frames], [frames.numpy()]])["pixel_values"]
+    frame_lists = processor([list(frames.numpy()), list(frames.numpy())])["pixel_values"]
+    pil_lists = processor([as_pil, as_pil])["pixel_values"]
+    assert torch.equal(batch, expected.expand(3, -1, -1, -1, -1))
+    assert torch.equal(nested, expected.expand(2, -1, -1, -1, -1)) and torch.equal(frame_lists, nested)
+    assert torch.equal(pil_lists, nested)
+
+
+def test_processor_converts_grey_and_rgba_frames(generated_video):
+    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    rgb = read_frames(str(generated_video), range(50)).numpy()
+    opaque = [Image.fromarray(frame).convert("RGBA") for frame in rgb]
+    assert torch.equal(processor(opaque)["pixel_values"], processor(rgb)["pixel_values"])
+    half = [Image.fromarray(frame) for frame in
+            np.concatenate([rgb, np.full(rgb.shape[:3] + (1,), 128, np.uint8)], axis=-1)]  # RGBA, alpha 128
+    over_white = np.round(rgb * (128 / 255) + 255 * (1 - 128 / 255)).astype(np.uint8)
+    assert torch.equal(processor(half)["pixel_values"], processor(over_white)["pixel_values"])
+    grey = torch.from_numpy(rgb[..., :1]).permute(0, 3, 1, 2)  # (T, 1, H, W)
+    assert torch.equal(processor(grey)["pixel_values"], processor(grey.expand(-1, 3, -1, -1))["pixel_values"])
+    with pytest.raises(ValueError, match="expected 3 colour channels.*do_convert_rgb=True"):
+        processor(half, do_convert_rgb=False)
+
+
+def test_processor_sampling_arguments(generated_video):
+    """do_sample_frames (attribute and call), num_frames, fps with video_metadata, return_metadata."""
+    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
+    frames = read_frames(str(generated_video), range(50))
+    processor.do_sample_frames = False
+    assert processor(frames[:6])["pixel_values"].shape == (1, 6, 3, 32, 32)
+    assert processor(frames[:6], do_sample_frames=True)["pixel_values"].shape == (1, 4, 3, 32, 32)
+    processor.do_sample_frames = True
+    assert processor(frames, num_frames=5)["pixel_values"].shape == (1, 5, 3, 32, 32)
+    metadata = {"total_num_frames": 50, "fps": 25}  # 2 s of video: 3 frames per second make 6 frames
+    output = processor(frames, fps=3, video_metadata=metadata, return_metadata=True)
+    assert output["pixel_values"].shape == (1, 6, 3, 32, 32)
+    assert output["video_metadata"][0].frames_indices.tolist() == [4, 12, 21, 29, 38, 46]
+    with pytest.raises(ValueError, match="needs the video's frame rate"):
+        processor(frames, fps=3)
+    with pytest.raises(ValueError, match="exclude each other"):
+        processor(frames, fps=3, num_frames=4, video_metadata=metadata)
+    with pytest.raises(ValueError, match=r"asked for 60 frames per clip from a video of 50 frames.*num_frames <= 50"):
+        processor(frames, num_frames=60)
+    from_path = processor(str(generated_video), return_metadata=True)["video_metadata"][0]
+    settings = processor.clip_settings()
+    assert from_path.fps == 30 and from_path.total_num_frames == 50
+    assert list(from_path.frames_indices) == eval_frame_indices(settings, 50, 30)
+
+
+def test_processor_per_call_normalisation_device_and_tensor_types(generated_video):
+    frames = read_frames(str(generated_video), range(50))
+    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    given = processor(frames, image_mean=[0.1, 0.2, 0.3], image_std=0.5)["pixel_values"]
+    saved = TadaResNetVideoProcessor(num_frames=4, image_size=32, image_mean=[0.1, 0.2, 0.3],
+                                     image_std=[0.5] * 3)(frames)["pixel_values"]
+    assert torch.equal(given, saved)
+    unit = processor(frames, do_normalize=False)["pixel_values"]
+    assert 0 <= unit.min() and unit.max() <= 1
+    assert torch.equal(processor(frames, device="cpu")["pixel_values"], processor(frames)["pixel_values"])
+    as_numpy = processor(frames, return_tensors="np")["pixel_values"]
+    assert isinstance(as_numpy, np.ndarray) and np.array_equal(as_numpy, processor(frames)["pixel_values"].numpy())
+    if torch.cuda.is_available():  # run by benchmarks/gpu_check.sh on GPU machines
+        on_gpu = processor(frames, device="cuda")["pixel_values"]
+        assert on_gpu.device.type == "cuda"
+        torch.testing.assert_close(on_gpu.cpu(), processor(frames)["pixel_values"], rtol=0, atol=1e-5)
+
+
+def test_processor_refuses_what_it_would_otherwise_get_wrong(generated_video):
+    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    frames = read_frames(str(generated_video), range(50))
+    with pytest.raises(ValueError, match=r"expected uint8 frames; got torch.float32.*never cast"):
         processor(frames.float())
+    for geometry in ({"size": {"shortest_edge": 40}}, {"crop_size": 32}, {"do_center_crop": True}):
+        with pytest.raises(ValueError, match="set image_size, eval_crop_fraction or antialias instead"):
+            processor(frames, **geometry)
+        with pytest.raises(ValueError, match="set image_size, eval_crop_fraction or antialias instead"):
+            TadaResNetVideoProcessor(**geometry)
+    with pytest.raises(ValueError, match="rescale_factor=0.5: the recipe scales uint8 frames by 1/255"):
+        processor(frames, rescale_factor=0.5)
+    with pytest.raises(ValueError, match=r"clips of different shapes.*process them one by one"):
+        processor([frames[:5], frames[:6]], do_sample_frames=False)
+    with pytest.raises(ValueError, match="7 frames cannot make 2 temporal clips"):
+        processor(frames[:7], do_sample_frames=False, temporal_crops=2)
+    with pytest.raises(ValueError, match="reads local files only; download the video first"):
+        processor("https://example.org/video.mp4")
 
 
 def test_processor_views_settings_and_round_trip(tmp_path, generated_video):
@@ -106,3 +217,29 @@ def test_views_are_refused_for_problem_types_that_softmax_does_not_average(tmp_p
     model = TadaResNetForVideoClassification(config).eval()
     with pytest.raises(ValueError, match=r"several views per video.*not multi_label_classification"):
         model(torch.zeros(1, 3, 4, 3, 32, 32))
+
+
+def test_pipeline_runs_from_remote_code_where_hf_video_cannot_be_imported(model_folder, bikes_video, tmp_path):
+    """A saved folder carries the processor's code and the data modules it uses: with trust_remote_code=True, the
+    pipeline works where only torch, torchvision, transformers and av are importable, on real footage, and gives
+    the answer it gives here."""
+    expected = pipeline("video-classification", model=str(model_folder))(str(bikes_video), top_k=4)
+    script = textwrap.dedent(f"""
+        import json, sys
+        for name in ("hf_video", "datasets", "decord"):
+            sys.modules[name] = None  # importing any of them now fails
+        from transformers import AutoVideoProcessor, pipeline
+        processor = AutoVideoProcessor.from_pretrained({str(model_folder)!r}, trust_remote_code=True)
+        assert type(processor).__module__.startswith("transformers_modules"), type(processor).__module__
+        classifier = pipeline("video-classification", model={str(model_folder)!r}, trust_remote_code=True)
+        print("ANSWER", json.dumps(classifier({str(bikes_video)!r}, top_k=4)))
+    """)
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.split("ANSWER", 1)[1])
+    assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
+    assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
+    copied = {path.name for path in model_folder.glob("*.py")}
+    assert {"video_processing_tada_resnet.py", "video_io.py", "views.py", "clip_ops.py"} <= copied

@@ -16,6 +16,7 @@ _PUBLIC_NAMES = {
     "ClipSettings": "clip_settings",
     "RECIPE": "clip_settings",
     "VideoClipTransform": "clip_transform",
+    "TadaResNetVideoProcessor": "video_processing_tada_resnet",
     "num_eval_views": "views",
     "eval_view_index": "views",
     "eval_view_position": "views",

@@ -34,9 +34,12 @@ def _crop_resize_normalise(frames, top: int, left: int, height: int, width: int,
     uint8 would round every pixel before normalisation), then scale to [0, 1] and normalise per channel. Bilinear
     resizing is linear, so the recipe's division by 255 is applied after it, on the smaller tensor.
     Returns (T, C, size, size)."""
-    crop = torch.empty(len(frames), height, width, 3)
-    for target, frame in zip(crop, frames):
-        target.copy_(torch.as_tensor(frame)[top:top + height, left:left + width])
+    if isinstance(frames, torch.Tensor):  # one (T, H, W, C) tensor, possibly on an accelerator: crop it there
+        crop = frames[:, top:top + height, left:left + width].to(torch.float32)
+    else:
+        crop = torch.empty(len(frames), height, width, 3)
+        for target, frame in zip(crop, frames):
+            target.copy_(torch.as_tensor(frame)[top:top + height, left:left + width])
     # (T, h, w, C) memory seen as (T, C, h, w): interpolation runs channels-last, its fastest layout on CPU.
     resized = F.interpolate(crop.permute(0, 3, 1, 2), size=[settings.image_size] * 2, mode="bilinear",
                             align_corners=False, antialias=settings.antialias).div_(255)
@@ -44,7 +47,8 @@ def _crop_resize_normalise(frames, top: int, left: int, height: int, width: int,
     if len(set(mean)) == 1 and len(set(std)) == 1:  # the recipe's statistics: scalar arithmetic, fast in any layout
         return resized.sub_(mean[0]).div_(std[0])
     # Per-channel broadcasting is several times faster on contiguous (T, C, H, W) than on channels-last memory.
-    return resized.contiguous().sub_(torch.tensor(mean).view(-1, 1, 1)).div_(torch.tensor(std).view(-1, 1, 1))
+    mean, std = (torch.tensor(values, device=resized.device).view(-1, 1, 1) for values in (mean, std))
+    return resized.contiguous().sub_(mean).div_(std)
 
 
 def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.Random) -> tuple:

@@ -321,7 +321,12 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None) -> list:
 
 
 def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> list:
-    import decord
+    # In a try block, so that transformers' remote-code loader does not count decord as required by this file.
+    try:
+        import decord
+    except ImportError as error:
+        raise ImportError("video_backend='decord' needs the decord package (pip install decord); "
+                          "video_backend='pyav' needs only av.") from error
 
     container, stream = _open_pyav(path)
     try:

@@ -181,7 +181,7 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
                                 **config_overrides) -> TadaResNetForVideoClassification:
     """Convert an original checkpoint into a complete transformers folder at `output_dir` (which must not exist
     or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    from .video_processing_tada_resnet import TadaResNetVideoProcessor
+    from ...data.video_processing_tada_resnet import TadaResNetVideoProcessor
 
     output_dir = Path(output_dir)
     if output_dir.exists() and any(output_dir.iterdir()):
