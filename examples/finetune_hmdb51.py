@@ -27,13 +27,14 @@ from typing import Literal
 import torch
 import transformers
 from datasets import concatenate_datasets
-from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, Trainer, set_seed
+from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
 from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51,
                            synthetic_class_names, write_synthetic_motion_dataset)
-from hf_video.training import (StopOnTermination, VideoTrainingArguments, clip_accuracy, disk_full_error,
-                               evaluate_multi_view, finetuned_model_card, resolve_resume, stop_with_launcher)
+from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
+                               disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
+                               stop_with_launcher)
 
 logger = logging.getLogger("finetune_hmdb51")
 
@@ -231,9 +232,7 @@ def main(argv=None):
     stopper = StopOnTermination().install()
     stop_with_launcher()
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
-    push_to_hub = training_arguments.push_to_hub
-    # We push ourselves at the end, with our model card (the Trainer's would overwrite it).
-    training_arguments = quiet_loader_settings(dataclasses.replace(training_arguments, push_to_hub=False))
+    training_arguments = quiet_loader_settings(training_arguments)
 
     data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
     with training_arguments.main_process_first(desc="preparing the dataset"):
@@ -267,7 +266,8 @@ def main(argv=None):
     # view, the centred clip's centre crop.
     single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
     processor = TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend)
-    trainer = Trainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
+    # The Trainer pushes (hub_strategy, hub_revision); VideoTrainer makes its pushes carry our model card.
+    trainer = VideoTrainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
                       data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
                       processing_class=processor)
     if trainer.is_world_process_zero():
@@ -275,7 +275,7 @@ def main(argv=None):
               flush=True)
     try:
         return train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test,
-                                  eval_settings, dataset_name, base_model, push_to_hub)
+                                  eval_settings, dataset_name, base_model)
     except Exception as error:  # torch, safetensors and the Trainer each report a full disk their own way
         full = disk_full_error(error, training_arguments.output_dir)
         if full is None:
@@ -288,7 +288,7 @@ def first_rows(dataset, count: int | None):
 
 
 def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test, eval_settings,
-                       dataset_name, base_model, push_to_hub) -> dict:
+                       dataset_name, base_model) -> dict:
     """--do_train: train (evaluating every epoch with --do_eval); without it, --do_eval evaluates the model once.
     --do_predict: the multi-view evaluation of the test videos, their predictions, and the card's results."""
     if training_arguments.do_train:
@@ -297,7 +297,8 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
             logger.warning(f"Stopped by SIGTERM at step {stopper.stopped_at}; its checkpoint is in "
                            f"{training_arguments.output_dir}. Continue with --resume_from_checkpoint True.")
             raise SystemExit(128 + 15)
-        trainer.save_model()
+        if not training_arguments.push_to_hub:  # else the final push saves the model, once, with our card
+            trainer.save_model()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
@@ -314,9 +315,14 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
         trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
         trainer.log_metrics("test", test_metrics)
         trainer.save_metrics("test", test_metrics)
-    if trainer.is_world_process_zero() and training_arguments.do_train:
-        write_outputs(trainer, training_arguments, eval_settings, predictions, results, dataset_name, base_model,
-                      data_arguments, push_to_hub)
+    if training_arguments.do_train:
+        if trainer.is_world_process_zero():
+            write_outputs(trainer, training_arguments, eval_settings, predictions, results, dataset_name,
+                          base_model, data_arguments)
+        if training_arguments.push_to_hub:  # every process: the push saves the model first
+            pushed = trainer.push_to_hub(commit_message="End of training")
+            if pushed is not None:
+                print(f"Pushed to {pushed.commit_url}", flush=True)
     elif trainer.is_world_process_zero() and predictions is not None:
         write_predictions(Path(training_arguments.output_dir), predictions)
     return results
@@ -372,9 +378,9 @@ def arguments_value(value):
 
 
 def write_outputs(trainer, arguments, eval_settings, predictions, results, dataset_name, base_model,
-                  data_arguments, push_to_hub) -> None:
-    """Next to the final weights and their video processor (which the Trainer saved): per-video test predictions, our
-    model card; then the push, if asked for."""
+                  data_arguments) -> None:
+    """Next to the final weights and their video processor: per-video test predictions and our model card (which the
+    Trainer's final push writes itself, when there is one)."""
     output_dir = Path(arguments.output_dir)
     if predictions is not None:
         write_predictions(output_dir, predictions)
@@ -390,16 +396,9 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, datas
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
     dataset_id = "hmdb51" if dataset_name == "HMDB51" else "synthetic-motion"
-    card = finetuned_model_card(model_name, dataset_name, dataset_id, base_model, recipe, results)
-    (output_dir / "README.md").write_text(card, encoding="utf-8")
-    if push_to_hub:
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=arguments.hub_token)
-        api.create_repo(arguments.hub_model_id, private=arguments.hub_private_repo, exist_ok=True)
-        api.upload_folder(repo_id=arguments.hub_model_id, folder_path=output_dir,
-                          ignore_patterns=["checkpoint-*", "runs/*", "*.pth"])
-        print(f"Pushed to https://huggingface.co/{arguments.hub_model_id}")
+    trainer.model_card = finetuned_model_card(model_name, dataset_name, dataset_id, base_model, recipe, results)
+    if not arguments.push_to_hub:
+        trainer.create_model_card()
 
 
 if __name__ == "__main__":

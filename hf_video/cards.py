@@ -128,19 +128,7 @@ Download the checkpoint from the TAdaConv MODEL_ZOO (Google Drive or Baidu), the
 
 ## Loading and predicting
 
-```python
-import hf_video  # registers the model and its video processor with transformers
-from transformers import AutoModelForVideoClassification, pipeline
-
-model = AutoModelForVideoClassification.from_pretrained("{checkpoint.name}")
-classifier = pipeline("video-classification", model="{checkpoint.name}")
-print(classifier("video.mp4"))
-```
-
-`trust_remote_code=True` loads the model without hf_video installed; the video processor (decoding, sampling and
-cropping as in evaluation) needs hf_video, installed from its source repository (`pip install -e .` in a clone). The
-`hf_video` name on PyPI belongs to an unrelated package: do not `pip install hf_video`.
-
+{_usage(checkpoint.name)}
 ## Intended use and limits
 
 Action recognition on short clips like those of {checkpoint.dataset}, and a starting point for fine-tuning on
@@ -155,6 +143,24 @@ unlike the training data (viewpoint, length, domain). The training data's biases
 """
 
 
+
+def _usage(name: str) -> str:
+    """How to run the model with nothing but transformers, torch, torchvision and av (its code ships with it)."""
+    return f"""```python
+# pip install transformers torch torchvision av
+from transformers import AutoModelForVideoClassification, pipeline
+
+classifier = pipeline("video-classification", model="{name}", trust_remote_code=True)
+print(classifier("video.mp4"))
+model = AutoModelForVideoClassification.from_pretrained("{name}", trust_remote_code=True)
+```
+
+The model, its video processor (decoding, sampling and cropping as the recipe evaluates) and the modules they use
+ship in this repository as code, which `trust_remote_code=True` runs: read it first. With hf_video installed from its
+source repository (`pip install -e .` in a clone) and imported, `trust_remote_code` is not needed. The `hf_video`
+name on PyPI belongs to an unrelated package: do not `pip install hf_video`.
+"""
+
 def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
     """The card the converter writes for an original checkpoint that is not one of the released ones."""
     return _front_matter(name) + f"""
@@ -167,13 +173,7 @@ original checkpoint `{source_file}`, exactly (every original tensor mapped, none
   {config.image_size}; stage widths {list(config.hidden_sizes)}.
 - The accuracy of this checkpoint is not known to the converter: evaluate it before relying on it.
 
-```python
-import hf_video
-from transformers import pipeline
-
-print(pipeline("video-classification", model="{name}")("video.mp4"))
-```
-
+{_usage(name)}
 ## Citation
 
 ```bibtex
@@ -215,16 +215,8 @@ A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with 
 
 ## Use
 
-```python
-import hf_video  # registers the model and its video processor
-from transformers import pipeline
-
-print(pipeline("video-classification", model="{model_name}")("video.mp4"))
-```
-
-hf_video comes from its source repository (`pip install -e .` in a clone); the `hf_video` name on PyPI belongs to
-an unrelated package. The pipeline prepares a video as the saved video processor says: one view, the centre crop of
-the centred clip. The results above average several views per video; a processor saved with
+{_usage(model_name)}
+The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip. The results above average several views per video; a processor saved with
 `TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)` gives them, and the model then answers once per
 video with the mean of the views' softmax.
 

@@ -1,5 +1,6 @@
 """examples/finetune_hmdb51.py end to end on the synthetic motion set: python, accelerate launch (2 processes, 2
-machines), torchrun with bf16, resume after a kill, outputs and model card, the early push_to_hub failure."""
+machines), torchrun with bf16, resume after a kill, outputs and model card, the push to a Hub on localhost and the
+early push_to_hub failure."""
 
 import json
 import math
@@ -16,6 +17,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from hf_video.data.synthetic import SYNTHETIC_CLASSES, write_synthetic_motion_dataset
+from helpers.local_hub import LocalHub
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "examples" / "finetune_hmdb51.py")
@@ -82,7 +84,7 @@ def test_python_run_on_the_synthetic_fallback_learns_and_writes_everything(synth
     assert card.data.pipeline_tag == "video-classification" and card.data.library_name == "transformers"
     assert card.data.eval_results[0].metric_value == pytest.approx(100 * results["test_video_top1"], abs=0.01)
     assert "| learning rate | 0.003 |" in card.text
-    assert "pip install hf_video" not in card.text and "belongs to\nan unrelated package" in card.text
+    assert "trust_remote_code=True" in card.text and "belongs to an unrelated package" in card.text
     from transformers import pipeline
 
     import hf_video  # noqa: F401  registers the video processor
@@ -195,6 +197,31 @@ def test_push_to_hub_fails_at_start_up_without_the_hub(synthetic, tmp_path):
     assert result.returncode != 0
     assert "--push_to_hub: the Hub is switched off here (HF_HUB_OFFLINE is set)" in result.stderr
     assert "Nothing was trained" in result.stderr and not (tmp_path / "push").exists()
+
+
+def test_push_goes_through_the_trainer_with_our_card_strategy_and_revision(synthetic, tmp_path):
+    """--push_to_hub against a Hub on localhost: the Trainer's own pushes (every epoch's save, with the checkpoint as
+    hub_strategy=checkpoint says, then the end of training), all to hub_revision, the last carrying our card, the
+    video processor's remote code and the test predictions."""
+    output_dir = tmp_path / "pushed"
+    with LocalHub() as hub:
+        run([sys.executable, SCRIPT, *tiny_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "2",
+                                               "--report_to", "none", "--push_to_hub", "--hub_model_id",
+                                               "tester/tada-push", "--hub_strategy", "checkpoint",
+                                               "--hub_revision", "dev")],
+            env={"HF_ENDPOINT": hub.url, "HF_TOKEN": "local-hub-token", "HF_HUB_DISABLE_XET": "1",
+                 "HF_HUB_OFFLINE": "0"})
+    assert {(commit.repo_id, commit.revision) for commit in hub.commits} == {("tester/tada-push", "dev")}
+    messages = [commit.message for commit in hub.commits]
+    assert "Training in progress, epoch 1" in messages and messages[-1] == "End of training"
+    assert any(path.startswith("last-checkpoint/") for commit in hub.commits for path in commit.files)
+    final = hub.commits[-1].files
+    assert final["README.md"] == (output_dir / "README.md").read_bytes()
+    card = final["README.md"].decode()
+    assert "| learning rate | 0.003 |" in card and "tada-push" in card
+    assert hub.validated_cards[-1]["pipeline_tag"] == "video-classification"
+    assert {"model.safetensors", "config.json", "video_preprocessor_config.json", "video_processing_tada_resnet.py",
+            "modeling_tada_resnet.py", "test_predictions.jsonl"} <= set(final)
 
 
 def quick_run(data_dir, output_dir, cache_dir, *extra):

@@ -123,7 +123,7 @@ def test_outputs_tuple_and_hidden_states(tiny_config_kwargs):
     output = model(x, output_hidden_states=True)
     assert len(output.hidden_states) == 5
     assert [h.shape[1] for h in output.hidden_states] == [8, 32, 64, 128, 256]
-    as_tuple = model(x, labels=torch.tensor([0, 1]), return_dict=False)
+    as_tuple = model(x, labels=torch.tensor([0, 1]), return_dict=False, output_attentions=False)  # generic kwargs too
     assert isinstance(as_tuple, tuple) and torch.allclose(as_tuple[1], output.logits)
 
 

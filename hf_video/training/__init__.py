@@ -1,6 +1,7 @@
 """Fine-tuning with the Trainer: `TrainingArguments` with the original recipe's defaults, metrics through `evaluate`
-(our own top-k accuracy, loaded offline), multi-view evaluation, the model card of a fine-tuned model, and what
-keeps a run from being lost (its output folder, SIGTERM, a full disk)."""
+(our own top-k accuracy, loaded offline), multi-view evaluation, the model card of a fine-tuned model (pushed by the
+Trainer's own push through `VideoTrainer`), and what keeps a run from being lost (its output folder, SIGTERM, a full
+disk)."""
 
 from ..cards import finetuned_model_card
 from .arguments import RECIPE_TRAINING_DEFAULTS, VideoTrainingArguments
@@ -10,12 +11,14 @@ from .multi_view import evaluate_multi_view, expand_views
 from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume
 from .termination import StopOnTermination, stop_with_launcher
 from .top_k_accuracy import top_k_accuracy
+from .trainer import VideoTrainer
 
 __all__ = [
     "RECIPE_TRAINING_DEFAULTS",
     "RunFolderError",
     "TOP_K_ACCURACY",
     "StopOnTermination",
+    "VideoTrainer",
     "VideoTrainingArguments",
     "checkpoint_problems",
     "clip_accuracy",

@@ -20,6 +20,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.utils.generic import can_return_tuple
 from transformers.modeling_outputs import (
     BaseModelOutputWithPoolingAndNoAttention,
     ImageClassifierOutputWithNoAttention,
@@ -408,29 +409,30 @@ class TadaResNetModel(TadaResNetPreTrainedModel):
         self.encoder = TadaResNetEncoder(config)
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
         pixel_values: torch.Tensor,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ):
+        **kwargs,
+    ) -> BaseModelOutputWithPoolingAndNoAttention:
         r"""
         pixel_values (`torch.Tensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             Normalised clips.
+        kwargs: arguments that generic code passes to every model (e.g. `output_attentions`); a convolutional model
+            has no use for them.
         """
         output_hidden_states = (
             self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
         )
-        return_dict = getattr(self.config, "return_dict", True) if return_dict is None else return_dict
         num_frames = pixel_values.shape[1]
 
         last_hidden_state, earlier = self.encoder(self.embedder(pixel_values), num_frames, output_hidden_states)
         pooled = last_hidden_state.mean(dim=(2, 3, 4))  # from the returned tensor: gradients reach it
         hidden_states = (*earlier, last_hidden_state) if output_hidden_states else None
-        output = BaseModelOutputWithPoolingAndNoAttention(
+        return BaseModelOutputWithPoolingAndNoAttention(
             last_hidden_state=last_hidden_state, pooler_output=pooled, hidden_states=hidden_states
         )
-        return output if return_dict else output.to_tuple()
 
 
 class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
@@ -446,13 +448,14 @@ class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
         )
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
         pixel_values: torch.Tensor,
         labels: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ):
+        **kwargs,
+    ) -> ImageClassifierOutputWithNoAttention:
         r"""
         pixel_values (`torch.Tensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             Normalised clips; or `(batch_size, num_views, num_frames, num_channels, height, width)`, several views of
@@ -464,8 +467,8 @@ class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
             Class indices of shape `(batch_size,)` for single-label classification (cross-entropy), multi-hot
             floats of shape `(batch_size, num_labels)` for multi-label (BCE), or floats for regression (MSE, when
             `num_labels == 1`); `config.problem_type` picks among them as in every transformers classifier.
+        kwargs: arguments that generic code passes to every model (e.g. `output_attentions`), unused here.
         """
-        return_dict = getattr(self.config, "return_dict", True) if return_dict is None else return_dict
         views = None
         if pixel_values.dim() == 6:
             if self.config.problem_type not in (None, "single_label_classification"):
@@ -474,15 +477,14 @@ class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
                                  f"classification, not {self.config.problem_type}. Give one clip per row.")
             batch, views = pixel_values.shape[:2]
             pixel_values = pixel_values.flatten(0, 1)
-        outputs = self.tada_resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
+        outputs = self.tada_resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True, **kwargs)
         logits = self.classifier(self.dropout(outputs.pooler_output))
         if views is not None:
             logits = logits.view(batch, views, -1).softmax(dim=-1).mean(dim=1).log()
         loss = None
         if labels is not None:
             loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
-        output = ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
-        return output if return_dict else output.to_tuple()
+        return ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
 
 
 # Saved folders carry this file and the configuration's, so they load with `trust_remote_code=True` anywhere.
