@@ -30,8 +30,8 @@ from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
-from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, VideoClipTransform, collate_clips, load_hmdb51,
-                           synthetic_class_names, write_synthetic_motion_dataset)
+from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform,
+                           collate_clips, load_hmdb51, synthetic_class_names, write_synthetic_motion_dataset)
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
                                stop_with_launcher)
@@ -88,6 +88,9 @@ class DataArguments:
         "set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
+    augment_on_device: bool = field(default=False, metadata={"help": (
+        "Loader processes only decode and cut the crop box (uint8); resize, normalisation and flip run batched on the "
+        "training device. Same pixels; frees the loaders on a GPU machine.")})
     num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (recipe option)."})
     eval_temporal_crops: int = field(default=3, metadata={"help": "Final evaluation: clips per video along time."})
     eval_spatial_crops: Literal[1, 3] = field(default=3, metadata={
@@ -250,7 +253,8 @@ def main(argv=None):
                                         spatial_crops=data_arguments.eval_spatial_crops)
     train = first_rows(splits["train"], data_arguments.max_train_samples)
     train = concatenate_datasets([train] * data_arguments.num_folds)
-    train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend))
+    train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend,
+                                           augment_on_device=data_arguments.augment_on_device))
     test = first_rows(splits["test"], data_arguments.max_eval_samples)
     per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
                                                             video_backend=data_arguments.video_backend))
@@ -266,10 +270,12 @@ def main(argv=None):
     # view, the centred clip's centre crop.
     single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
     processor = TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend)
-    # The Trainer pushes (hub_strategy, hub_revision); VideoTrainer makes its pushes carry our model card.
+    # The Trainer pushes (hub_strategy, hub_revision); VideoTrainer makes its pushes carry our model card, and
+    # finishes the training clips on the device with --augment_on_device.
+    device_augmentation = DeviceAugmentation(train_settings) if data_arguments.augment_on_device else None
     trainer = VideoTrainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
-                      data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
-                      processing_class=processor)
+                           data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
+                           processing_class=processor, device_augmentation=device_augmentation)
     if trainer.is_world_process_zero():
         print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, len(train), len(test)),
               flush=True)

@@ -143,7 +143,6 @@ unlike the training data (viewpoint, length, domain). The training data's biases
 """
 
 
-
 def _usage(name: str) -> str:
     """How to run the model with nothing but transformers, torch, torchvision and av (its code ships with it)."""
     return f"""```python
@@ -160,6 +159,7 @@ ship in this repository as code, which `trust_remote_code=True` runs: read it fi
 source repository (`pip install -e .` in a clone) and imported, `trust_remote_code` is not needed. The `hf_video`
 name on PyPI belongs to an unrelated package: do not `pip install hf_video`.
 """
+
 
 def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
     """The card the converter writes for an original checkpoint that is not one of the released ones."""
@@ -216,7 +216,8 @@ A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with 
 ## Use
 
 {_usage(model_name)}
-The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip. The results above average several views per video; a processor saved with
+The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip. The
+results above average several views per video; a processor saved with
 `TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)` gives them, and the model then answers once per
 video with the mean of the views' softmax.
 

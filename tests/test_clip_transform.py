@@ -108,8 +108,50 @@ def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree
     # A row without the file columns still carries the prepared frame count, which gives the change away.
     prepared = rows.with_format(None)[0]
     batch = {name: [value] for name, value in prepared.items() if name not in ("file_size", "file_mtime_ns")}
+    with pytest.raises(VideoDecodeError, match=r"frame \d+ did not decode, but the video had 40 frames when the "
+                                               r"dataset was prepared. The file changed since"):
+        VideoClipTransform(SETTINGS, train=True)(batch)  # the stored packet list is the old file's
+    del batch["packets"]
     with pytest.raises(VideoDecodeError, match=r"holds 10 frames, but it had 40 when the dataset was prepared"):
         VideoClipTransform(SETTINGS, train=True)(batch)
+
+
+def test_stored_packets_give_the_same_clips_as_a_pass_over_the_file(hmdb51):
+    """The builder stores each stream's packet list; reads that use it (no pass over the file) give the pixels of
+    reads that make their own, and the list is the one the file holds."""
+    from hf_video.data.video_io import _open_pyav, _packet_list, packet_columns
+
+    rows = hmdb51["train"].with_format(None)
+    prepared = rows[0]
+    container, stream = _open_pyav(prepared["video"])
+    with container:
+        assert prepared["packets"] == packet_columns(_packet_list(container, stream))
+    assert len(prepared["packets"]["pts"]) == prepared["num_frames"] and any(prepared["packets"]["keyframe"])
+    batch = {name: [row[name] for row in rows.select(range(4))] for name in rows.column_names}
+    without = {name: values for name, values in batch.items() if name != "packets"}
+    for train in (True, False):
+        random.seed(0)
+        with_packets = VideoClipTransform(SETTINGS, train=train)(batch)["pixel_values"]
+        random.seed(0)
+        assert all(torch.equal(a, b) for a, b in
+                   zip(with_packets, VideoClipTransform(SETTINGS, train=train)(without)["pixel_values"]))
+    broken = {**batch, "packets": [{"pts": [0, 1], "dts": [0]}] * 4}
+    with pytest.raises(ValueError, match="is not a packet list as `packet_columns` writes it.*prepare the dataset"):
+        VideoClipTransform(SETTINGS, train=True)(broken)
+
+
+def test_view_rows_of_one_batch_give_each_view_as_read_alone(hmdb51):
+    """Rows with a view_index (as expand_views makes them) in one batch share a decode per temporal clip; every view
+    is the one read alone."""
+    settings = ClipSettings(num_frames=4, sample_interval=2, temporal_crops=2, spatial_crops=3)
+    rows = hmdb51["train"].with_format(None).select([0, 0, 0, 0, 0, 0, 1, 1])
+    transform = VideoClipTransform(settings, train=False)
+    view_index = [0, 1, 2, 3, 4, 5, 4, 0]
+    batch = {name: rows[name] for name in rows.column_names}
+    views = transform({**batch, "view_index": view_index})["pixel_values"]
+    every_view = [transform.read_eval_views(row["video"], row["num_frames"], row["fps"]) for row in rows]
+    for view, all_views, index in zip(views, every_view, view_index):
+        assert torch.equal(view, all_views[index])
 
 
 def test_transform_pickles_and_checks_its_input(hmdb51):

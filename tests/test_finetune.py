@@ -224,6 +224,17 @@ def test_push_goes_through_the_trainer_with_our_card_strategy_and_revision(synth
             "modeling_tada_resnet.py", "test_predictions.jsonl"} <= set(final)
 
 
+def test_augmenting_on_the_device_trains_on_the_same_pixels(synthetic, tmp_path):
+    """--augment_on_device: loaders return uint8 crops, the Trainer's step finishes them (here on the CPU): the same
+    clips, so the same losses step for step."""
+    losses = {}
+    for name, extra in (("loader", []), ("device", ["--augment_on_device", "True"])):
+        run([sys.executable, SCRIPT, *tiny_run(synthetic, tmp_path / name, tmp_path / "cache", "--max_steps", "4",
+                                               "--report_to", "none", "--do_predict", "False", *extra)])
+        losses[name] = logged(tmp_path / name, "loss")
+    assert len(losses["device"]) == 4 and losses["device"] == pytest.approx(losses["loader"], rel=1e-6, abs=1e-6)
+
+
 def quick_run(data_dir, output_dir, cache_dir, *extra):
     """One epoch (6 steps), a checkpoint per epoch, no per-epoch evaluation, one view per test video."""
     return tiny_run(data_dir, output_dir, cache_dir, "--num_train_epochs", "1", "--eval_strategy", "no",

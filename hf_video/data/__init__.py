@@ -21,6 +21,8 @@ _PUBLIC_NAMES = {
     "eval_view_index": "views",
     "eval_view_position": "views",
     "collate_clips": "collate",
+    "collate_crops": "device_augmentation",
+    "DeviceAugmentation": "device_augmentation",
     "read_frames": "video_io",
     "read_frame_list": "video_io",
     "probe_video": "video_io",

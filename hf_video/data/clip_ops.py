@@ -69,17 +69,26 @@ def random_resized_crop_box(height: int, width: int, scale, ratio, rng: random.R
     return (height - box_height) // 2, (width - box_width) // 2, box_height, box_width
 
 
+def draw_augmentation(height: int, width: int, settings: ClipSettings,
+                      rng: random.Random | None = None) -> tuple[tuple, bool]:
+    """The random part of the training augmentation: (crop box (top, left, height, width), flip or not)."""
+    rng = rng or random
+    box = random_resized_crop_box(height, width, settings.crop_scale, settings.crop_ratio, rng)
+    return box, rng.random() < settings.flip_probability
+
+
+def finish_augmentation(frames, box: tuple, flip: bool, settings: ClipSettings) -> torch.Tensor:
+    """The float part: crop `box`, resize, normalise, flip. `frames` as for `augment_clip`, or one (T, H, W, C) uint8
+    tensor on any device (the device-side augmentation runs this on the training device)."""
+    clip = _crop_resize_normalise(frames, *box, settings)
+    return TF.horizontal_flip(clip) if flip else clip
+
+
 def augment_clip(frames, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
     """The training clip: random resized crop (one box per clip), horizontal flip of the whole clip, per-channel
     normalisation. (T, C, image_size, image_size)."""
-    rng = rng or random
-    height, width = _frame_size(frames)
-    top, left, box_height, box_width = random_resized_crop_box(
-        height, width, settings.crop_scale, settings.crop_ratio, rng)
-    clip = _crop_resize_normalise(frames, top, left, box_height, box_width, settings)
-    if rng.random() < settings.flip_probability:
-        clip = TF.horizontal_flip(clip)
-    return clip
+    box, flip = draw_augmentation(*_frame_size(frames), settings, rng)
+    return finish_augmentation(frames, box, flip, settings)
 
 
 def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:

@@ -4,16 +4,19 @@ It ties the steps together and adds nothing of its own: pick frame indices (`sam
 (`video_io`, in whatever process reads the row: DataLoader workers open their own files), crop and normalise
 (`clip_ops`). Everything it does is set by one `ClipSettings`.
 
-Training rows give one random clip each, `pixel_values` (T, C, H, W). Evaluation rows give the `temporal_crops` x
-`spatial_crops` views in view-index order (`views`), `pixel_values` (T, C, H, W) for a single view, else
-(views, T, C, H, W); rows with a `view_index` column (one row per view, as `hf_video.training.expand_views` makes
-them) give that view alone, (T, C, H, W). Random draws use the `random` module, which PyTorch reseeds in every
+Training rows give one random clip each, `pixel_values` (T, C, H, W); with `augment_on_device=True`, the uint8
+crop and flip decision instead (`crops`, `flip`), finished on the training device (`device_augmentation`).
+Evaluation rows give the `temporal_crops` x `spatial_crops` views in view-index order (`views`), `pixel_values`
+(T, C, H, W) for a single view, else (views, T, C, H, W); rows with a `view_index` column (one row per view, as
+`hf_video.training.expand_views` makes them) give that view alone, (T, C, H, W), and the views of one temporal clip
+that share a batch share one decode. Random draws use the `random` module, which PyTorch reseeds in every
 DataLoader worker, so workers never repeat each other's augmentations.
 """
 
+import numpy as np
 import torch
 
-from .clip_ops import augment_clip, spatial_views
+from .clip_ops import augment_clip, draw_augmentation, spatial_views
 from .clip_settings import ClipSettings
 from .sampling import clip_indices
 from .video_io import DEFAULT_VIDEO_BACKEND, check_unchanged, check_video_backend, read_frame_list
@@ -23,21 +26,26 @@ from .views import eval_clip_indices, eval_frame_indices, eval_view_position, ev
 class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
-    Reads the columns `video` (path), `num_frames`, `fps` and `label`; returns `pixel_values` and `labels`. Rows that
-    record their file's size and modification time (`file_size`, `file_mtime_ns`, as the builders write them) are
+    Reads the columns `video` (path), `num_frames`, `fps` and `label`, and `packets` where the builder stored the
+    stream's packet list (the decoder then skips its pass over the file); returns `pixel_values` and `labels`. Rows
+    that record their file's size and modification time (`file_size`, `file_mtime_ns`, as the builders write them) are
     checked against the file: a video that changed since the dataset was prepared raises `VideoDecodeError`, as does
     one that no longer decodes `num_frames` frames.
     """
 
     def __init__(self, settings: ClipSettings | None = None, train: bool = True,
-                 video_backend: str = DEFAULT_VIDEO_BACKEND):
+                 video_backend: str = DEFAULT_VIDEO_BACKEND, augment_on_device: bool = False):
         self.settings = settings or ClipSettings()
         self.train = train
         self.video_backend = check_video_backend(video_backend)
+        if augment_on_device and not train:
+            raise ValueError("augment_on_device=True applies to training rows (train=True); evaluation clips are "
+                             "finished in the loader.")
+        self.augment_on_device = augment_on_device
 
     def __repr__(self):
         return (f"{type(self).__name__}(settings={self.settings!r}, train={self.train}, "
-                f"video_backend={self.video_backend!r})")
+                f"video_backend={self.video_backend!r}, augment_on_device={self.augment_on_device})")
 
     def __call__(self, batch: dict) -> dict:
         missing = [column for column in ("video", "num_frames", "fps", "label") if column not in batch]
@@ -48,30 +56,60 @@ class VideoClipTransform:
         if "file_size" in batch and "file_mtime_ns" in batch:
             for (path, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
                 check_unchanged(path, size, mtime_ns)
+        packets = batch.get("packets") or [None] * len(rows)
+        if self.augment_on_device:
+            crops = [self.read_train_crop(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
+            return {"crops": [crop for crop, _ in crops], "flip": [flip for _, flip in crops],
+                    "labels": list(batch["label"])}
         if self.train:
-            clips = [self.read_train_clip(*row) for row in rows]
+            clips = [self.read_train_clip(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
         elif "view_index" in batch:
-            clips = [self.read_eval_view(*row, view_index) for row, view_index in zip(rows, batch["view_index"])]
+            clips = self._read_views(rows, batch["view_index"], packets)
         else:
-            clips = [self.read_eval_views(*row) for row in rows]
+            clips = [self.read_eval_views(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
         return {"pixel_values": clips, "labels": list(batch["label"])}
 
-    def read_train_clip(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
-        """A random clip of the video, augmented: (T, C, H, W)."""
+    def read_train_clip(self, path: str, num_video_frames: int, video_fps: float,
+                        packets: dict | None = None) -> torch.Tensor:
+        """A random clip of the video, augmented: (T, C, H, W). `packets`: the row's stored packet list, if any."""
         indices = clip_indices(self.settings, num_video_frames, video_fps)
-        return augment_clip(self._read(path, indices, num_video_frames), self.settings)
+        return augment_clip(self._read(path, indices, num_video_frames, packets), self.settings)
 
-    def read_eval_views(self, path: str, num_video_frames: int, video_fps: float) -> torch.Tensor:
+    def read_train_crop(self, path: str, num_video_frames: int, video_fps: float,
+                        packets: dict | None = None) -> tuple[torch.Tensor, bool]:
+        """The loader's half of `read_train_clip` (see `device_augmentation`): the random box cut out of the uint8
+        frames, (T, h, w, 3), and whether to flip. The same random draws as `read_train_clip`."""
+        indices = clip_indices(self.settings, num_video_frames, video_fps)
+        frames = self._read(path, indices, num_video_frames, packets)
+        (top, left, height, width), flip = draw_augmentation(*frames[0].shape[:2], self.settings)
+        crops = torch.from_numpy(np.stack([frame[top:top + height, left:left + width] for frame in frames]))
+        return crops, flip
+
+    def read_eval_views(self, path: str, num_video_frames: int, video_fps: float,
+                        packets: dict | None = None) -> torch.Tensor:
         """Every evaluation view of the video (one read for all temporal clips), as `views.eval_views` returns them."""
         indices = eval_frame_indices(self.settings, num_video_frames, video_fps)
-        return eval_views(self._read(path, indices, num_video_frames), self.settings)
+        return eval_views(self._read(path, indices, num_video_frames, packets), self.settings)
 
-    def read_eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int) -> torch.Tensor:
+    def read_eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int,
+                       packets: dict | None = None) -> torch.Tensor:
         """Evaluation view `view_index` alone: decodes only its temporal clip. (T, C, H, W)."""
-        temporal_index, spatial_index = eval_view_position(view_index, self.settings)
-        indices = eval_clip_indices(self.settings, num_video_frames, video_fps, temporal_index)
-        return spatial_views(self._read(path, indices, num_video_frames), self.settings)[spatial_index]
+        return self._read_views([(path, num_video_frames, video_fps)], [view_index], [packets])[0]
 
-    def _read(self, path: str, indices: list, num_video_frames: int) -> list:
+    def _read_views(self, rows: list, view_indices: list, packets: list) -> list:
+        """The views of rows (one view each), decoding each temporal clip once for all its spatial views in the batch
+        (consecutive rows of `expand_views` are the views of one video)."""
+        clips = {}  # (path, temporal index) -> every spatial view of that clip
+        views = []
+        for (path, num_video_frames, video_fps), view_index, row_packets in zip(rows, view_indices, packets):
+            temporal_index, spatial_index = eval_view_position(view_index, self.settings)
+            if (path, temporal_index) not in clips:
+                indices = eval_clip_indices(self.settings, num_video_frames, video_fps, temporal_index)
+                frames = self._read(path, indices, num_video_frames, row_packets)
+                clips[path, temporal_index] = spatial_views(frames, self.settings)
+            views.append(clips[path, temporal_index][spatial_index])
+        return views
+
+    def _read(self, path: str, indices: list, num_video_frames: int, packets: dict | None) -> list:
         # The prepared frame count makes the decoder check that the file still holds that many frames.
-        return read_frame_list(path, indices, self.video_backend, num_frames=int(num_video_frames))
+        return read_frame_list(path, indices, self.video_backend, num_frames=int(num_video_frames), packets=packets)

@@ -102,7 +102,7 @@ class Hmdb51Config(datasets.BuilderConfig):
 class Hmdb51(datasets.GeneratorBasedBuilder):
     """HMDB51 (51 human actions, 6,766 clips); configs `split1` (default), `split2`, `split3`."""
 
-    VERSION = datasets.Version("1.1.0")  # 1.1: file_size and file_mtime_ns columns
+    VERSION = datasets.Version("1.2.0")  # 1.1: file_size and file_mtime_ns columns; 1.2: packets
     BUILDER_CONFIG_CLASS = Hmdb51Config
     BUILDER_CONFIGS = [
         Hmdb51Config(name=f"split{k}", split_number=k, description=f"Official train/test split {k} (70/30 per class).")
@@ -125,6 +125,11 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
                 "height": datasets.Value("int32"),
                 "file_size": datasets.Value("int64"),
                 "file_mtime_ns": datasets.Value("int64"),
+                # The stream's packet list (`video_io.packet_columns`): reads skip their pass over the file.
+                "packets": {"pts": datasets.List(datasets.Value("int64")),
+                            "dts": datasets.List(datasets.Value("int64")),
+                            "keyframe": datasets.List(datasets.Value("bool")),
+                            "discard": datasets.List(datasets.Value("bool"))},
             }),
             homepage=HOMEPAGE,
             citation=CITATION,
@@ -357,7 +362,7 @@ def _probe_one(path: str):
     except OSError as error:
         return path, None, f"unreadable video: {path}: {error.strerror or error}"
     return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
-                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns,
+                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns, "packets": info.packets,
                   "container_frames": info.container_frames}, None
 
 

@@ -5,12 +5,13 @@ The promise, for both backends (`video_backend="pyav"` or `"decord"`) and any fi
 k-th frame a plain sequential decode shows (edit lists and discarded packets honoured), or `VideoDecodeError` names
 the file and the index. Only indices past the last decodable frame are clamped to it. Frames are uint8 RGB.
 
-- `pyav` (default, faster): one pass over the packets (no decoding) lists the stream's frames in display order by
-  their presentation timestamps; a read starts at the last keyframe shown at or before the first wanted frame,
-  feeds the decoder from that keyframe (frames shown before it, which may need an earlier group of pictures, are
-  never used), identifies every decoded frame by its timestamp and converts only the wanted ones to RGB. A seek is
-  checked where it landed (the packet that comes next), not where it was asked to land; when a container seeks
-  inexactly (MPEG-TS), the read starts again from the beginning of the file.
+- `pyav` (default, faster): one pass over the packets (no decoding; or none, given the packet list stored when the
+  dataset was prepared) lists the stream's frames in display order by their presentation timestamps; a read starts
+  at the last keyframe shown at or before the first wanted frame, feeds the decoder from that keyframe (frames shown
+  before it, which may need an earlier group of pictures, are never used), identifies every decoded frame by its
+  timestamp and converts only the wanted ones to RGB. A seek is checked where it landed (the packet that comes
+  next), not where it was asked to land; when a container seeks inexactly (MPEG-TS), the read starts again from the
+  beginning of the file.
 - `decord`: decord 0.6 returns wrong frames after any seek in MPEG-4 AVI with B-frames (frame 11 comes back as
   frame 1, measured on files like HMDB51's), and wrong frames even sequentially in MPEG-TS. So this backend never
   seeks (it decodes forward from the first frame and keeps the wanted ones), refuses MPEG-TS files, and takes the
@@ -43,6 +44,7 @@ class VideoInfo:
     width: int
     height: int
     container_frames: int = 0  # the frame count the container's header states (0: none); it can over-report
+    packets: dict | None = None  # `packet_columns` of the stream (probe_video), stored at prepare to save a demux
 
 
 def check_video_backend(video_backend: str) -> str:
@@ -83,6 +85,22 @@ def _packet_list(container, stream) -> list:
             for packet in container.demux(stream) if packet.pts is not None and packet.size]
 
 
+PACKET_FIELDS = ("pts", "dts", "keyframe", "discard")
+
+
+def packet_columns(packets: list) -> dict:
+    """A stream's packet list as the column the builders store at prepare: {field: [value per packet]}."""
+    return {name: [getattr(packet, name) for packet in packets] for name in PACKET_FIELDS}
+
+
+def _packets_from_columns(path: str, columns: dict) -> list:
+    try:
+        return [_Packet(*values) for values in zip(*(columns[name] for name in PACKET_FIELDS), strict=True)]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: packets={str(columns)[:200]} is not a packet list as `packet_columns` writes it "
+                         f"({error}); prepare the dataset again.") from error
+
+
 def _shown_timestamps(packets: list) -> list:
     """Presentation timestamps of the frames a decode shows, in display order: frame i is shown at the i-th."""
     return sorted(packet.pts for packet in packets if not packet.discard)
@@ -97,7 +115,8 @@ def packet_timestamps(container, stream) -> tuple[list, int]:
 
 
 def probe_video(path: str) -> VideoInfo:
-    """Frame count (by decoding every frame, without colour conversion), frame rate and size of a video file."""
+    """Frame count (by decoding every frame, without colour conversion), frame rate, size and packet list of a video
+    file, in one pass."""
     return _video_info(path, decode=True)
 
 
@@ -113,9 +132,10 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
     container, stream = _open_pyav(path)
     try:
         if decode:
-            num_frames = sum(1 for _ in container.decode(stream))
+            packets, num_frames = _packet_list_and_count(container, stream)
         else:
-            num_frames = _decodable_count(path, container, stream, _packet_list(container, stream))
+            packets = _packet_list(container, stream)
+            num_frames = _decodable_count(path, container, stream, packets)
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
         promised = stream.frames
@@ -128,7 +148,17 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
     if not rate or rate <= 0:
         raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
     return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height,
-                     container_frames=max(promised, 0))
+                     container_frames=max(promised, 0), packets=packet_columns(packets))
+
+
+def _packet_list_and_count(container, stream) -> tuple[list, int]:
+    """`_packet_list` and the number of frames a sequential decode shows, from one pass that decodes every packet."""
+    codec, packets, num_frames = stream.codec_context, [], 0
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.size:
+            packets.append(_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard))
+        num_frames += len(codec.decode(packet))
+    return packets, num_frames
 
 
 def _decodable_count(path: str, container, stream, packets: list) -> int:
@@ -233,17 +263,18 @@ def _feed_decoder(container, stream, position_of, start, start_packet, index_of,
 
 
 def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND,
-                num_frames: int | None = None) -> torch.Tensor:
+                num_frames: int | None = None, packets: dict | None = None) -> torch.Tensor:
     """The frames at `indices` (any order, repeats allowed) as uint8 (len(indices), H, W, 3), RGB: frame k is the
     k-th frame a sequential decode shows; indices past the last decodable frame give that frame.
 
     `num_frames`: the frame count measured when the dataset was prepared. Given, indices from it on are past the end,
-    and a file that no longer decodes that many frames raises `VideoDecodeError` (it changed since)."""
-    return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend, num_frames)))
+    and a file that no longer decodes that many frames raises `VideoDecodeError` (it changed since).
+    `packets`: the packet list stored at prepare (`VideoInfo.packets`); PyAV then skips its pass over the file."""
+    return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend, num_frames, packets)))
 
 
 def read_frame_list(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND,
-                    num_frames: int | None = None) -> list:
+                    num_frames: int | None = None, packets: dict | None = None) -> list:
     """Like `read_frames`, as a list of uint8 (H, W, 3) arrays (repeated indices share one array): the clip
     operations crop each frame as they convert it, which saves stacking full frames first."""
     check_video_backend(video_backend)
@@ -254,8 +285,10 @@ def read_frame_list(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKE
         raise ValueError(f"{path}: frame indices must be non-negative; got {min(indices)}.")
     if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1):
         raise ValueError(f"{path}: num_frames={num_frames!r}: expected the positive frame count of the video.")
-    reader = _read_frames_pyav if video_backend == "pyav" else _read_frames_decord
-    return reader(path, indices, num_frames)
+    if video_backend == "decord":
+        return _read_frames_decord(path, indices, num_frames)
+    stored = None if packets is None else _packets_from_columns(path, packets)
+    return _read_frames_pyav(path, indices, num_frames, stored)
 
 
 def changed_since_prepared(path: str, what: str) -> VideoDecodeError:
@@ -293,12 +326,13 @@ def _pick(path: str, indices: list, last_index: int, decoded: "_Decoded", prepar
     return picked
 
 
-def _read_frames_pyav(path: str, indices: list, num_frames: int | None) -> list:
+def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets: list | None) -> list:
     import av
 
     container, stream = _open_pyav(path)
     try:
-        packets = _packet_list(container, stream)
+        if packets is None:
+            packets = _packet_list(container, stream)
         shown = _shown_timestamps(packets)
         if not shown:
             raise VideoDecodeError(f"{path}: the video stream holds no frames.")
