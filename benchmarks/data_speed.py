@@ -5,8 +5,14 @@
 On HMDB51-like videos (`hmdb51_like.py`: 320x240 MPEG-4 AVI with B-frames, 30 fps, frame counts drawn from the
 real HMDB51 list), one clip per video per repetition, the same clips for every candidate, interleaved:
 
-- `train_transform/<backend>`: `VideoClipTransform(train=True)` as a DataLoader worker runs it - index sampling
-  (16 frames, interval 4), decoding, random resized crop to 112^2, flip, normalisation;
+- `train_transform/<backend>`: `VideoClipTransform(train=True)` as a DataLoader worker runs it on a prepared row
+  (with the packet list the builder stores) - index sampling (16 frames, interval 4), decoding, random resized crop
+  to 112^2, flip, normalisation;
+- `train_loader_side/<backend>`: the loader's half with `augment_on_device=True` - the same decoding, the random
+  box cut out of the uint8 frames (resize, normalisation and flip then run on the training device);
+- `straightforward_loader/pyav`: what a plain loader that returns the right frames does - PyAV decoding every frame
+  from the start up to the last wanted one, then `torchvision.transforms.v2` random resized crop, flip and
+  normalisation on the float clip;
 - `bare_decode/<backend>`: decoding the same frame indices and nothing else, by the cheapest correct method we
   know for that backend, given the frame timestamps for free - the limit for that backend. PyAV: seek to the
   keyframe before the first frame, decode to the last without decoding unwanted B-frames (nothing refers to
@@ -37,9 +43,11 @@ from hmdb51_like import hmdb51_like_videos  # noqa: E402
 from hf_video.data.clip_settings import ClipSettings  # noqa: E402
 from hf_video.data.clip_transform import VideoClipTransform  # noqa: E402
 from hf_video.data.sampling import clip_indices  # noqa: E402
-from hf_video.data.video_io import VIDEO_BACKENDS, packet_timestamps, read_frames  # noqa: E402
+from hf_video.data.video_io import VIDEO_BACKENDS, packet_timestamps, probe_video, read_frames  # noqa: E402
 
 TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
+TARGET_LOADER_SIDE_OVER_BARE_DECODE = 0.95  # loader half of the device-side augmentation / bare decode, at least
+TARGET_OVER_STRAIGHTFORWARD = 1.7  # training transform / straightforward loader, at least
 TARGET_OVER_DECORD_BASELINE = 2.0  # training transform / mmaction2-style decord, at least
 
 
@@ -95,6 +103,33 @@ def bare_decode_pyav(path: str, indices: list, timestamps: tuple, skip_unwanted_
                 if frame.pts is not None and frame.pts >= last:
                     return frames
     return frames
+
+
+def straightforward_loader(path: str, indices: list, augment) -> torch.Tensor:
+    """Decode every frame from the start to the last wanted one, keep the wanted ones, then augment the float clip
+    with torchvision (`augment`: a `transforms.v2` pipeline)."""
+    import av
+
+    wanted, frames = set(indices), {}
+    with av.open(path) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index in wanted:
+                frames[index] = frame.to_ndarray(format="rgb24")
+            if index >= max(indices):
+                break
+    clip = torch.from_numpy(np.stack([frames[index] for index in indices])).permute(0, 3, 1, 2)
+    return augment(clip.float().div_(255))
+
+
+def straightforward_augmentation(settings: ClipSettings):
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        v2.RandomResizedCrop(settings.image_size, scale=settings.crop_scale, ratio=settings.crop_ratio,
+                             antialias=settings.antialias),
+        v2.RandomHorizontalFlip(settings.flip_probability),
+        v2.Normalize(settings.mean, settings.std),
+    ])
 
 
 def bare_decode_decord(path: str, indices: list) -> list:
@@ -154,6 +189,7 @@ def main(argv=None):
         random.seed(seed)
         indices.append(clip_indices(train_settings, video["num_frames"], video["fps"]))
     timestamps = stream_timestamps(videos)
+    packets = {video["video"]: probe_video(video["video"]).packets for video in videos}  # as the builder stores them
 
     def over_videos(read_one):
         def run():
@@ -166,9 +202,17 @@ def main(argv=None):
     for backend in backends:
         train = VideoClipTransform(train_settings, train=True, video_backend=backend)
         evaluate = VideoClipTransform(eval_settings, train=False, video_backend=backend)
+        loader_side = VideoClipTransform(train_settings, train=True, video_backend=backend, augment_on_device=True)
         candidates[f"train_transform/{backend}"] = over_videos(
-            lambda video, clip, train=train: train.read_train_clip(video["video"], video["num_frames"], video["fps"]))
+            lambda video, clip, train=train: train.read_train_clip(video["video"], video["num_frames"], video["fps"],
+                                                                   packets=packets[video["video"]]))
+        candidates[f"train_loader_side/{backend}"] = over_videos(
+            lambda video, clip, loader_side=loader_side: loader_side.read_train_crop(
+                video["video"], video["num_frames"], video["fps"], packets=packets[video["video"]]))
         if backend == "pyav":
+            augment = straightforward_augmentation(train_settings)
+            candidates["straightforward_loader/pyav"] = over_videos(
+                lambda video, clip: straightforward_loader(video["video"], clip, augment))
             candidates["bare_decode/pyav"] = over_videos(
                 lambda video, clip: bare_decode_pyav(video["video"], clip, timestamps[video["video"]], True))
             candidates["bare_decode_all_frames/pyav"] = over_videos(
@@ -178,7 +222,7 @@ def main(argv=None):
                 lambda video, clip: bare_decode_decord(video["video"], clip))
         candidates[f"eval_transform/{backend}"] = over_videos(
             lambda video, clip, evaluate=evaluate: evaluate.read_eval_views(video["video"], video["num_frames"],
-                                                                            video["fps"]))
+                                                                            video["fps"], packets[video["video"]]))
     if "decord" in backends:
         candidates["decord_baseline"] = over_videos(lambda video, clip: decord_baseline(video["video"], clip))
 
@@ -209,6 +253,14 @@ def main(argv=None):
         f"train_transform/{fastest}", fastest_bare))
     target_entry = results["ratios"][f"train_transform/{fastest} / {fastest_bare}"]
     target_entry["verdict"] = verdict(target_entry["value"], TARGET_OVER_BARE_DECODE, False)
+    for backend in backends:
+        entry = results["ratios"][f"train_loader_side/{backend} / bare_decode/{backend}"] = speed_ratio(
+            f"train_loader_side/{backend}", f"bare_decode/{backend}")
+        entry["verdict"] = verdict(entry["value"], TARGET_LOADER_SIDE_OVER_BARE_DECODE, False)
+    if "pyav" in backends:
+        entry = results["ratios"]["train_transform/pyav / straightforward_loader/pyav"] = speed_ratio(
+            "train_transform/pyav", "straightforward_loader/pyav")
+        entry["verdict"] = verdict(entry["value"], TARGET_OVER_STRAIGHTFORWARD, False)
     if "pyav" in backends:
         results["ratios"]["train_transform/pyav / bare_decode_all_frames/pyav"] = speed_ratio(
             "train_transform/pyav", "bare_decode_all_frames/pyav")

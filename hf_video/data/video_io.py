@@ -25,6 +25,7 @@ holds that many frames.
 
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -69,8 +70,7 @@ def _open_pyav(path: str):
     return container, container.streams.video[0]
 
 
-@dataclass(frozen=True)
-class _Packet:
+class _Packet(NamedTuple):  # a tuple: thousands are made per read from a stored packet list
     """What a packet that carries a frame tells about it, without decoding it."""
 
     pts: int
@@ -95,7 +95,7 @@ def packet_columns(packets: list) -> dict:
 
 def _packets_from_columns(path: str, columns: dict) -> list:
     try:
-        return [_Packet(*values) for values in zip(*(columns[name] for name in PACKET_FIELDS), strict=True)]
+        return list(map(_Packet._make, zip(*(columns[name] for name in PACKET_FIELDS), strict=True)))
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: packets={str(columns)[:200]} is not a packet list as `packet_columns` writes it "
                          f"({error}); prepare the dataset again.") from error
@@ -190,14 +190,16 @@ class _Decoded:
         self.reached_end = False
 
 
-def _decode_from(path: str, container, stream, packets: list, start: int, shown: list, wanted, skip=False):
+def _decode_from(path: str, container, stream, packets: list, start: int, shown: list, wanted, skip=False,
+                 untouched=False):
     """Decode from keyframe `packets[start]` on, collecting the frames at the indices `wanted` (None: count the frames
     to the end). Frames are identified by their timestamps; frames shown before the start keyframe are never used
     (they may need an earlier group of pictures). With `skip`, frames that no other frame refers to are left
     undecoded unless wanted (about half of an IBBP stream with interval sampling).
 
     The demuxer is positioned by a seek to the start keyframe, checked where it landed; if it landed after it (or
-    somewhere unknown: containers such as MPEG-TS seek inexactly), the file is read again from its beginning."""
+    somewhere unknown: containers such as MPEG-TS seek inexactly), the file is read again from its beginning.
+    `untouched`: nothing was demuxed from `container` yet, so a decode from the first keyframe starts there."""
     position_of = {(packet.pts, packet.dts): position for position, packet in enumerate(packets)}
     index_of = {timestamp: index for index, timestamp in enumerate(shown)}
     start_packet = packets[start]
@@ -206,6 +208,12 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     if start > 0:
         target = start_packet.dts if start_packet.dts is not None else start_packet.pts
         container.seek(target, stream=stream, backward=True, any_frame=False)
+        outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
+                                result)
+        if outcome is not None:
+            return outcome
+        result = _Decoded()
+    elif untouched:
         outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
                                 result)
         if outcome is not None:
@@ -229,6 +237,7 @@ def _feed_decoder(container, stream, position_of, start, start_packet, index_of,
     codec = stream.codec_context
     remaining = None if wanted_pts is None else set(wanted_pts)
     feeding = False
+    skip_mode = codec.skip_frame = "DEFAULT"
     try:
         for packet in container.demux(stream):
             if not feeding:
@@ -241,8 +250,9 @@ def _feed_decoder(container, stream, position_of, start, start_packet, index_of,
                     continue
                 feeding = True
                 codec.flush_buffers()
-            codec.skip_frame = "NONREF" if skip and packet.pts is not None and packet.pts not in wanted_pts \
-                else "DEFAULT"
+            mode = "NONREF" if skip and packet.pts is not None and packet.pts not in wanted_pts else "DEFAULT"
+            if mode != skip_mode:  # setting it costs more than comparing
+                codec.skip_frame = skip_mode = mode
             for frame in codec.decode(packet):
                 index = index_of.get(frame.pts)
                 if index is None or frame.pts < start_packet.pts:
@@ -330,8 +340,9 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
     import av
 
     container, stream = _open_pyav(path)
+    stored = packets is not None
     try:
-        if packets is None:
+        if not stored:
             packets = _packet_list(container, stream)
         shown = _shown_timestamps(packets)
         if not shown:
@@ -342,7 +353,8 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
         last_index = (num_frames or len(shown)) - 1
         wanted = sorted({min(index, last_index) for index in indices})
         start = _start_keyframe(packets, shown[wanted[0]])
-        decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True)
+        decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True,
+                               untouched=stored)
         if len(decoded.frames) < len(wanted) and decoded.reached_end and num_frames is None:
             # The end of the video is unknown, and frames left undecoded by the skipping might be it: decode them all.
             # (With the prepared count, a wanted frame that did not decode is an error however the rest went.)
