@@ -6,6 +6,7 @@ Data modules (`hf_video.data`) import their decoders lazily: the model works whe
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+from transformers.utils import is_torchvision_available
 
 from .models.tada_resnet import (
     TadaResNetConfig,
@@ -23,14 +24,14 @@ AutoModel.register(TadaResNetConfig, TadaResNetModel, exist_ok=True)
 AutoModelForVideoClassification.register(TadaResNetConfig, TadaResNetForVideoClassification, exist_ok=True)
 
 # transformers' video processors need torchvision; without it the model still works, the processor does not.
-try:
-    from .data.video_processing_tada_resnet import TadaResNetVideoProcessor
-except ImportError:
-    TadaResNetVideoProcessor = None
-else:
+if is_torchvision_available():
     from transformers import AutoVideoProcessor
 
+    from .data.video_processing_tada_resnet import TadaResNetVideoProcessor
+
     AutoVideoProcessor.register(TadaResNetConfig, TadaResNetVideoProcessor, exist_ok=True)
+else:
+    TadaResNetVideoProcessor = None
 
 __all__ = [
     "TadaResNetConfig",

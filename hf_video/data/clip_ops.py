@@ -12,7 +12,6 @@ import random
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.v2 import functional as TF
 
 from .clip_settings import ClipSettings
 
@@ -85,7 +84,7 @@ def finish_augmentation(frames, box: tuple, flip: bool, settings: ClipSettings) 
     """The float part: crop `box`, resize, normalise, flip. `frames` as for `augment_clip`, or one (T, H, W, C) uint8
     tensor on any device (the device-side augmentation runs this on the training device)."""
     clip = _crop_resize_normalise(frames, *box, settings)
-    return TF.horizontal_flip(clip) if flip else clip
+    return clip.flip(-1) if flip else clip  # mirror the width axis (torch alone: the GPU machines may lack torchvision)
 
 
 def augment_clip(frames, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
