@@ -44,7 +44,8 @@ def device_augmentation_difference(device: str) -> float:
     for frames in videos:
         (top, left, height, width), flip = draw_augmentation(*frames.shape[1:3], settings)
         rows.append({"crops": frames[:, top:top + height, left:left + width].clone(), "flip": flip, "labels": 0})
-    batch = {name: value.to(device) for name, value in collate_clips(rows).items()}
+    batch = {name: value.to(device) if isinstance(value, torch.Tensor) else value
+             for name, value in collate_clips(rows).items()}
     finished = DeviceAugmentation(settings)(batch)["pixel_values"]
     assert finished.device.type == torch.device(device).type
     return (finished.cpu() - expected).abs().max().item()

@@ -119,8 +119,10 @@ def test_device_augmentation_gives_the_cpu_paths_pixels(device):
         (top, left, height, width), flip = draw_augmentation(*frames.shape[1:3], settings)
         rows.append({"crops": frames[:, top:top + height, left:left + width].clone(), "flip": flip, "labels": 0})
     assert {row["flip"] for row in rows} == {True, False}
-    batch = {name: value.to(device) for name, value in collate_clips(rows).items()}
-    assert batch["crops"].dtype == torch.uint8 and batch["crop_sizes"].shape == (6, 2)
+    batch = {name: value.to(device) if isinstance(value, torch.Tensor) else value
+             for name, value in collate_clips(rows).items()}
+    assert batch["crops"].dtype == torch.uint8 and len(batch["crop_shapes"]) == 6
+    assert len(batch["crops"]) == sum(row["crops"].numel() for row in rows)  # not padded
     finished = DeviceAugmentation(settings)(batch)
     assert sorted(finished) == ["labels", "pixel_values"] and finished["pixel_values"].device.type == device
     torch.testing.assert_close(finished["pixel_values"].cpu(), expected, rtol=0, atol=1e-5)

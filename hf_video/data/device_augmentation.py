@@ -7,7 +7,7 @@ the collator and the model. So the pixels are the CPU path's (to float rounding 
 spends its time decoding.
 
 - rows: `crops` uint8 (T, h, w, 3), `flip` (bool), `labels` (`VideoClipTransform(augment_on_device=True)`);
-- `collate_crops`: pads the crops of a batch to the largest box, (B, T, H, W, 3) uint8, with `crop_sizes` (B, 2);
+- `collate_crops`: the crops of a batch one after the other, flat uint8, with their shapes and flips as lists;
 - `DeviceAugmentation(settings)(batch)`: turns such a batch, wherever it lies, into `pixel_values` (B, T, C, S, S).
 """
 
@@ -18,16 +18,16 @@ from .clip_settings import ClipSettings
 
 
 def collate_crops(rows: list[dict]) -> dict:
-    """Batch rows of uint8 crops of different sizes: zero-padded to the largest, with each crop's size."""
-    sizes = torch.tensor([tuple(row["crops"].shape[1:3]) for row in rows], dtype=torch.long)
-    lengths = {tuple(row["crops"].shape[::3]) for row in rows}
-    if len(lengths) != 1:
-        raise ValueError(f"crops in one batch must have one frame count and 3 channels; got (T, C) {sorted(lengths)}.")
-    frames, _, _, channels = rows[0]["crops"].shape
-    crops = torch.zeros(len(rows), frames, *sizes.max(dim=0).values.tolist(), channels, dtype=torch.uint8)
-    for target, row, (height, width) in zip(crops, rows, sizes.tolist()):
-        target[:, :height, :width] = row["crops"]
-    return {"crops": crops, "crop_sizes": sizes, "flips": torch.tensor([bool(row["flip"]) for row in rows]),
+    """Batch rows of uint8 crops of different sizes without padding: `crops` is every crop's bytes one after the
+    other (1-D uint8: a batch of boxes padded to the largest would often be larger than the float clips). Each crop's
+    (frames, height, width) and flip are plain lists (`crop_shapes`, `flips`), which stay on the CPU when the batch
+    moves: reading them back from an accelerator would make every step wait for the one before."""
+    shapes = [tuple(row["crops"].shape[:3]) for row in rows]
+    if len({shape[0] for shape in shapes}) != 1 or {row["crops"].shape[3] for row in rows} != {3}:
+        raise ValueError(f"crops in one batch must have one frame count and 3 channels; got shapes "
+                         f"{sorted({tuple(row['crops'].shape) for row in rows})}.")
+    return {"crops": torch.cat([row["crops"].reshape(-1) for row in rows]), "crop_shapes": shapes,
+            "flips": [bool(row["flip"]) for row in rows],
             "labels": torch.as_tensor([row["labels"] for row in rows], dtype=torch.long)}
 
 
@@ -48,9 +48,10 @@ class DeviceAugmentation:
         if "crops" not in batch:
             return batch
         batch = dict(batch)
-        crops, sizes, flips = batch.pop("crops"), batch.pop("crop_sizes").tolist(), batch.pop("flips").tolist()
+        crops, shapes, flips = batch.pop("crops"), batch.pop("crop_shapes"), batch.pop("flips")
+        clips = torch.split(crops, [frames * height * width * 3 for frames, height, width in shapes])
         batch["pixel_values"] = torch.stack([
-            finish_augmentation(clip, (0, 0, height, width), flip, self.settings)
-            for clip, (height, width), flip in zip(crops, sizes, flips)
+            finish_augmentation(clip.view(frames, height, width, 3), (0, 0, height, width), flip, self.settings)
+            for clip, (frames, height, width), flip in zip(clips, shapes, flips)
         ])
         return batch

@@ -316,7 +316,10 @@ class TadaResNetEmbeddings(nn.Module):
         self._check(pixel_values)
         batch, num_frames = pixel_values.shape[:2]
         frames = pixel_values.reshape(batch * num_frames, *pixel_values.shape[2:])
-        frames = frames.to(self.convolution.weight.dtype)
+        # The frames' memory layout sets the convolutions' (their outputs keep it): channels-last runs faster on a
+        # GPU (cuDNN's NHWC kernels), contiguous on a CPU. Clips arrive either way (crops come out channels-last).
+        layout = torch.channels_last if frames.device.type == "cuda" else torch.contiguous_format
+        frames = frames.to(self.convolution.weight.dtype).contiguous(memory_format=layout)
         return self.activation(self.normalization(self.convolution(frames)))
 
     def _check(self, pixel_values: torch.Tensor) -> None:
