@@ -9,8 +9,8 @@ The step is the Trainer's: a batch from a `DataLoader` over HMDB51-like videos (
 `VideoClipTransform` (decoding, sampling, augmentation; prepared rows with their stored packet lists), collated by
 `collate_clips`, pinned and copied to the device, finished there by `DeviceAugmentation` in the `device` mode, then
 forward (autocast in `--dtype`), backward and an SGD step. The model-only step runs the same step on one real batch
-already on the device (measured before and after the fed runs). Two loader modes: `loader` (the whole augmentation in the
-loader processes, the default) and `device` (`--augment_on_device`: loaders decode and cut the crop; resize,
+already on the device (measured before and after the fed runs). Two loader modes: `loader` (the whole augmentation
+in the loader processes, the default) and `device` (`--augment_on_device`: loaders decode and cut the crop; resize,
 normalisation and flip on the device).
 
 Each configuration runs `--warmup` steps, then `--steps` timed steps; the ratio (fed / model-only) says what binds:
@@ -183,7 +183,8 @@ def main(argv=None):
         results["fed"][f"{mode}/{workers}"] = {"clips_per_second": rate, "ratio": ratio, "bound_by": binds}
         rows_out.append([f"fed, augmentation in the {mode}", str(workers), f"{rate:.1f}", f"{ratio:.2f}", binds])
     print(f"TAda ResNet-{args.depth}, {args.num_frames} x {args.image_size}^2, batch {args.batch_size}, {args.dtype}"
-          f"{', channels-last' if args.channels_last else ''}{', compiled' if args.compile else ''} on {args.device}; {len(videos)} HMDB51-like videos; "
+          f"{', channels-last' if args.channels_last else ''}{', compiled' if args.compile else ''} on {args.device}; "
+          f"{len(videos)} HMDB51-like videos; "
           f"{args.steps} timed steps after {args.warmup}\n")
     print_table(["step", "loader processes", "clips/s", "/ model only", f"binds (< {TARGET_FED_OVER_MODEL_ONLY})"],
                 rows_out)
