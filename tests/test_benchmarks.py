@@ -69,13 +69,28 @@ def test_data_speed_runs_every_candidate_and_finds_decords_wrong_frames(tmp_path
     result = run_benchmark("data_speed.py", "--work_dir", tmp_path / "work", "--num_videos", 4, "--repetitions", 1,
                            "--output", output)
     report = json.loads(output.read_text())
-    expected = {f"{kind}/{backend}" for kind in ("train_transform", "bare_decode", "eval_transform")
-                for backend in ("pyav", "decord")} | {"bare_decode_all_frames/pyav", "decord_baseline"}
+    expected = {f"{kind}/{backend}" for kind in ("train_transform", "train_loader_side", "bare_decode", "eval_transform")
+                for backend in ("pyav", "decord")} | {"bare_decode_all_frames/pyav", "decord_baseline",
+                                                      "straightforward_loader/pyav"}
     assert set(report["timings"]) == expected
+    for ratio in ("train_loader_side/pyav / bare_decode/pyav", "train_transform/pyav / straightforward_loader/pyav"):
+        assert report["ratios"][ratio]["verdict"].startswith(("holds", "MISSES")), ratio
     # get_batch seeks, and decord's seeks return other frames in B-frame AVI (compared with sequential decoding).
     assert 0 < report["decord_baseline_wrong_clips"] <= 4
     # The target ratio compares the faster backend's transform, whichever it was on this run.
     assert re.search(r"train_transform/(pyav|decord) / decord_baseline .*(holds|MISSES)", result.stdout)
+
+
+def test_train_step_speed_feeds_the_step_in_both_modes(tmp_path):
+    output = tmp_path / "train_step_speed.json"
+    run_benchmark("train_step_speed.py", "--work_dir", tmp_path / "work", "--num_videos", 4, "--depth", 18,
+                  "--num_frames", 4, "--image_size", 32, "--batch_size", 4, "--workers", "0,1", "--steps", 2,
+                  "--warmup", 1, "--output", output)
+    report = json.loads(output.read_text())
+    assert set(report["fed"]) == {"loader/0", "loader/1", "device/0", "device/1"}
+    assert all(entry["clips_per_second"] > 0 and entry["bound_by"] in ("model", "loaders")
+               for entry in report["fed"].values())
+    assert len(report["model_only_before_and_after"]) == 2
 
 
 def test_prepare_speed_prepares_a_tree_with_real_names(tmp_path):
