@@ -69,9 +69,9 @@ def test_data_speed_runs_every_candidate_and_finds_decords_wrong_frames(tmp_path
     result = run_benchmark("data_speed.py", "--work_dir", tmp_path / "work", "--num_videos", 4, "--repetitions", 1,
                            "--output", output)
     report = json.loads(output.read_text())
-    expected = {f"{kind}/{backend}" for kind in ("train_transform", "train_loader_side", "bare_decode", "eval_transform")
-                for backend in ("pyav", "decord")} | {"bare_decode_all_frames/pyav", "decord_baseline",
-                                                      "straightforward_loader/pyav"}
+    kinds = ("train_transform", "train_loader_side", "bare_decode", "eval_transform")
+    expected = {f"{kind}/{backend}" for kind in kinds for backend in ("pyav", "decord")}
+    expected |= {"bare_decode_all_frames/pyav", "decord_baseline", "straightforward_loader/pyav"}
     assert set(report["timings"]) == expected
     for ratio in ("train_loader_side/pyav / bare_decode/pyav", "train_transform/pyav / straightforward_loader/pyav"):
         assert report["ratios"][ratio]["verdict"].startswith(("holds", "MISSES")), ratio
