@@ -126,5 +126,7 @@ def test_device_augmentation_gives_the_cpu_paths_pixels(device):
     finished = DeviceAugmentation(settings)(batch)
     assert sorted(finished) == ["labels", "pixel_values"] and finished["pixel_values"].device.type == device
     torch.testing.assert_close(finished["pixel_values"].cpu(), expected, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="one frame count and 3 channels, and one box per clip"):
+        collate_clips([rows[0], {**rows[1], "crops": rows[1]["crops"][:3]}])
     evaluation = {"pixel_values": expected, "labels": torch.zeros(6)}
     assert DeviceAugmentation(settings)(evaluation) is evaluation  # finished clips pass through

@@ -5,7 +5,8 @@ It ties the steps together and adds nothing of its own: pick frame indices (`sam
 (`clip_ops`). Everything it does is set by one `ClipSettings`.
 
 Training rows give one random clip each, `pixel_values` (T, C, H, W); with `augment_on_device=True`, the uint8
-crop and flip decision instead (`crops`, `flip`), finished on the training device (`device_augmentation`).
+crop of each frame and the flip decision instead (`crops`, `flip`), finished on the training device
+(`device_augmentation`).
 Evaluation rows give the `temporal_crops` x `spatial_crops` views in view-index order (`views`), `pixel_values`
 (T, C, H, W) for a single view, else (views, T, C, H, W); rows with a `view_index` column (one row per view, as
 `hf_video.training.expand_views` makes them) give that view alone, (T, C, H, W), and the views of one temporal clip
@@ -13,7 +14,6 @@ that share a batch share one decode. Random draws use the `random` module, which
 DataLoader worker, so workers never repeat each other's augmentations.
 """
 
-import numpy as np
 import torch
 
 from .clip_ops import augment_clip, draw_augmentation, spatial_views
@@ -76,14 +76,14 @@ class VideoClipTransform:
         return augment_clip(self._read(path, indices, num_video_frames, packets), self.settings)
 
     def read_train_crop(self, path: str, num_video_frames: int, video_fps: float,
-                        packets: dict | None = None) -> tuple[torch.Tensor, bool]:
-        """The loader's half of `read_train_clip` (see `device_augmentation`): the random box cut out of the uint8
-        frames, (T, h, w, 3), and whether to flip. The same random draws as `read_train_clip`."""
+                        packets: dict | None = None) -> tuple[list, bool]:
+        """The loader's half of `read_train_clip` (see `device_augmentation`): the random box of every frame, as
+        uint8 (h, w, 3) views into the decoded frames (`collate_crops` copies them once, into the batch), and whether
+        to flip. The same random draws as `read_train_clip`."""
         indices = clip_indices(self.settings, num_video_frames, video_fps)
         frames = self._read(path, indices, num_video_frames, packets)
         (top, left, height, width), flip = draw_augmentation(*frames[0].shape[:2], self.settings)
-        crops = torch.from_numpy(np.stack([frame[top:top + height, left:left + width] for frame in frames]))
-        return crops, flip
+        return [frame[top:top + height, left:left + width] for frame in frames], flip
 
     def read_eval_views(self, path: str, num_video_frames: int, video_fps: float,
                         packets: dict | None = None) -> torch.Tensor:

@@ -6,8 +6,10 @@ same draws as the CPU path), and cut the box out of the uint8 frames. The float 
 the collator and the model. So the pixels are the CPU path's (to float rounding on a GPU), and a loader process
 spends its time decoding.
 
-- rows: `crops` uint8 (T, h, w, 3), `flip` (bool), `labels` (`VideoClipTransform(augment_on_device=True)`);
-- `collate_crops`: the crops of a batch one after the other, flat uint8, with their shapes and flips as lists;
+- rows: `crops` (each frame's uint8 (h, w, 3) crop), `flip` (bool), `labels`
+  (`VideoClipTransform(augment_on_device=True)`);
+- `collate_crops`: the crops of a batch one after the other, flat uint8 (the one copy of the pixels), with their
+  shapes and flips as lists;
 - `DeviceAugmentation(settings)(batch)`: turns such a batch, wherever it lies, into `pixel_values` (B, T, C, S, S).
 """
 
@@ -19,14 +21,22 @@ from .clip_settings import ClipSettings
 
 def collate_crops(rows: list[dict]) -> dict:
     """Batch rows of uint8 crops of different sizes without padding: `crops` is every crop's bytes one after the
-    other (1-D uint8: a batch of boxes padded to the largest would often be larger than the float clips). Each crop's
-    (frames, height, width) and flip are plain lists (`crop_shapes`, `flips`), which stay on the CPU when the batch
-    moves: reading them back from an accelerator would make every step wait for the one before."""
-    shapes = [tuple(row["crops"].shape[:3]) for row in rows]
-    if len({shape[0] for shape in shapes}) != 1 or {row["crops"].shape[3] for row in rows} != {3}:
-        raise ValueError(f"crops in one batch must have one frame count and 3 channels; got shapes "
-                         f"{sorted({tuple(row['crops'].shape) for row in rows})}.")
-    return {"crops": torch.cat([row["crops"].reshape(-1) for row in rows]), "crop_shapes": shapes,
+    other (1-D uint8: a batch of boxes padded to the largest would often be larger than the float clips), copied
+    once from the rows' frames. Each crop's (frames, height, width) and flip are plain lists (`crop_shapes`, `flips`),
+    which stay on the CPU when the batch moves: reading them back from an accelerator would make every step wait for
+    the one before. A row's `crops`: its frames' crops, a (T, h, w, 3) array or tensor or a list of (h, w, 3) ones."""
+    shapes = [(len(row["crops"]), *row["crops"][0].shape) for row in rows]
+    if len({shape[0] for shape in shapes}) != 1 or {shape[3] for shape in shapes} != {3} or any(
+            tuple(frame.shape) != shape[1:] for row, shape in zip(rows, shapes) for frame in row["crops"]):
+        raise ValueError(f"crops in one batch must have one frame count and 3 channels, and one box per clip; got "
+                         f"(frames, height, width, channels) {sorted(set(shapes))}.")
+    flat = torch.empty(sum(frames * height * width * 3 for frames, height, width, _ in shapes), dtype=torch.uint8)
+    start = 0
+    for row, (_, height, width, _) in zip(rows, shapes):
+        for frame in row["crops"]:
+            flat[start:start + height * width * 3].view(height, width, 3).copy_(torch.as_tensor(frame))
+            start += height * width * 3
+    return {"crops": flat, "crop_shapes": [shape[:3] for shape in shapes],
             "flips": [bool(row["flip"]) for row in rows],
             "labels": torch.as_tensor([row["labels"] for row in rows], dtype=torch.long)}
 
