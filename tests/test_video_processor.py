@@ -1,10 +1,14 @@
 """TadaResNetVideoProcessor and pipeline("video-classification") on generated and real-footage videos."""
 
+import functools
+import http.server
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -175,8 +179,6 @@ def test_processor_refuses_what_it_would_otherwise_get_wrong(generated_video):
         processor([frames[:5], frames[:6]], do_sample_frames=False)
     with pytest.raises(ValueError, match="7 frames cannot make 2 temporal clips"):
         processor(frames[:7], do_sample_frames=False, temporal_crops=2)
-    with pytest.raises(ValueError, match="reads local files only; download the video first"):
-        processor("https://example.org/video.mp4")
 
 
 def test_processor_views_settings_and_round_trip(tmp_path, generated_video):
@@ -243,3 +245,22 @@ def test_pipeline_runs_from_remote_code_where_hf_video_cannot_be_imported(model_
     assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
     copied = {path.name for path in model_folder.glob("*.py")}
     assert {"video_processing_tada_resnet.py", "video_io.py", "views.py", "clip_ops.py"} <= copied
+
+
+def test_processor_and_pipeline_read_videos_from_urls(model_folder, generated_video):
+    """An http URL (served here from localhost) gives what the file gives; a missing one is named."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(generated_video.parent))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{urllib.parse.quote(generated_video.name)}"
+        processor = AutoVideoProcessor.from_pretrained(model_folder)
+        assert torch.equal(processor(url)["pixel_values"], processor(str(generated_video))["pixel_values"])
+        classifier = pipeline("video-classification", model=str(model_folder))
+        assert classifier(url, top_k=4) == classifier(str(generated_video), top_k=4)
+        with pytest.raises(ValueError, match=r"missing\.avi: the video could not be downloaded.*404"):
+            processor(url.rsplit("/", 1)[0] + "/missing.avi")
+    finally:
+        server.shutdown()
+        server.server_close()

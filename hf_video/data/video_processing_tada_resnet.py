@@ -5,7 +5,8 @@ video processors works (videos as paths, arrays, tensors or lists of PIL frames,
 last, RGBA, `do_sample_frames`, `num_frames`, `fps`, `video_metadata`, `return_metadata`, `image_mean` /
 `image_std`, `device`, `return_tensors`):
 
-- `fetch_videos` decodes files with our exact decoders (`video_io`: PyAV or decord, not torchcodec);
+- `fetch_videos` decodes files (and http(s) URLs, downloaded to a temporary file) with our exact decoders
+  (`video_io`: PyAV or decord, not torchcodec);
 - `sample_frames` picks the recipe's evaluation clips (`views.eval_frame_indices`);
 - `_preprocess` cuts the recipe's evaluation views (`views.eval_views`: crop, resize, normalise), on the device
   the frames are on.
@@ -18,8 +19,14 @@ This file and the modules it imports (all siblings, imported relatively) are cop
 that way: import only siblings, torch, torchvision, numpy and transformers here (decoders lazily).
 """
 
+import contextlib
 import dataclasses
 import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import numpy as np
 import torch
@@ -167,7 +174,8 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
             return tuple(map(list, zip(*[self.fetch_videos(path, sample_indices_fn) for path in video_url_or_urls])))
         path = os.fspath(video_url_or_urls)
         if path.startswith(("http://", "https://")):
-            raise ValueError(f"{path}: {type(self).__name__} reads local files only; download the video first.")
+            with _downloaded(path) as local_path:
+                return self.fetch_videos(local_path, sample_indices_fn)
         info = stream_info(path)
         metadata = VideoMetadata(total_num_frames=info.num_frames, fps=info.fps, width=info.width,
                                  height=info.height, duration=info.num_frames / info.fps,
@@ -226,6 +234,20 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
             raise ValueError(f"the videos give clips of different shapes {shapes} (different frame counts with "
                              f"do_sample_frames=False): process them one by one, or sample the same number of frames.")
         return BatchFeature(data={"pixel_values": torch.stack(pixel_values)}, tensor_type=return_tensors)
+
+
+@contextlib.contextmanager
+def _downloaded(url: str):
+    """The video at `url` in a temporary file (removed afterwards): our decoders read files."""
+    suffix = os.path.splitext(urllib.parse.urlsplit(url).path)[1]
+    with tempfile.TemporaryDirectory() as folder:
+        local_path = os.path.join(folder, f"video{suffix}")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(local_path, "wb") as file:
+                shutil.copyfileobj(response, file)
+        except (urllib.error.URLError, OSError) as error:
+            raise ValueError(f"{url}: the video could not be downloaded ({error}).") from error
+        yield local_path
 
 
 def _per_channel(values, name: str) -> tuple:
