@@ -140,6 +140,10 @@ def test_processor_sampling_arguments(generated_video):
     with pytest.raises(ValueError, match=r"asked for 60 frames per clip from a video of 50 frames.*num_frames <= 50"):
         processor(frames, num_frames=60)
     from_path = processor(str(generated_video), return_metadata=True)["video_metadata"][0]
+    with_decord = processor(str(generated_video), return_metadata=True, video_backend="decord")["video_metadata"][0]
+    assert with_decord.video_backend == "decord" and processor.video_backend == "pyav"
+    with pytest.raises(ValueError, match="video_backend='torchcodec'"):
+        processor(str(generated_video), video_backend="torchcodec")
     settings = processor.clip_settings()
     assert from_path.fps == 30 and from_path.total_num_frames == 50
     assert list(from_path.frames_indices) == eval_frame_indices(settings, 50, 30)

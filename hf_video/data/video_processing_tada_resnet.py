@@ -20,6 +20,7 @@ that way: import only siblings, torch, torchvision, numpy and transformers here 
 """
 
 import contextlib
+import copy
 import dataclasses
 import os
 import shutil
@@ -137,6 +138,12 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     def preprocess(self, videos, **kwargs) -> BatchFeature:
         """Prepare one video or a batch, as every transformers video processor does (see the class docstring)."""
         _refuse_generic_geometry(kwargs)
+        backend = kwargs.pop("video_backend", None)
+        if backend is not None and check_video_backend(backend) != self.video_backend:
+            # fetch_videos reads the processor's own setting: a copy decodes with the backend asked for.
+            processor = copy.copy(self)
+            processor.video_backend = backend
+            return processor.preprocess(videos, **kwargs)
         if kwargs.get("fps") is not None:
             # `fps` and `num_frames` exclude each other: a call's fps replaces the saved clip length.
             kwargs.setdefault("num_frames", None)
