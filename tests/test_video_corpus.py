@@ -53,16 +53,19 @@ def expected_frames(reference: list, indices: list) -> list:
                                   "mpeg2_b_frames.ts", "vfr.mp4", "vfr.mkv", "gaps.avi", "mjpeg.avi"])
 def test_frame_counts_and_pyav_frames_equal_the_sequential_decode(corpus, references, name):
     path, reference = str(corpus[name]), references[name]
-    assert probe_video(path).num_frames == stream_info(path).num_frames == len(reference)
+    info = probe_video(path)
+    assert info.num_frames == stream_info(path).num_frames == len(reference)
     lists = index_lists(len(reference))
     assert len(lists) >= 30
     for indices in lists:
         frames = read_frame_list(path, indices, "pyav")
         assert all(np.array_equal(got, want) for got, want in zip(frames, expected_frames(reference, indices))), \
             (name, indices)
-        # With the prepared count: the same frames.
+        # With the prepared count, and with the packet list stored at prepare (no pass over the file): the same.
         prepared = read_frame_list(path, indices, "pyav", num_frames=len(reference))
         assert all(np.array_equal(got, want) for got, want in zip(prepared, frames)), (name, indices)
+        stored = read_frame_list(path, indices, "pyav", num_frames=len(reference), packets=info.packets)
+        assert all(np.array_equal(got, want) for got, want in zip(stored, frames)), (name, indices)
 
 
 @pytest.mark.parametrize("name", ["hmdb_like.avi", "open_gop.mp4", "edit_list.mp4", "starts_at_2s.mkv", "vfr.mp4",
