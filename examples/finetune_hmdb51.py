@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Fine-tune TAda ResNet3D on HMDB51 (or the synthetic motion set) with the transformers Trainer.
+"""Fine-tune TAda ResNet3D on HMDB51 (or UCF101 with `--dataset ucf101`, or the synthetic motion set) with the
+transformers Trainer.
 
 The same command runs on CPU, one GPU, several GPUs and several machines:
 
@@ -30,8 +31,9 @@ from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
-from hf_video.data import (HMDB51_CLASSES, RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform,
-                           collate_clips, load_hmdb51, synthetic_class_names, write_synthetic_motion_dataset)
+from hf_video.data import (HMDB51_CLASSES, RECIPE, UCF101_CLASSES, ClipSettings, DeviceAugmentation,
+                           VideoClipTransform, collate_clips, load_hmdb51, load_ucf101, synthetic_class_names,
+                           write_synthetic_motion_dataset)
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
                                stop_with_launcher)
@@ -70,8 +72,11 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    data_dir: str = field(default="data/hmdb51", metadata={
-        "help": "HMDB51 (extracted videos/ + annotations/, or the two official .rar archives), or a synthetic set."})
+    dataset: Literal["hmdb51", "ucf101"] = field(default="hmdb51", metadata={
+        "help": "hmdb51 or ucf101: the layout of data_dir (the recipe's settings are HMDB51's)."})
+    data_dir: str = field(default="data/hmdb51", metadata={"help": (
+        "HMDB51 (extracted videos/ + annotations/, or the two official .rar archives), UCF101 (UCF-101/ or "
+        "UCF101.rar, ucfTrainTestlist/ or the official split zip), or a synthetic set.")})
     synthetic_if_missing: str | None = field(default=None, metadata={"help": (
         "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
     split: Literal[1, 2, 3] = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
@@ -84,8 +89,8 @@ class DataArguments:
     image_size: int = field(default=RECIPE.image_size, metadata={
         "help": "Side of the square crops given to the model."})
     flip_probability: float | None = field(default=None, metadata={"help": (
-        f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51, 0 on the synthetic "
-        "set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
+        f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51 and UCF101, 0 on the "
+        "synthetic set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
     augment_on_device: bool = field(default=False, metadata={"help": (
@@ -105,7 +110,8 @@ class DataArguments:
 
 
 def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple[str, tuple, str]:
-    """(data folder, class names, dataset name): HMDB51 at data_dir, or the synthetic set (when it is missing)."""
+    """(data folder, class names, dataset name): HMDB51 or UCF101 at data_dir, or the synthetic set (when it is
+    missing)."""
     data_dir = data_arguments.data_dir
     if not os.path.exists(data_dir) and data_arguments.synthetic_if_missing:
         data_dir = data_arguments.synthetic_if_missing
@@ -114,11 +120,21 @@ def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple
                 logger.info(f"Writing the synthetic motion set to {data_dir} (once; later runs reuse it).")
                 write_synthetic_motion_dataset(data_dir)
         logger.warning(f"{data_arguments.data_dir} not found: training on the SYNTHETIC motion set in {data_dir} "
-                       "(time-reversed twin classes), not on HMDB51.")
+                       f"(time-reversed twin classes), not on {data_arguments.dataset.upper()}.")
     synthetic = synthetic_class_names(data_dir)
     if synthetic is not None:
         return data_dir, synthetic, "synthetic motion (time-reversed twins)"
+    if data_arguments.dataset == "ucf101":
+        return data_dir, UCF101_CLASSES, "UCF101"
     return data_dir, HMDB51_CLASSES, "HMDB51"
+
+
+def load_splits(data_dir: str, labels: tuple, dataset_name: str, data_arguments: DataArguments):
+    """The train and test splits, prepared by the builder of the dataset's layout (the synthetic set has HMDB51's)."""
+    load = load_ucf101 if dataset_name == "UCF101" else load_hmdb51
+    return load(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
+                num_proc=data_arguments.prepare_num_proc, class_names=labels,
+                skip_unreadable=data_arguments.skip_unreadable)
 
 
 def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, labels: tuple):
@@ -239,12 +255,10 @@ def main(argv=None):
 
     data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
     with training_arguments.main_process_first(desc="preparing the dataset"):
-        splits = load_hmdb51(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
-                             num_proc=data_arguments.prepare_num_proc, class_names=labels,
-                             skip_unreadable=data_arguments.skip_unreadable)
+        splits = load_splits(data_dir, labels, dataset_name, data_arguments)
     flip_probability = data_arguments.flip_probability
     if flip_probability is None:
-        flip_probability = RECIPE.flip_probability if dataset_name == "HMDB51" else 0.0
+        flip_probability = RECIPE.flip_probability if dataset_name in ("HMDB51", "UCF101") else 0.0
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
                                   target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
@@ -401,7 +415,7 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, datas
               "precision": "bf16" if arguments.bf16 else "fp16" if arguments.fp16 else "fp32",
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
-    dataset_id = "hmdb51" if dataset_name == "HMDB51" else "synthetic-motion"
+    dataset_id = {"HMDB51": "hmdb51", "UCF101": "ucf101"}.get(dataset_name, "synthetic-motion")
     trainer.model_card = finetuned_model_card(model_name, dataset_name, dataset_id, base_model, recipe, results)
     if not arguments.push_to_hub:
         trainer.create_model_card()

@@ -1,4 +1,4 @@
-"""Data: the HMDB51 datasets builder, video decoding, frame sampling, clip settings, evaluation views, clip
+"""Data: the HMDB51 and UCF101 datasets builders, video decoding, frame sampling, clip settings, evaluation views, clip
 transforms, batching and the synthetic motion set.
 
 Names are imported on first use: `import hf_video.data` pulls in neither `datasets` nor a video decoder, so the
@@ -13,6 +13,11 @@ _PUBLIC_NAMES = {
     "Hmdb51DataError": "hmdb51",
     "load_hmdb51": "hmdb51",
     "HMDB51_CLASSES": "hmdb51_labels",
+    "Ucf101": "ucf101",
+    "Ucf101Config": "ucf101",
+    "Ucf101DataError": "ucf101",
+    "load_ucf101": "ucf101",
+    "UCF101_CLASSES": "ucf101_labels",
     "ClipSettings": "clip_settings",
     "RECIPE": "clip_settings",
     "VideoClipTransform": "clip_transform",

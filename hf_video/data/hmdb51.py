@@ -23,17 +23,16 @@ modification times of the files it reads under `data_dir`: a video repaired, rep
 prepare, and the transform refuses a row whose file changed since (`hf_video.data.clip_transform`).
 """
 
-import hashlib
-import multiprocessing
 import os
 import re
-import unicodedata
 from pathlib import Path
 
 import datasets
 
 from .hmdb51_labels import HMDB51_CLASSES
-from .video_io import VideoDecodeError, probe_video
+from .video_builder import (VideoDataError, files_fingerprint, invisible_characters_note, prepared_splits,
+                            video_features)
+from .video_builder import extract_archives as extract_video_archives
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -54,13 +53,10 @@ CITATION = """\
 _SPLIT_FILE_PATTERN = re.compile(r"^(?P<class_name>.+)_test_split(?P<split>\d+)\.txt$")
 
 
-class Hmdb51DataError(ValueError):
+class Hmdb51DataError(VideoDataError):
     """The HMDB51 files are incomplete or malformed; `problems` lists every one found."""
 
-    def __init__(self, location, problems: list[str]):
-        self.problems = list(problems)
-        listing = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"HMDB51 at {location}: {len(self.problems)} problem(s), nothing was prepared:\n{listing}")
+    dataset = "HMDB51"
 
 
 class Hmdb51Config(datasets.BuilderConfig):
@@ -88,7 +84,9 @@ class Hmdb51Config(datasets.BuilderConfig):
         # The files' sizes and modification times join the cache key: a repaired or replaced video is prepared anew.
         config_id = super().create_config_id(config_kwargs, custom_features)
         data_dir = config_kwargs.get("data_dir")
-        return f"{config_id}-{files_fingerprint(data_dir)}" if data_dir and os.path.isdir(data_dir) else config_id
+        if not (data_dir and os.path.isdir(data_dir)):
+            return config_id
+        return f"{config_id}-{files_fingerprint(data_dir, (VIDEOS_ARCHIVE, SPLITS_ARCHIVE), ('videos', 'annotations'))}"
 
     def check(self):
         # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
@@ -115,22 +113,7 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
         self.config.check()
         return datasets.DatasetInfo(
             description="HMDB51 video paths with labels and probed metadata; decode frames in a transform.",
-            features=datasets.Features({
-                "video": datasets.Value("string"),
-                "video_id": datasets.Value("string"),
-                "label": datasets.ClassLabel(names=list(self.config.class_names)),
-                "num_frames": datasets.Value("int32"),
-                "fps": datasets.Value("float64"),
-                "width": datasets.Value("int32"),
-                "height": datasets.Value("int32"),
-                "file_size": datasets.Value("int64"),
-                "file_mtime_ns": datasets.Value("int64"),
-                # The stream's packet list (`video_io.packet_columns`): reads skip their pass over the file.
-                "packets": {"pts": datasets.List(datasets.Value("int64")),
-                            "dts": datasets.List(datasets.Value("int64")),
-                            "keyframe": datasets.List(datasets.Value("bool")),
-                            "discard": datasets.List(datasets.Value("bool"))},
-            }),
+            features=video_features(self.config.class_names),
             homepage=HOMEPAGE,
             citation=CITATION,
         )
@@ -146,38 +129,8 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
         video_dirs, annotations_dir = locate_hmdb51_files(self.config.data_dir, dl_manager)
         rows_by_split, problems = read_split_files(
             video_dirs, annotations_dir, self.config.split_number, self.config.class_names)
-        rows = [row for split_rows in rows_by_split.values() for row in split_rows]
-        metadata, unreadable = probe_videos([row["video"] for row in rows], self._probe_num_proc)
-        if unreadable and self.config.skip_unreadable:
-            skipped = "\n".join(f"  - {reason}" for reason in unreadable.values())
-            logger.warning(f"HMDB51 at {location}: skipped {len(unreadable)} unreadable video(s):\n{skipped}")
-            problems += [f"no {split_name} video is left after skipping the {len(unreadable)} unreadable one(s) "
-                         "listed below" for split_name, split_rows in rows_by_split.items()
-                         if split_rows and not any(row["video"] in metadata for row in split_rows)]
-            if problems:
-                problems += list(unreadable.values())
-        else:
-            problems += list(unreadable.values())
-        truncated = [f"{path}: its container promises {info['container_frames']} frames, but {info['num_frames']} "
-                     "decode (a truncated or damaged file?)" for path, info in sorted(metadata.items())
-                     if info["container_frames"] > info["num_frames"] + 1]
-        if truncated and self.config.strict:
-            problems += truncated
-        elif truncated:
-            logger.warning(f"HMDB51 at {location}: {len(truncated)} video(s) decode fewer frames than their container "
-                           "promises; they are kept with the frames that decode (strict=True refuses them):\n"
-                           + "\n".join(f"  - {reason}" for reason in truncated))
-        if problems:
-            raise Hmdb51DataError(location, problems)
-        return [
-            datasets.SplitGenerator(
-                name=split_name,
-                # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
-                gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]])} for row in split_rows
-                                          if row["video"] in metadata)},
-            )
-            for split_name, split_rows in rows_by_split.items()
-        ]
+        return prepared_splits(rows_by_split, problems, self.config, location, self._probe_num_proc,
+                               Hmdb51DataError)
 
     def _generate_examples(self, rows):
         for row in rows:
@@ -245,19 +198,8 @@ def _extract_official_archives(videos_archive: str, splits_archive: str, dl_mana
 
 
 def extract_archives(dl_manager, archives):
-    """`dl_manager.extract` (one path or a list), with RAR failures turned into errors that say what to install."""
-    import rarfile
-
-    try:
-        return dl_manager.extract(archives)
-    except rarfile.RarCannotExec as error:
-        raise Hmdb51DataError(archives, [
-            f"extracting RAR archives needs an unrar tool ({error}): install one (`apt-get install unar`, or `unrar` "
-            "from Debian non-free / RARLAB), then rerun."]) from error
-    except rarfile.Error as error:
-        raise Hmdb51DataError(archives, [
-            f"cannot extract ({error!r}): re-download the archive if it is damaged; if it is intact, the unrar tool "
-            "found cannot read it (bsdtar fails on many RAR files): install `unar` or `unrar` and rerun."]) from error
+    """`video_builder.extract_archives`, failing with `Hmdb51DataError`."""
+    return extract_video_archives(dl_manager, archives, Hmdb51DataError)
 
 
 def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int, class_names) -> tuple[dict, list]:
@@ -308,7 +250,7 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
             video_path = video_dirs[class_name] / video_name
             if not video_path.is_file():
                 problems.append(f"{where} names {video_name}, but {video_path} does not exist"
-                                + _invisible_characters_note(video_name))
+                                + invisible_characters_note(video_name))
                 continue
             if tag in SPLIT_BY_TAG:
                 rows_by_split[SPLIT_BY_TAG[tag]].append({
@@ -318,74 +260,3 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
             logger.warning(f"{len(unlisted)} file(s) in {video_dirs[class_name]} are not in {split_file} and are "
                            f"left out: {', '.join(unlisted[:5])}{' ...' if len(unlisted) > 5 else ''}")
     return rows_by_split, problems
-
-
-def _invisible_characters_note(name: str) -> str:
-    invisible = sorted({f"U+{ord(character):04X}" for character in name
-                        if unicodedata.category(character) in ("Cf", "Cc", "Zs", "Zl", "Zp")})
-    return f" (the name holds invisible characters {', '.join(invisible)}: remove them)" if invisible else ""
-
-
-def files_fingerprint(data_dir: str) -> str:
-    """A short hash of the path, size and modification time of every file the builder reads under `data_dir`: the
-    videos/ and annotations/ trees and the official archives (not whatever else is there, such as a cache)."""
-    digest = hashlib.sha256()
-    for path in _files_read(Path(data_dir)):
-        try:
-            status = path.stat()
-        except OSError:  # unreadable or vanished: the prepare names it
-            continue
-        digest.update(f"{path.relative_to(data_dir)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
-
-
-def _files_read(root: Path):
-    for archive in (VIDEOS_ARCHIVE, SPLITS_ARCHIVE):
-        if (root / archive).is_file():
-            yield root / archive
-    for folder in ("videos", "annotations"):
-        for directory, subdirectories, files in os.walk(root / folder):
-            subdirectories.sort()
-            yield from (Path(directory) / name for name in sorted(files))
-
-
-def _row_metadata(info: dict) -> dict:
-    return {name: value for name, value in info.items() if name != "container_frames"}
-
-
-def _probe_one(path: str):
-    try:
-        status = os.stat(path)
-        info = probe_video(path)
-    except VideoDecodeError as error:
-        return path, None, f"unreadable video: {error}"
-    except OSError as error:
-        return path, None, f"unreadable video: {path}: {error.strerror or error}"
-    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
-                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns, "packets": info.packets,
-                  "container_frames": info.container_frames}, None
-
-
-def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, dict]:
-    """({path: metadata} for videos that decode, {path: reason} for those that do not), probed in `num_proc`
-    processes with a progress bar."""
-    metadata, unreadable = {}, {}
-    progress = datasets.utils.tqdm(total=len(paths), desc="Probing videos", unit=" videos")
-    if num_proc and num_proc > 1 and len(paths) > 1:
-        with multiprocessing.get_context().Pool(num_proc) as pool:
-            results = list(_tracked(pool.imap_unordered(_probe_one, paths, chunksize=16), progress))
-    else:
-        results = list(_tracked(map(_probe_one, paths), progress))
-    progress.close()
-    for path, info, reason in results:
-        if info is None:
-            unreadable[path] = reason
-        else:
-            metadata[path] = info
-    return metadata, {path: unreadable[path] for path in sorted(unreadable)}
-
-
-def _tracked(results, progress):
-    for result in results:
-        progress.update(1)
-        yield result

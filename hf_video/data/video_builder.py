@@ -1,0 +1,180 @@
+"""What the video datasets builders (`hmdb51`, `ucf101`) share: the row schema, probing the videos, turning the rows
+of each split into `SplitGenerator`s with every problem reported at once, archive extraction and the cache key.
+
+A builder finds its files and reads its split lists (its own format), then hands `{split: rows}` and the problems
+it found to `prepared_splits`, which probes every video (frame count by decoding, rate, size, file size and time,
+packet list) and applies the options every builder has: `skip_unreadable` and `strict`.
+"""
+
+import hashlib
+import multiprocessing
+import os
+import unicodedata
+from pathlib import Path
+
+import datasets
+
+from .video_io import VideoDecodeError, probe_video
+
+logger = datasets.logging.get_logger(__name__)
+
+
+class VideoDataError(ValueError):
+    """A dataset's files are incomplete or malformed; `problems` lists every one found."""
+
+    dataset = "The dataset"
+
+    def __init__(self, location, problems: list[str]):
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{self.dataset} at {location}: {len(self.problems)} problem(s), nothing was prepared:\n"
+                         f"{listing}")
+
+
+def video_features(class_names) -> datasets.Features:
+    """The columns of a prepared split: the video's path and id, its label, and what probing it found."""
+    return datasets.Features({
+        "video": datasets.Value("string"),
+        "video_id": datasets.Value("string"),
+        "label": datasets.ClassLabel(names=list(class_names)),
+        "num_frames": datasets.Value("int32"),
+        "fps": datasets.Value("float64"),
+        "width": datasets.Value("int32"),
+        "height": datasets.Value("int32"),
+        "file_size": datasets.Value("int64"),
+        "file_mtime_ns": datasets.Value("int64"),
+        # The stream's packet list (`video_io.packet_columns`): reads skip their pass over the file.
+        "packets": {"pts": datasets.List(datasets.Value("int64")),
+                    "dts": datasets.List(datasets.Value("int64")),
+                    "keyframe": datasets.List(datasets.Value("bool")),
+                    "discard": datasets.List(datasets.Value("bool"))},
+    })
+
+
+def prepared_splits(rows_by_split: dict, problems: list, config, location, num_proc: int | None,
+                    error_class: type = VideoDataError) -> list:
+    """`SplitGenerator`s of the rows ({video, video_id, label}) with their probed metadata, or `error_class` listing
+    `problems` and every video that does not decode (`config.skip_unreadable`: those are left out and logged) or, with
+    `config.strict`, whose container promises more frames than decode (else a warning)."""
+    name = error_class.dataset
+    rows = [row for split_rows in rows_by_split.values() for row in split_rows]
+    metadata, unreadable = probe_videos([row["video"] for row in rows], num_proc)
+    problems = list(problems)
+    if unreadable and config.skip_unreadable:
+        skipped = "\n".join(f"  - {reason}" for reason in unreadable.values())
+        logger.warning(f"{name} at {location}: skipped {len(unreadable)} unreadable video(s):\n{skipped}")
+        problems += [f"no {split_name} video is left after skipping the {len(unreadable)} unreadable one(s) "
+                     "listed below" for split_name, split_rows in rows_by_split.items()
+                     if split_rows and not any(row["video"] in metadata for row in split_rows)]
+        if problems:
+            problems += list(unreadable.values())
+    else:
+        problems += list(unreadable.values())
+    truncated = [f"{path}: its container promises {info['container_frames']} frames, but {info['num_frames']} "
+                 "decode (a truncated or damaged file?)" for path, info in sorted(metadata.items())
+                 if info["container_frames"] > info["num_frames"] + 1]
+    if truncated and config.strict:
+        problems += truncated
+    elif truncated:
+        logger.warning(f"{name} at {location}: {len(truncated)} video(s) decode fewer frames than their container "
+                       "promises; they are kept with the frames that decode (strict=True refuses them):\n"
+                       + "\n".join(f"  - {reason}" for reason in truncated))
+    if problems:
+        raise error_class(location, problems)
+    return [
+        datasets.SplitGenerator(
+            name=split_name,
+            # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
+            gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]])} for row in split_rows
+                                      if row["video"] in metadata)},
+        )
+        for split_name, split_rows in rows_by_split.items()
+    ]
+
+
+def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
+    """`dl_manager.extract` (one path or a list), with RAR failures turned into errors that say what to install."""
+    import rarfile
+
+    try:
+        return dl_manager.extract(archives)
+    except rarfile.RarCannotExec as error:
+        raise error_class(archives, [
+            f"extracting RAR archives needs an unrar tool ({error}): install one (`apt-get install unar`, or `unrar` "
+            "from Debian non-free / RARLAB), then rerun."]) from error
+    except rarfile.Error as error:
+        raise error_class(archives, [
+            f"cannot extract ({error!r}): re-download the archive if it is damaged; if it is intact, the unrar tool "
+            "found cannot read it (bsdtar fails on many RAR files): install `unar` or `unrar` and rerun."]) from error
+
+
+def files_fingerprint(data_dir: str, archives, folders) -> str:
+    """A short hash of the path, size and modification time of every file a builder reads under `data_dir`: the
+    `archives` there and every file in the `folders` (not whatever else is there, such as a cache)."""
+    digest = hashlib.sha256()
+    for path in _files_read(Path(data_dir), archives, folders):
+        try:
+            status = path.stat()
+        except OSError:  # unreadable or vanished: the prepare names it
+            continue
+        digest.update(f"{path.relative_to(data_dir)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _files_read(root: Path, archives, folders):
+    for archive in archives:
+        if (root / archive).is_file():
+            yield root / archive
+    for folder in folders:
+        for directory, subdirectories, files in os.walk(root / folder):
+            subdirectories.sort()
+            yield from (Path(directory) / name for name in sorted(files))
+
+
+def invisible_characters_note(name: str) -> str:
+    """A hint for a listed name that matches no file because of characters one cannot see."""
+    invisible = sorted({f"U+{ord(character):04X}" for character in name
+                        if unicodedata.category(character) in ("Cf", "Cc", "Zs", "Zl", "Zp")})
+    return f" (the name holds invisible characters {', '.join(invisible)}: remove them)" if invisible else ""
+
+
+def _row_metadata(info: dict) -> dict:
+    return {name: value for name, value in info.items() if name != "container_frames"}
+
+
+def _probe_one(path: str):
+    try:
+        status = os.stat(path)
+        info = probe_video(path)
+    except VideoDecodeError as error:
+        return path, None, f"unreadable video: {error}"
+    except OSError as error:
+        return path, None, f"unreadable video: {path}: {error.strerror or error}"
+    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
+                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns, "packets": info.packets,
+                  "container_frames": info.container_frames}, None
+
+
+def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, dict]:
+    """({path: metadata} for videos that decode, {path: reason} for those that do not), probed in `num_proc`
+    processes with a progress bar."""
+    metadata, unreadable = {}, {}
+    progress = datasets.utils.tqdm(total=len(paths), desc="Probing videos", unit=" videos")
+    if num_proc and num_proc > 1 and len(paths) > 1:
+        with multiprocessing.get_context().Pool(num_proc) as pool:
+            results = list(_tracked(pool.imap_unordered(_probe_one, paths, chunksize=16), progress))
+    else:
+        results = list(_tracked(map(_probe_one, paths), progress))
+    progress.close()
+    for path, info, reason in results:
+        if info is None:
+            unreadable[path] = reason
+        else:
+            metadata[path] = info
+    return metadata, {path: unreadable[path] for path in sorted(unreadable)}
+
+
+def _tracked(results, progress):
+    for result in results:
+        progress.update(1)
+        yield result
