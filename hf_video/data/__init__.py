@@ -32,6 +32,8 @@ _PUBLIC_NAMES = {
     "read_frame_list": "video_io",
     "probe_video": "video_io",
     "VideoDecodeError": "video_io",
+    "InMemoryVideo": "video_io",
+    "export_dataset": "export",
     "VIDEO_BACKENDS": "video_io",
     "DEFAULT_VIDEO_BACKEND": "video_io",
     "write_mpeg4_avi": "video_writing",

@@ -19,14 +19,16 @@ import torch
 from .clip_ops import augment_clip, draw_augmentation, spatial_views
 from .clip_settings import ClipSettings
 from .sampling import clip_indices
-from .video_io import DEFAULT_VIDEO_BACKEND, check_unchanged, check_video_backend, read_frame_list
+from .video_io import (DEFAULT_VIDEO_BACKEND, InMemoryVideo, check_unchanged, check_video_backend, read_frame_list,
+                       video_source)
 from .views import eval_clip_indices, eval_frame_indices, eval_view_position, eval_views
 
 
 class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
-    Reads the columns `video` (path), `num_frames`, `fps` and `label`, and `packets` where the builder stored the
+    Reads the columns `video` (a path, or a `datasets.Video(decode=False)` value whose bytes are decoded from memory,
+    as in an exported dataset), `num_frames`, `fps` and `label`, and `packets` where the builder stored the
     stream's packet list (the decoder then skips its pass over the file); returns `pixel_values` and `labels`. Rows
     that record their file's size and modification time (`file_size`, `file_mtime_ns`, as the builders write them) are
     checked against the file: a video that changed since the dataset was prepared raises `VideoDecodeError`, as does
@@ -52,10 +54,11 @@ class VideoClipTransform:
         if missing:
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
                            f"{missing}. Apply it to the dataset itself, not after removing columns.")
-        rows = list(zip(batch["video"], batch["num_frames"], batch["fps"]))
+        rows = list(zip(map(video_source, batch["video"]), batch["num_frames"], batch["fps"]))
         if "file_size" in batch and "file_mtime_ns" in batch:
-            for (path, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
-                check_unchanged(path, size, mtime_ns)
+            for (video, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
+                if not isinstance(video, InMemoryVideo):
+                    check_unchanged(video, size, mtime_ns)
         packets = batch.get("packets") or [None] * len(rows)
         if self.augment_on_device:
             crops = [self.read_train_crop(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]

@@ -20,9 +20,11 @@ the file and the index. Only indices past the last decodable frame are clamped t
 Nothing is opened at import time and no reader outlives a call, so DataLoader workers open their own files (decord
 readers made in the parent process deadlock forked workers) and repeated reads do not accumulate readers.
 A reader given `num_frames` (the count measured when the dataset was prepared) also checks that the file still
-holds that many frames.
+holds that many frames. Every reader takes a path or an `InMemoryVideo` (a file's bytes; `video_source` makes one
+from a `datasets.Video(decode=False)` value), with the same frames.
 """
 
+import io
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -54,14 +56,43 @@ def check_video_backend(video_backend: str) -> str:
     return video_backend
 
 
-def _open_pyav(path: str):
+@dataclass(frozen=True)
+class InMemoryVideo:
+    """A video file's bytes, readable wherever a path is (e.g. a `datasets.Video(decode=False)` value with bytes, as
+    the export embeds them): every reader takes one in place of a path; messages name it by `name`."""
+
+    data: bytes
+    name: str = "<video in memory>"
+
+    def __str__(self):
+        return self.name
+
+    def open(self):
+        return io.BytesIO(self.data)
+
+
+def video_source(value):
+    """A path, an `InMemoryVideo`, or a `datasets.Video(decode=False)` value ({"path", "bytes"}): what the readers
+    take. Bytes win over a path (the path of an exported row is only its name)."""
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            return InMemoryVideo(value["bytes"], value.get("path") or InMemoryVideo.name)
+        if value.get("path"):
+            return value["path"]
+        raise ValueError(f"video={str(value)[:200]}: neither a path nor bytes.")
+    return value
+
+
+def _open_pyav(path):
     import av
 
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
+    in_memory = isinstance(path, InMemoryVideo)
+    size = len(path.data) if in_memory else (os.path.getsize(path) if os.path.isfile(path) else None)
+    if size == 0:
         raise VideoDecodeError(f"{path}: the file is empty (0 bytes); re-extract or re-download it.")
     try:
         # HMDB51 files carry metadata that is not UTF-8: ignore it rather than fail.
-        container = av.open(path, metadata_errors="ignore")
+        container = av.open(path.open() if in_memory else path, metadata_errors="ignore")
     except (av.FFmpegError, OSError) as error:
         raise VideoDecodeError(f"{path}: cannot open as a video ({error}).") from error
     if not container.streams.video:
@@ -389,7 +420,8 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
     if num_frames == 0:
         raise VideoDecodeError(f"{path}: no frame could be decoded.")
     try:
-        reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+        reader = decord.VideoReader(path.open() if isinstance(path, InMemoryVideo) else path, ctx=decord.cpu(0),
+                                    num_threads=1)
     except (decord.DECORDError, RuntimeError) as error:  # decord raises a bare RuntimeError for unreadable files
         raise VideoDecodeError(f"{path}: cannot open as a video ({error}).") from error
     decoded = _Decoded()
