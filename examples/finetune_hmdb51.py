@@ -32,8 +32,8 @@ from transformers import AutoConfig, AutoModelForVideoClassification, HfArgument
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
 from hf_video.data import (HMDB51_CLASSES, RECIPE, UCF101_CLASSES, ClipSettings, DeviceAugmentation,
-                           VideoClipTransform, collate_clips, load_hmdb51, load_ucf101, synthetic_class_names,
-                           write_synthetic_motion_dataset)
+                           VideoClipTransform, collate_clips, load_export, load_hmdb51, load_ucf101,
+                           synthetic_class_names, write_synthetic_motion_dataset)
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
                                stop_with_launcher)
@@ -93,6 +93,9 @@ class DataArguments:
         "synthetic set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
+    streaming: bool = field(default=False, metadata={"help": (
+        "data_dir is an export (python -m hf_video.data.export, or its Hub copy): stream the training split from its "
+        "parquet shards, each process reading its own shards (needs --max_steps); the test split is loaded whole.")})
     augment_on_device: bool = field(default=False, metadata={"help": (
         "Loader processes only decode and cut the crop box (uint8); resize, normalisation and flip run batched on the "
         "training device. Same pixels; frees the loaders on a GPU machine.")})
@@ -127,6 +130,35 @@ def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple
     if data_arguments.dataset == "ucf101":
         return data_dir, UCF101_CLASSES, "UCF101"
     return data_dir, HMDB51_CLASSES, "HMDB51"
+
+
+STREAM_SHUFFLE_BUFFER = 1000  # rows; the shards' order is shuffled too
+
+
+def streamed_splits(data_arguments: DataArguments) -> tuple[dict, tuple, str]:
+    """({"train": streamed IterableDataset, "test": Dataset}, class names, dataset name) of an export."""
+    problems = [f"--{name} {value} does not apply to --streaming" for name, value in (
+        ("num_folds", data_arguments.num_folds), ("synthetic_if_missing", data_arguments.synthetic_if_missing))
+        if value not in (1, None)]
+    if problems:
+        raise SystemExit("; ".join(problems) + ".")
+    if not os.path.isfile(os.path.join(data_arguments.data_dir, "README.md")) and os.path.exists(
+            data_arguments.data_dir):
+        raise SystemExit(f"--streaming: {data_arguments.data_dir} is not an export (no README.md with its splits); "
+                         "write one with `python -m hf_video.data.export`.")
+    train = load_export(data_arguments.data_dir, split="train", streaming=True)
+    test = load_export(data_arguments.data_dir, split="test")
+    labels = tuple(train.features["label"].names)
+    return {"train": train, "test": test}, labels, f"{data_arguments.dataset.upper()} (streamed export)"
+
+
+def stream_by_process(training_arguments):
+    """Every process reads its own shards of the stream (accelerate splits a datasets IterableDataset by shards,
+    as `split_dataset_by_node` does), instead of the first process reading all and dispatching batches."""
+    if training_arguments.max_steps <= 0:
+        raise SystemExit("--streaming needs --max_steps: a stream has no length to count epochs by.")
+    training_arguments.accelerator_config.dispatch_batches = False
+    return training_arguments
 
 
 def load_splits(data_dir: str, labels: tuple, dataset_name: str, data_arguments: DataArguments):
@@ -253,9 +285,13 @@ def main(argv=None):
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     training_arguments = quiet_loader_settings(training_arguments)
 
-    data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
-    with training_arguments.main_process_first(desc="preparing the dataset"):
-        splits = load_splits(data_dir, labels, dataset_name, data_arguments)
+    if data_arguments.streaming:
+        data_dir, (splits, labels, dataset_name) = data_arguments.data_dir, streamed_splits(data_arguments)
+        training_arguments = stream_by_process(training_arguments)
+    else:
+        data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
+        with training_arguments.main_process_first(desc="preparing the dataset"):
+            splits = load_splits(data_dir, labels, dataset_name, data_arguments)
     flip_probability = data_arguments.flip_probability
     if flip_probability is None:
         flip_probability = RECIPE.flip_probability if dataset_name in ("HMDB51", "UCF101") else 0.0
@@ -265,10 +301,19 @@ def main(argv=None):
                                   flip_probability=flip_probability)
     eval_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
-    train = first_rows(splits["train"], data_arguments.max_train_samples)
-    train = concatenate_datasets([train] * data_arguments.num_folds)
-    train.set_transform(VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend,
-                                           augment_on_device=data_arguments.augment_on_device))
+    train_transform = VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend,
+                                         augment_on_device=data_arguments.augment_on_device)
+    if data_arguments.streaming:
+        train = splits["train"].shuffle(seed=training_arguments.seed, buffer_size=STREAM_SHUFFLE_BUFFER)
+        if data_arguments.max_train_samples is not None:
+            train = train.take(data_arguments.max_train_samples)
+        # Decoded lazily as the stream is read, a batch of rows at a time, keeping only what the collator takes.
+        train = train.map(train_transform, batched=True, batch_size=training_arguments.per_device_train_batch_size,
+                          remove_columns=splits["train"].column_names)
+    else:
+        train = first_rows(splits["train"], data_arguments.max_train_samples)
+        train = concatenate_datasets([train] * data_arguments.num_folds)
+        train.set_transform(train_transform)
     test = first_rows(splits["test"], data_arguments.max_eval_samples)
     per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
                                                             video_backend=data_arguments.video_backend))
@@ -291,7 +336,8 @@ def main(argv=None):
                            data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
                            processing_class=processor, device_augmentation=device_augmentation)
     if trainer.is_world_process_zero():
-        print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, len(train), len(test)),
+        num_train = None if data_arguments.streaming else len(train)
+        print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, num_train, len(test)),
               flush=True)
     try:
         return train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test,
@@ -349,17 +395,23 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
 
 
 def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_train, num_test) -> str:
+    """The start line. `num_train` None: a streamed training split, of unknown length."""
     world = arguments.world_size
     batch = arguments.per_device_train_batch_size * world * arguments.gradient_accumulation_steps
-    steps_per_epoch = math.ceil(num_train / batch)
-    steps = arguments.max_steps if arguments.max_steps > 0 else math.ceil(steps_per_epoch * arguments.num_train_epochs)
+    if num_train is None:
+        steps, per_epoch, clips = arguments.max_steps, "streamed", "streamed training clips"
+    else:
+        steps_per_epoch = math.ceil(num_train / batch)
+        steps = arguments.max_steps if arguments.max_steps > 0 else math.ceil(steps_per_epoch *
+                                                                              arguments.num_train_epochs)
+        per_epoch, clips = f"{steps_per_epoch} per epoch", f"{num_train} training clips"
     config = model.config
-    what = (f"{steps} steps ({steps_per_epoch} per epoch) on {world} process(es) x batch "
+    what = (f"{steps} steps ({per_epoch}) on {world} process(es) x batch "
             f"{arguments.per_device_train_batch_size}; checkpoints in {arguments.output_dir}"
             if arguments.do_train else f"no training (--do_train False); results in {arguments.output_dir}")
     return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} TAda ResNet-{config.depth} "
             f"(temporal_adaptive={config.temporal_adaptive}, {sum(p.numel() for p in model.parameters()):,} "
-            f"parameters) on {dataset_name} ({data_dir}, split {data_arguments.split}): {num_train} training clips, "
+            f"parameters) on {dataset_name} ({data_dir}, split {data_arguments.split}): {clips}, "
             f"{num_test} test videos; {what}; {trackers(arguments)}.")
 
 

@@ -34,6 +34,7 @@ _PUBLIC_NAMES = {
     "VideoDecodeError": "video_io",
     "InMemoryVideo": "video_io",
     "export_dataset": "export",
+    "load_export": "export",
     "VIDEO_BACKENDS": "video_io",
     "DEFAULT_VIDEO_BACKEND": "video_io",
     "write_mpeg4_avi": "video_writing",

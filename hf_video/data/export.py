@@ -5,8 +5,8 @@
 
 The prepared rows keep their metadata (label, frame count, rate, size, packet list); the machine-local columns (the
 file's size and modification time) go, and `video` becomes a `datasets.Video(decode=False)` column holding the
-file's bytes, with the video's id (`<class>/<file>`) as its path. So `load_dataset` on the folder (or on the Hub repo)
-gives the same rows on any machine, and `VideoClipTransform` decodes them from memory, frame for frame as from the
+file's bytes, with the video's id (`<class>/<file>`) as its path. So `load_export(folder)` (or `load_dataset` on the
+Hub repo) gives the same rows on any machine, and `VideoClipTransform` decodes them from memory, frame for frame as from the
 files. The folder is written beside `output_dir` and renamed into place: it is complete or absent.
 """
 
@@ -47,6 +47,25 @@ def export_dataset(splits: dict, output_dir, dataset_name: str, homepage: str = 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return output_dir
+
+
+def load_export(location, split: str | None = None, streaming: bool = False):
+    """An export as `load_dataset` gives it: a local folder, or its copy on the Hub (a repo id).
+
+    A local folder is read as its parquet files: `load_dataset(folder)` keys its cache on the folder's name and card
+    alone (datasets 5.2), so a second export in another folder of the same name would come back as the first one's
+    rows."""
+    folder = Path(location)
+    if not folder.is_dir():
+        return datasets.load_dataset(str(location), split=split, streaming=streaming)
+    names = sorted({path.name.split("-")[0] for path in (folder / "data").glob("*.parquet")})
+    if not names:
+        raise FileNotFoundError(f"{folder} holds no data/<split>-*.parquet: is it an export "
+                                f"(python -m hf_video.data.export)?")
+    if split is not None and split not in names:
+        raise ValueError(f"{folder} has the splits {names}, not {split!r}.")
+    data_files = {name: str(folder / "data" / f"{name}-*.parquet") for name in names}
+    return datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming)
 
 
 def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_bytes: int) -> int:
@@ -106,7 +125,7 @@ from `{label_names[0]}` to `{label_names[-1]}`), `num_frames` (frames that decod
 from datasets import load_dataset
 from hf_video.data import ClipSettings, VideoClipTransform
 
-dataset = load_dataset("this-repo-or-folder")
+dataset = load_dataset("<this repository>")  # a local copy: hf_video.data.load_export(folder)
 dataset["train"].set_transform(VideoClipTransform(ClipSettings(), train=True))  # decodes from the bytes
 ```
 
@@ -137,8 +156,8 @@ def main(argv=None):
         splits, name = module.load_hmdb51(args.data_dir, args.split, args.cache_dir, args.num_proc), "HMDB51"
     written = export_dataset(splits, args.output_dir, f"{name} (split {args.split})", module.HOMEPAGE,
                              module.CITATION, args.max_shard_mb * 2**20)
-    print(f"Wrote {written}: load it with load_dataset({str(written)!r}); push it with `huggingface-cli upload "
-          f"<you>/<name> {written} --repo-type dataset`.")
+    print(f"Wrote {written}: load it with hf_video.data.export.load_export({str(written)!r}) (or load_dataset on its "
+          f"Hub copy); push it with `huggingface-cli upload <you>/<name> {written} --repo-type dataset`.")
 
 
 if __name__ == "__main__":
