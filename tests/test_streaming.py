@@ -8,7 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import datasets
 from datasets.distributed import split_dataset_by_node
 import pytest
 

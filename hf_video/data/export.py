@@ -5,9 +5,9 @@
 
 The prepared rows keep their metadata (label, frame count, rate, size, packet list); the machine-local columns (the
 file's size and modification time) go, and `video` becomes a `datasets.Video(decode=False)` column holding the
-file's bytes, with the video's id (`<class>/<file>`) as its path. So `load_export(folder)` (or `load_dataset` on the
-Hub repo) gives the same rows on any machine, and `VideoClipTransform` decodes them from memory, frame for frame as from the
-files. The folder is written beside `output_dir` and renamed into place: it is complete or absent.
+file's bytes, with the video's id (`<class>/<file>`) as its path. So `load_export(folder)` (or `load_dataset` on
+the Hub repo) gives the same rows on any machine, and `VideoClipTransform` decodes them from memory, frame for frame
+as from the files. The folder is written beside `output_dir` and renamed into place: it is complete or absent.
 """
 
 import argparse
