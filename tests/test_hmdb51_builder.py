@@ -280,3 +280,35 @@ def test_a_cache_inside_the_data_folder_does_not_change_its_key(small_tree):
     first = prepare(small_tree, cache, class_names=TWO_CLASSES)
     assert Hmdb51(config_name="split1", data_dir=str(small_tree), cache_dir=str(cache),
                   class_names=TWO_CLASSES).cache_dir == first.cache_dir  # the cache's own files are not keyed on
+
+
+def test_relative_paths_let_a_prepared_dataset_move_with_its_folder(hmdb51_tree, tmp_path):
+    """relative_paths=True: rows name their videos relative to data_dir; the folder copied elsewhere, the transform
+    with video_root reads the same clips; without video_root it says what to pass."""
+    import torch
+
+    from hf_video.data.clip_settings import ClipSettings
+    from hf_video.data.clip_transform import VideoClipTransform
+    from hf_video.data.video_builder import _relative_paths
+
+    moved = tmp_path / "moved"
+    shutil.copytree(hmdb51_tree, moved, symlinks=False)  # copy2: sizes and modification times kept
+    relative = prepare(hmdb51_tree, tmp_path / "cache", relative_paths=True).as_dataset(split="test")
+    absolute = prepare(hmdb51_tree, tmp_path / "cache").as_dataset(split="test")
+    row = relative.with_format(None)[0]
+    assert row["video"] == os.path.join("videos", row["video_id"]) and not os.path.isabs(row["video"])
+    settings = ClipSettings(num_frames=4, sample_interval=2, image_size=32)
+    batch, reference = relative.with_format(None)[:3], absolute.with_format(None)[:3]
+    from_copy = VideoClipTransform(settings, train=False, video_root=moved)(batch)["pixel_values"]
+    from_original = VideoClipTransform(settings, train=False)(reference)["pixel_values"]
+    assert all(torch.equal(a, b) for a, b in zip(from_copy, from_original))
+    with pytest.raises(ValueError, match=r"is relative .*pass VideoClipTransform\(\.\.\., video_root="):
+        VideoClipTransform(settings, train=False)(batch)
+    from hf_video.data.export import export_dataset, load_export
+
+    with pytest.raises(ValueError, match="pass video_root=<that folder>"):
+        export_dataset({"test": relative}, tmp_path / "export", "HMDB51")
+    exported = load_export(export_dataset({"test": relative}, tmp_path / "export", "HMDB51", video_root=moved))
+    assert exported["test"].num_rows == relative.num_rows
+    problems = _relative_paths({"/elsewhere/a.avi": "/elsewhere/a.avi"}, str(hmdb51_tree))
+    assert "needs the videos extracted under data_dir" in problems[0]

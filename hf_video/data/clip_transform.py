@@ -14,6 +14,8 @@ that share a batch share one decode. Random draws use the `random` module, which
 DataLoader worker, so workers never repeat each other's augmentations.
 """
 
+import os
+
 import torch
 
 from .clip_ops import augment_clip, draw_augmentation, spatial_views
@@ -27,17 +29,19 @@ from .views import eval_clip_indices, eval_frame_indices, eval_view_position, ev
 class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
-    Reads the columns `video` (a path, or a `datasets.Video(decode=False)` value whose bytes are decoded from memory,
-    as in an exported dataset), `num_frames`, `fps` and `label`, and `packets` where the builder stored the
-    stream's packet list (the decoder then skips its pass over the file); returns `pixel_values` and `labels`. Rows
-    that record their file's size and modification time (`file_size`, `file_mtime_ns`, as the builders write them) are
-    checked against the file: a video that changed since the dataset was prepared raises `VideoDecodeError`, as does
-    one that no longer decodes `num_frames` frames.
+    Reads the columns `video` (a path, relative ones under `video_root`, or a `datasets.Video(decode=False)` value
+    whose bytes are decoded from memory, as in an exported dataset), `num_frames`, `fps` and `label`, and `packets`
+    where the builder stored the stream's packet list (the decoder then skips its pass over the file); returns
+    `pixel_values` and `labels`. Rows that record their file's size and modification time (`file_size`,
+    `file_mtime_ns`, as the builders write them) are checked against the file: a video that changed since the dataset
+    was prepared raises `VideoDecodeError`, as does one that no longer decodes `num_frames` frames.
     """
 
     def __init__(self, settings: ClipSettings | None = None, train: bool = True,
-                 video_backend: str = DEFAULT_VIDEO_BACKEND, augment_on_device: bool = False):
+                 video_backend: str = DEFAULT_VIDEO_BACKEND, augment_on_device: bool = False,
+                 video_root: str | None = None):
         self.settings = settings or ClipSettings()
+        self.video_root = None if video_root is None else os.fspath(video_root)
         self.train = train
         self.video_backend = check_video_backend(video_backend)
         if augment_on_device and not train:
@@ -47,14 +51,15 @@ class VideoClipTransform:
 
     def __repr__(self):
         return (f"{type(self).__name__}(settings={self.settings!r}, train={self.train}, "
-                f"video_backend={self.video_backend!r}, augment_on_device={self.augment_on_device})")
+                f"video_backend={self.video_backend!r}, augment_on_device={self.augment_on_device}, "
+                f"video_root={self.video_root!r})")
 
     def __call__(self, batch: dict) -> dict:
         missing = [column for column in ("video", "num_frames", "fps", "label") if column not in batch]
         if missing:
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
                            f"{missing}. Apply it to the dataset itself, not after removing columns.")
-        rows = list(zip(map(video_source, batch["video"]), batch["num_frames"], batch["fps"]))
+        rows = list(zip(map(self._source, batch["video"]), batch["num_frames"], batch["fps"]))
         if "file_size" in batch and "file_mtime_ns" in batch:
             for (video, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
                 if not isinstance(video, InMemoryVideo):
@@ -71,6 +76,16 @@ class VideoClipTransform:
         else:
             clips = [self.read_eval_views(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
         return {"pixel_values": clips, "labels": list(batch["label"])}
+
+    def _source(self, video):
+        """A row's video as the readers take it: bytes, an absolute path, or a relative one under `video_root`."""
+        source = video_source(video)
+        if isinstance(source, InMemoryVideo) or os.path.isabs(source):
+            return source
+        if self.video_root is None:
+            raise ValueError(f"video={source!r} is relative (a dataset prepared with relative_paths=True): pass "
+                             "VideoClipTransform(..., video_root=<the folder it was prepared from, or its copy>).")
+        return os.path.join(self.video_root, source)
 
     def read_train_clip(self, path: str, num_video_frames: int, video_fps: float,
                         packets: dict | None = None) -> torch.Tensor:

@@ -26,17 +26,19 @@ _MACHINE_LOCAL = ("file_size", "file_mtime_ns")
 
 
 def export_dataset(splits: dict, output_dir, dataset_name: str, homepage: str = "", citation: str = "",
-                   max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> Path:
+                   max_shard_bytes: int = DEFAULT_SHARD_BYTES, video_root: str | None = None) -> Path:
     """Write `splits` ({name: prepared `Dataset`}, e.g. `load_hmdb51(...)`) to `output_dir` as
     `data/<split>-<i>-of-<n>.parquet` shards of at most about `max_shard_bytes` of video, plus README.md (the card,
-    whose metadata tells `load_dataset` the splits). Every video must still be the file that was prepared."""
+    whose metadata tells `load_dataset` the splits). Every video must still be the file that was prepared; relative
+    paths (`relative_paths=True`) are read under `video_root`."""
     output_dir = Path(output_dir)
     if output_dir.exists() and any(output_dir.iterdir()):
         raise FileExistsError(f"{output_dir} exists and is not empty; export into a new folder.")
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     try:
-        counts = {name: _write_split(split, name, staging / "data", max_shard_bytes) for name, split in splits.items()}
+        counts = {name: _write_split(split, name, staging / "data", max_shard_bytes, video_root)
+                  for name, split in splits.items()}
         label_names = next(iter(splits.values())).features["label"].names
         (staging / "README.md").write_text(dataset_card(dataset_name, counts, label_names, homepage, citation),
                                            encoding="utf-8")
@@ -68,8 +70,14 @@ def load_export(location, split: str | None = None, streaming: bool = False):
     return datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming)
 
 
-def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_bytes: int) -> int:
+def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_bytes: int,
+                 video_root: str | None) -> int:
     split = split.with_format(None)
+    if not all(os.path.isabs(path) for path in split["video"]):
+        if video_root is None:
+            raise ValueError(f"the {name} rows name their videos relative to their folder (relative_paths=True): "
+                             "pass video_root=<that folder>.")
+        split = split.map(lambda row: {"video": os.path.join(video_root, row["video"])}, desc="Resolving paths")
     for row in split.select_columns(["video", *_MACHINE_LOCAL]):
         check_unchanged(row["video"], row["file_size"], row["file_mtime_ns"])
     sizes = split["file_size"]

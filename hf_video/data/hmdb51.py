@@ -69,15 +69,19 @@ class Hmdb51Config(datasets.BuilderConfig):
         skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
         strict: a video whose container promises more than one frame beyond those that decode (a truncated file)
             is an error instead of a warning.
+        relative_paths: rows hold the video's path relative to `data_dir` (the extracted layout), so the prepared
+            dataset moves with the folder; read it with `VideoClipTransform(video_root=<the folder>)`.
     """
 
     def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False,
-                 strict: bool = False, **kwargs):
+                 strict: bool = False, relative_paths: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.split_number = split_number
         self.class_names = class_names
         self.skip_unreadable = skip_unreadable
         self.strict = strict
+        self.relative_paths = relative_paths
         self.check()
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:

@@ -61,16 +61,18 @@ class Ucf101Config(datasets.BuilderConfig):
         split_number: 1, 2 or 3: which `trainlist0<k>.txt` / `testlist0<k>.txt` define train and test.
         class_names: the classes in classInd.txt's order (labels are their indices); the prepare checks classInd.txt
             against them.
-        skip_unreadable, strict: as for HMDB51 (`Hmdb51Config`).
+        skip_unreadable, strict, relative_paths: as for HMDB51 (`Hmdb51Config`).
     """
 
     def __init__(self, split_number: int = 1, class_names=UCF101_CLASSES, skip_unreadable: bool = False,
-                 strict: bool = False, **kwargs):
+                 strict: bool = False, relative_paths: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.split_number = split_number
         self.class_names = class_names
         self.skip_unreadable = skip_unreadable
         self.strict = strict
+        self.relative_paths = relative_paths
         self.check()
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:

@@ -55,7 +55,8 @@ def prepared_splits(rows_by_split: dict, problems: list, config, location, num_p
                     error_class: type = VideoDataError) -> list:
     """`SplitGenerator`s of the rows ({video, video_id, label}) with their probed metadata, or `error_class` listing
     `problems` and every video that does not decode (`config.skip_unreadable`: those are left out and logged) or, with
-    `config.strict`, whose container promises more frames than decode (else a warning)."""
+    `config.strict`, whose container promises more frames than decode (else a warning). With
+    `config.relative_paths`, `video` is relative to `config.data_dir`."""
     name = error_class.dataset
     rows = [row for split_rows in rows_by_split.values() for row in split_rows]
     metadata, unreadable = probe_videos([row["video"] for row in rows], num_proc)
@@ -79,17 +80,35 @@ def prepared_splits(rows_by_split: dict, problems: list, config, location, num_p
         logger.warning(f"{name} at {location}: {len(truncated)} video(s) decode fewer frames than their container "
                        "promises; they are kept with the frames that decode (strict=True refuses them):\n"
                        + "\n".join(f"  - {reason}" for reason in truncated))
+    stored_path = {row["video"]: row["video"] for row in rows}
+    if getattr(config, "relative_paths", False):
+        problems += _relative_paths(stored_path, config.data_dir)
     if problems:
         raise error_class(location, problems)
     return [
         datasets.SplitGenerator(
             name=split_name,
             # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
-            gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]])} for row in split_rows
-                                      if row["video"] in metadata)},
+            gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]]),
+                                       "video": stored_path[row["video"]]}
+                                      for row in split_rows if row["video"] in metadata)},
         )
         for split_name, split_rows in rows_by_split.items()
     ]
+
+
+def _relative_paths(stored_path: dict, data_dir: str | None) -> list:
+    """Map every video's absolute path to its path relative to `data_dir` (in `stored_path`); the problem, if a video
+    lies outside it."""
+    root = os.path.abspath(data_dir) if data_dir else None
+    outside = [path for path in stored_path if root is None or os.path.commonpath([root, path]) != root]
+    if outside:
+        return [f"relative_paths=True needs the videos extracted under data_dir ({data_dir}); {outside[0]} and "
+                f"{len(outside) - 1} more lie elsewhere (extracted from an archive?). Extract the archives into "
+                "data_dir, or leave relative_paths off."]
+    for path in stored_path:
+        stored_path[path] = os.path.relpath(path, root)
+    return []
 
 
 def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
