@@ -77,19 +77,21 @@ def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_b
         if video_root is None:
             raise ValueError(f"the {name} rows name their videos relative to their folder (relative_paths=True): "
                              "pass video_root=<that folder>.")
-        split = split.map(lambda row: {"video": os.path.join(video_root, row["video"])}, desc="Resolving paths")
+        split = split.map(lambda row: {"video": os.path.join(video_root, row["video"])}, keep_in_memory=True,
+                          desc="Resolving paths")
     for row in split.select_columns(["video", *_MACHINE_LOCAL]):
         check_unchanged(row["video"], row["file_size"], row["file_mtime_ns"])
     sizes = split["file_size"]
     num_shards = max(1, math.ceil(sum(sizes) / max_shard_bytes))
     features = datasets.Features({**{column: feature for column, feature in split.features.items()
                                      if column not in _MACHINE_LOCAL}, "video": datasets.Video(decode=False)})
-    embedded = split.map(_embed_video, batched=True, batch_size=16, remove_columns=list(_MACHINE_LOCAL),
-                         features=features, desc=f"Embedding the {name} videos")
     data_dir.mkdir(parents=True, exist_ok=True)
     for index in range(num_shards):
-        embedded.shard(num_shards, index, contiguous=True).to_parquet(
-            str(data_dir / f"{name}-{index:05d}-of-{num_shards:05d}.parquet"))
+        # One shard's videos in memory at a time (not a copy of every video in the datasets cache).
+        shard = split.shard(num_shards, index, contiguous=True).map(
+            _embed_video, batched=True, batch_size=16, remove_columns=list(_MACHINE_LOCAL), features=features,
+            keep_in_memory=True, desc=f"Embedding the {name} videos ({index + 1}/{num_shards})")
+        shard.to_parquet(str(data_dir / f"{name}-{index:05d}-of-{num_shards:05d}.parquet"))
     return len(split)
 
 
