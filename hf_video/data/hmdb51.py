@@ -30,8 +30,7 @@ from pathlib import Path
 import datasets
 
 from .hmdb51_labels import HMDB51_CLASSES
-from .video_builder import (VideoDataError, files_fingerprint, invisible_characters_note, prepared_splits,
-                            video_features)
+from .video_builder import VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, invisible_characters_note
 from .video_builder import extract_archives as extract_video_archives
 
 logger = datasets.logging.get_logger(__name__)
@@ -59,49 +58,19 @@ class Hmdb51DataError(VideoDataError):
     dataset = "HMDB51"
 
 
-class Hmdb51Config(datasets.BuilderConfig):
-    """One official train/test split scheme.
+class Hmdb51Config(VideoDatasetConfig):
+    """One official train/test split scheme (see `VideoDatasetConfig` for the options).
 
-    Args:
-        split_number: 1, 2 or 3: which `<class>_test_split<k>.txt` files define train and test.
-        class_names: the class folder names; labels are their indices in this order (sorted, as in torchvision and
-            mmaction2). Another dataset in the same layout passes its own.
-        skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
-        strict: a video whose container promises more than one frame beyond those that decode (a truncated file)
-            is an error instead of a warning.
-        relative_paths: rows hold the video's path relative to `data_dir` (the extracted layout), so the prepared
-            dataset moves with the folder; read it with `VideoClipTransform(video_root=<the folder>)`.
+    `split_number` picks the `<class>_test_split<k>.txt` files; `class_names` are the class folder names, labels their
+    indices in this order (sorted, as in torchvision and mmaction2). Another dataset in the same layout passes its own.
     """
 
-    def __init__(self, split_number: int = 1, class_names=HMDB51_CLASSES, skip_unreadable: bool = False,
-                 strict: bool = False, relative_paths: bool = False,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.split_number = split_number
-        self.class_names = class_names
-        self.skip_unreadable = skip_unreadable
-        self.strict = strict
-        self.relative_paths = relative_paths
-        self.check()
-
-    def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
-        # The files' sizes and modification times join the cache key: a repaired or replaced video is prepared anew.
-        config_id = super().create_config_id(config_kwargs, custom_features)
-        data_dir = config_kwargs.get("data_dir")
-        if not (data_dir and os.path.isdir(data_dir)):
-            return config_id
-        return f"{config_id}-{files_fingerprint(data_dir, (VIDEOS_ARCHIVE, SPLITS_ARCHIVE), ('videos', 'annotations'))}"
-
-    def check(self):
-        # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
-        if self.split_number not in (1, 2, 3):
-            raise ValueError(f"split_number={self.split_number!r}: HMDB51 has splits 1, 2 and 3.")
-        self.class_names = tuple(self.class_names)
-        if len(set(self.class_names)) != len(self.class_names) or not self.class_names:
-            raise ValueError(f"class_names={self.class_names!r}: expected distinct class folder names.")
+    dataset = "HMDB51"
+    default_class_names = HMDB51_CLASSES
+    files_read = ((VIDEOS_ARCHIVE, SPLITS_ARCHIVE), ("videos", "annotations"))
 
 
-class Hmdb51(datasets.GeneratorBasedBuilder):
+class Hmdb51(VideoDatasetBuilder):
     """HMDB51 (51 human actions, 6,766 clips); configs `split1` (default), `split2`, `split3`."""
 
     VERSION = datasets.Version("1.2.0")  # 1.1: file_size and file_mtime_ns columns; 1.2: packets
@@ -111,34 +80,11 @@ class Hmdb51(datasets.GeneratorBasedBuilder):
         for k in (1, 2, 3)
     ]
     DEFAULT_CONFIG_NAME = "split1"
-    _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
+    DATA_ERROR, HOMEPAGE, CITATION, DOWNLOAD_URL = Hmdb51DataError, HOMEPAGE, CITATION, VIDEOS_URL
 
-    def _info(self):
-        self.config.check()
-        return datasets.DatasetInfo(
-            description="HMDB51 video paths with labels and probed metadata; decode frames in a transform.",
-            features=video_features(self.config.class_names),
-            homepage=HOMEPAGE,
-            citation=CITATION,
-        )
-
-    def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
-        # Probing the videos is the slow part of preparing and runs in `_split_generators`, which datasets does not
-        # hand `num_proc` to; writing the probed rows is quick and gains nothing from datasets' own sharding.
-        self._probe_num_proc = num_proc
-        return super().download_and_prepare(*args, **kwargs)
-
-    def _split_generators(self, dl_manager):
-        location = self.config.data_dir or VIDEOS_URL
+    def read_rows(self, dl_manager) -> tuple[dict, list]:
         video_dirs, annotations_dir = locate_hmdb51_files(self.config.data_dir, dl_manager)
-        rows_by_split, problems = read_split_files(
-            video_dirs, annotations_dir, self.config.split_number, self.config.class_names)
-        return prepared_splits(rows_by_split, problems, self.config, location, self._probe_num_proc,
-                               Hmdb51DataError)
-
-    def _generate_examples(self, rows):
-        for row in rows:
-            yield row["video_id"], row
+        return read_split_files(video_dirs, annotations_dir, self.config.split_number, self.config.class_names)
 
 
 def load_hmdb51(data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,

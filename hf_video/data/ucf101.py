@@ -25,8 +25,8 @@ from pathlib import Path
 import datasets
 
 from .ucf101_labels import UCF101_CLASSES
-from .video_builder import (VideoDataError, extract_archives, files_fingerprint, invisible_characters_note,
-                            prepared_splits, video_features)
+from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, extract_archives,
+                            invisible_characters_note)
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -54,45 +54,19 @@ class Ucf101DataError(VideoDataError):
     dataset = "UCF101"
 
 
-class Ucf101Config(datasets.BuilderConfig):
-    """One official train/test split.
+class Ucf101Config(VideoDatasetConfig):
+    """One official train/test split (see `VideoDatasetConfig` for the options).
 
-    Args:
-        split_number: 1, 2 or 3: which `trainlist0<k>.txt` / `testlist0<k>.txt` define train and test.
-        class_names: the classes in classInd.txt's order (labels are their indices); the prepare checks classInd.txt
-            against them.
-        skip_unreadable, strict, relative_paths: as for HMDB51 (`Hmdb51Config`).
+    `split_number` picks `trainlist0<k>.txt` / `testlist0<k>.txt`; `class_names` are the classes in classInd.txt's
+    order (labels are their indices), and the prepare checks classInd.txt against them.
     """
 
-    def __init__(self, split_number: int = 1, class_names=UCF101_CLASSES, skip_unreadable: bool = False,
-                 strict: bool = False, relative_paths: bool = False,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.split_number = split_number
-        self.class_names = class_names
-        self.skip_unreadable = skip_unreadable
-        self.strict = strict
-        self.relative_paths = relative_paths
-        self.check()
-
-    def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
-        # The files' sizes and modification times join the cache key: a repaired or replaced video is prepared anew.
-        config_id = super().create_config_id(config_kwargs, custom_features)
-        data_dir = config_kwargs.get("data_dir")
-        if not (data_dir and os.path.isdir(data_dir)):
-            return config_id
-        return (f"{config_id}-"
-                f"{files_fingerprint(data_dir, (VIDEOS_ARCHIVE, LISTS_ARCHIVE), (VIDEOS_FOLDER, LISTS_FOLDER))}")
-
-    def check(self):
-        if self.split_number not in (1, 2, 3):
-            raise ValueError(f"split_number={self.split_number!r}: UCF101 has splits 1, 2 and 3.")
-        self.class_names = tuple(self.class_names)
-        if len(set(self.class_names)) != len(self.class_names) or not self.class_names:
-            raise ValueError(f"class_names={self.class_names!r}: expected distinct class names.")
+    dataset = "UCF101"
+    default_class_names = UCF101_CLASSES
+    files_read = ((VIDEOS_ARCHIVE, LISTS_ARCHIVE), (VIDEOS_FOLDER, LISTS_FOLDER))
 
 
-class Ucf101(datasets.GeneratorBasedBuilder):
+class Ucf101(VideoDatasetBuilder):
     """UCF101 (101 human actions, 13,320 clips); configs `split1` (default), `split2`, `split3`."""
 
     VERSION = datasets.Version("1.0.0")
@@ -102,33 +76,11 @@ class Ucf101(datasets.GeneratorBasedBuilder):
         for k in (1, 2, 3)
     ]
     DEFAULT_CONFIG_NAME = "split1"
-    _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
+    DATA_ERROR, HOMEPAGE, CITATION, DOWNLOAD_URL = Ucf101DataError, HOMEPAGE, CITATION, VIDEOS_URL
 
-    def _info(self):
-        self.config.check()
-        return datasets.DatasetInfo(
-            description="UCF101 video paths with labels and probed metadata; decode frames in a transform.",
-            features=video_features(self.config.class_names),
-            homepage=HOMEPAGE,
-            citation=CITATION,
-        )
-
-    def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
-        # As for HMDB51: probing runs in `_split_generators`, which datasets does not hand `num_proc` to.
-        self._probe_num_proc = num_proc
-        return super().download_and_prepare(*args, **kwargs)
-
-    def _split_generators(self, dl_manager):
-        location = self.config.data_dir or VIDEOS_URL
+    def read_rows(self, dl_manager) -> tuple[dict, list]:
         videos_dir, lists_dir = locate_ucf101_files(self.config.data_dir, dl_manager)
-        rows_by_split, problems = read_ucf101_lists(videos_dir, lists_dir, self.config.split_number,
-                                                    self.config.class_names)
-        return prepared_splits(rows_by_split, problems, self.config, location, self._probe_num_proc,
-                               Ucf101DataError)
-
-    def _generate_examples(self, rows):
-        for row in rows:
-            yield row["video_id"], row
+        return read_ucf101_lists(videos_dir, lists_dir, self.config.split_number, self.config.class_names)
 
 
 def load_ucf101(data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,

@@ -1,9 +1,10 @@
-"""What the video datasets builders (`hmdb51`, `ucf101`) share: the row schema, probing the videos, turning the rows
-of each split into `SplitGenerator`s with every problem reported at once, archive extraction and the cache key.
+"""What the video datasets builders (`hmdb51`, `ucf101`) share: their config and builder base classes, the row
+schema, probing the videos, turning the rows of each split into `SplitGenerator`s with every problem reported at once,
+archive extraction and the cache key.
 
-A builder finds its files and reads its split lists (its own format), then hands `{split: rows}` and the problems
-it found to `prepared_splits`, which probes every video (frame count by decoding, rate, size, file size and time,
-packet list) and applies the options every builder has: `skip_unreadable` and `strict`.
+A builder finds its files and reads its split lists (its own format, `read_rows`), then hands `{split: rows}` and the
+problems it found to `prepared_splits`, which probes every video (frame count by decoding, rate, size, file size and
+time, packet list) and applies the options every builder has: `skip_unreadable`, `strict` and `relative_paths`.
 """
 
 import hashlib
@@ -29,6 +30,90 @@ class VideoDataError(ValueError):
         listing = "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(f"{self.dataset} at {location}: {len(self.problems)} problem(s), nothing was prepared:\n"
                          f"{listing}")
+
+
+class VideoDatasetConfig(datasets.BuilderConfig):
+    """One official train/test split of a video dataset; a builder's config class sets the class attributes.
+
+    Args:
+        split_number: 1, 2 or 3: which of the dataset's split files define train and test.
+        class_names: the classes, in label order (the dataset's own order by default).
+        skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
+        strict: a video whose container promises more than one frame beyond those that decode (a truncated file)
+            is an error instead of a warning.
+        relative_paths: rows hold the video's path relative to `data_dir` (the extracted layout), so the prepared
+            dataset moves with the folder; read it with `VideoClipTransform(video_root=<the folder>)`.
+    """
+
+    dataset = "The dataset"
+    default_class_names: tuple = ()
+    files_read = ((), ())  # (archives, folders) under data_dir: what the cache key fingerprints
+
+    def __init__(self, split_number: int = 1, class_names=None, skip_unreadable: bool = False, strict: bool = False,
+                 relative_paths: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.split_number = split_number
+        self.class_names = self.default_class_names if class_names is None else class_names
+        self.skip_unreadable = skip_unreadable
+        self.strict = strict
+        self.relative_paths = relative_paths
+        self.check()
+
+    def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
+        # The files' sizes and modification times join the cache key: a repaired or replaced video is prepared anew.
+        config_id = super().create_config_id(config_kwargs, custom_features)
+        data_dir = config_kwargs.get("data_dir")
+        if not (data_dir and os.path.isdir(data_dir)):
+            return config_id
+        return f"{config_id}-{files_fingerprint(data_dir, *self.files_read)}"
+
+    def check(self):
+        # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
+        if self.split_number not in (1, 2, 3):
+            raise ValueError(f"split_number={self.split_number!r}: {self.dataset} has splits 1, 2 and 3.")
+        self.class_names = tuple(self.class_names)
+        if len(set(self.class_names)) != len(self.class_names) or not self.class_names:
+            raise ValueError(f"class_names={self.class_names!r}: expected distinct class folder names.")
+
+
+class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
+    """A video dataset builder: a subclass finds its files and reads its split lists in `read_rows`; probing, the
+    options and the rows are shared. Its class attributes: `DATA_ERROR`, `HOMEPAGE`, `CITATION`, `DOWNLOAD_URL`."""
+
+    DATA_ERROR = VideoDataError
+    HOMEPAGE = ""
+    CITATION = ""
+    DOWNLOAD_URL = ""  # named in errors when there is no data_dir
+    _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
+
+    def _info(self):
+        self.config.check()
+        return datasets.DatasetInfo(
+            description=f"{self.DATA_ERROR.dataset} video paths with labels and probed metadata; decode frames in a "
+                        "transform.",
+            features=video_features(self.config.class_names),
+            homepage=self.HOMEPAGE,
+            citation=self.CITATION,
+        )
+
+    def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
+        # Probing the videos is the slow part of preparing and runs in `_split_generators`, which datasets does not
+        # hand `num_proc` to; writing the probed rows is quick and gains nothing from datasets' own sharding.
+        self._probe_num_proc = num_proc
+        return super().download_and_prepare(*args, **kwargs)
+
+    def read_rows(self, dl_manager) -> tuple[dict, list]:
+        """({split: [{video, video_id, label}]}, problems) from the dataset's files."""
+        raise NotImplementedError
+
+    def _split_generators(self, dl_manager):
+        rows_by_split, problems = self.read_rows(dl_manager)
+        return prepared_splits(rows_by_split, problems, self.config, self.config.data_dir or self.DOWNLOAD_URL,
+                               self._probe_num_proc, self.DATA_ERROR)
+
+    def _generate_examples(self, rows):
+        for row in rows:
+            yield row["video_id"], row
 
 
 def video_features(class_names) -> datasets.Features:
