@@ -8,7 +8,6 @@ Needs torch and transformers (and torchvision for the processor checks); random 
 on a mismatch.
 """
 
-import random
 import sys
 from pathlib import Path
 
@@ -20,42 +19,25 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from benchmark_common import argument_parser  # noqa: E402
 
-from hf_video.data.clip_ops import augment_clip, draw_augmentation  # noqa: E402
+from tests.helpers.device_augmentation import cpu_clips_and_loader_rows, finished_on, random_videos  # noqa: E402
+
 from hf_video.data.clip_settings import ClipSettings  # noqa: E402
-from hf_video.data.collate import collate_clips  # noqa: E402
-from hf_video.data.device_augmentation import DeviceAugmentation  # noqa: E402
 
 TOLERANCE = 1e-5
 
 
-def random_videos(sizes, frames=16, seed=0) -> list:
-    generator = torch.Generator().manual_seed(seed)
-    return [torch.randint(0, 256, (frames, height, width, 3), dtype=torch.uint8, generator=generator)
-            for height, width in sizes]
-
-
 def device_augmentation_difference(device: str) -> float:
     settings = ClipSettings(num_frames=16, image_size=112, mean=(0.4, 0.5, 0.6), std=(0.2, 0.3, 0.25))
-    videos = random_videos([(240, 320), (240, 320), (180, 240), (144, 176), (240, 300), (256, 340)])
-    random.seed(0)
-    expected = torch.stack([augment_clip(frames, settings) for frames in videos])
-    random.seed(0)
-    rows = []
-    for frames in videos:
-        (top, left, height, width), flip = draw_augmentation(*frames.shape[1:3], settings)
-        rows.append({"crops": frames[:, top:top + height, left:left + width].clone(), "flip": flip, "labels": 0})
-    batch = {name: value.to(device) if isinstance(value, torch.Tensor) else value
-             for name, value in collate_clips(rows).items()}
-    finished = DeviceAugmentation(settings)(batch)["pixel_values"]
-    assert finished.device.type == torch.device(device).type
-    return (finished.cpu() - expected).abs().max().item()
+    videos = random_videos([(240, 320), (240, 320), (180, 240), (144, 176), (240, 300), (256, 340)], num_frames=16)
+    expected, rows = cpu_clips_and_loader_rows(videos, settings)
+    return (finished_on(device, rows, settings).cpu() - expected).abs().max().item()
 
 
 def processor_difference(device: str, **views) -> float:
     from hf_video.data.video_processing_tada_resnet import TadaResNetVideoProcessor  # needs torchvision
 
     processor = TadaResNetVideoProcessor(num_frames=8, sample_interval=2, **views)
-    videos = random_videos([(240, 320), (240, 320)], frames=40, seed=1)
+    videos = random_videos([(240, 320), (240, 320)], num_frames=40, seed=1)
     on_cpu = processor(videos)["pixel_values"]
     on_device = processor(videos, device=device)["pixel_values"]
     assert on_device.device.type == torch.device(device).type

@@ -33,7 +33,7 @@ from hf_video import TadaResNetConfig, TadaResNetForVideoClassification  # noqa:
 from hf_video.data.clip_settings import ClipSettings  # noqa: E402
 from hf_video.data.clip_transform import VideoClipTransform  # noqa: E402
 from hf_video.data.collate import collate_clips  # noqa: E402
-from hf_video.data.device_augmentation import DeviceAugmentation  # noqa: E402
+from hf_video.data.device_augmentation import DeviceAugmentation, move_batch  # noqa: E402
 from hf_video.data.video_io import probe_video  # noqa: E402
 
 TARGET_FED_OVER_MODEL_ONLY = 0.9  # on a GPU
@@ -108,13 +108,6 @@ class Step:
         self.optimizer.zero_grad(set_to_none=True)
 
 
-def to_device(batch: dict, device: str) -> dict:
-    """What the Trainer's `_prepare_inputs` does: tensors to the device, other values (the crops' shapes) as they
-    are."""
-    return {name: value.to(device, non_blocking=True) if isinstance(value, torch.Tensor) else value
-            for name, value in batch.items()}
-
-
 def synchronize(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -142,11 +135,11 @@ def fed_rate(step: Step, rows: list, settings: ClipSettings, workers: int, mode:
         persistent_workers=False, prefetch_factor=4 if workers else None)
     batches = iter(loader)
     for _ in range(args.warmup):  # also starts the workers and fills their queues
-        step(finish(to_device(next(batches), args.device)))
+        step(finish(move_batch(next(batches), args.device, non_blocking=True)))
     synchronize(args.device)
     start = time.perf_counter()
     for batch in batches:
-        step(finish(to_device(batch, args.device)))
+        step(finish(move_batch(batch, args.device, non_blocking=True)))
     synchronize(args.device)
     return args.steps * args.batch_size / (time.perf_counter() - start)
 
@@ -164,7 +157,7 @@ def main(argv=None):
     batch = next(iter(torch.utils.data.DataLoader(
         PreparedRows(rows, args.batch_size, VideoClipTransform(settings, train=True)), batch_size=args.batch_size,
         collate_fn=collate_clips)))
-    batch = {name: value.to(args.device) for name, value in batch.items()}
+    batch = move_batch(batch, args.device)
     model_only_before = model_only_rate(step, batch, args)
     fed = {}
     for mode in args.modes.split(","):

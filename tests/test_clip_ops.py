@@ -6,11 +6,11 @@ import random
 import pytest
 import torch
 
-from hf_video.data.clip_ops import (augment_clip, draw_augmentation, random_resized_crop_box, spatial_crop_boxes,
-                                    spatial_views)
+from hf_video.data.clip_ops import augment_clip, random_resized_crop_box, spatial_crop_boxes, spatial_views
 from hf_video.data.clip_settings import ClipSettings
 from hf_video.data.collate import collate_clips
-from hf_video.data.device_augmentation import DeviceAugmentation
+from hf_video.data.device_augmentation import DeviceAugmentation, move_batch
+from helpers.device_augmentation import cpu_clips_and_loader_rows, random_videos
 
 
 def column_ramp_clip(frames=4, height=240, width=320):
@@ -104,23 +104,14 @@ def test_eval_crop_resizes_like_the_recipe(antialias):
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs it there)"))])
 def test_device_augmentation_gives_the_cpu_paths_pixels(device):
-    """The loader's uint8 crops, padded into a batch and finished by DeviceAugmentation on `device`, are the clips
+    """The loader's uint8 crops, collated unpadded and finished by DeviceAugmentation on `device`, are the clips
     augment_clip makes from the same frames and random draws (per-channel statistics, flips and all)."""
     settings = ClipSettings(num_frames=4, image_size=48, mean=(0.4, 0.5, 0.6), std=(0.2, 0.3, 0.25),
                             flip_probability=0.5)
-    generator = torch.Generator().manual_seed(0)
-    videos = [torch.randint(0, 256, (4, height, width, 3), dtype=torch.uint8, generator=generator)
-              for height, width in ((240, 320), (240, 320), (180, 240), (240, 320), (144, 176), (240, 300))]
-    random.seed(0)
-    expected = torch.stack([augment_clip(frames, settings) for frames in videos])
-    random.seed(0)
-    rows = []
-    for frames in videos:
-        (top, left, height, width), flip = draw_augmentation(*frames.shape[1:3], settings)
-        rows.append({"crops": frames[:, top:top + height, left:left + width].clone(), "flip": flip, "labels": 0})
+    videos = random_videos([(240, 320), (240, 320), (180, 240), (240, 320), (144, 176), (240, 300)], num_frames=4)
+    expected, rows = cpu_clips_and_loader_rows(videos, settings)
     assert {row["flip"] for row in rows} == {True, False}
-    batch = {name: value.to(device) if isinstance(value, torch.Tensor) else value
-             for name, value in collate_clips(rows).items()}
+    batch = move_batch(collate_clips(rows), device)
     assert batch["crops"].dtype == torch.uint8 and len(batch["crop_shapes"]) == 6
     assert len(batch["crops"]) == sum(row["crops"].numel() for row in rows)  # not padded
     finished = DeviceAugmentation(settings)(batch)

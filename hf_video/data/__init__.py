@@ -28,6 +28,7 @@ _PUBLIC_NAMES = {
     "collate_clips": "collate",
     "collate_crops": "device_augmentation",
     "DeviceAugmentation": "device_augmentation",
+    "move_batch": "device_augmentation",
     "read_frames": "video_io",
     "read_frame_list": "video_io",
     "probe_video": "video_io",

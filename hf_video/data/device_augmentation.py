@@ -10,7 +10,8 @@ spends its time decoding.
   (`VideoClipTransform(augment_on_device=True)`);
 - `collate_crops`: the crops of a batch one after the other, flat uint8 (the one copy of the pixels), with their
   shapes and flips as lists;
-- `DeviceAugmentation(settings)(batch)`: turns such a batch, wherever it lies, into `pixel_values` (B, T, C, S, S).
+- `DeviceAugmentation(settings)(batch)`: turns such a batch, wherever it lies (`move_batch` moves one as the Trainer
+  does), into `pixel_values` (B, T, C, S, S).
 """
 
 import torch
@@ -39,6 +40,13 @@ def collate_crops(rows: list[dict]) -> dict:
     return {"crops": flat, "crop_shapes": [shape[:3] for shape in shapes],
             "flips": [bool(row["flip"]) for row in rows],
             "labels": torch.as_tensor([row["labels"] for row in rows], dtype=torch.long)}
+
+
+def move_batch(batch: dict, device, non_blocking: bool = False) -> dict:
+    """What the Trainer does to a batch, for loops of your own: tensors to `device`, the crops' shapes and flips left
+    on the CPU as they are."""
+    return {name: value.to(device, non_blocking=non_blocking) if isinstance(value, torch.Tensor) else value
+            for name, value in batch.items()}
 
 
 class DeviceAugmentation:
