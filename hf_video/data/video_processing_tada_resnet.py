@@ -189,7 +189,9 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
                                  video_backend=self.video_backend)
         indices = range(info.num_frames) if sample_indices_fn is None else sample_indices_fn(metadata=metadata)
         metadata.frames_indices = [int(index) for index in indices]
-        frames = read_frame_list(path, metadata.frames_indices, self.video_backend, num_frames=info.num_frames)
+        # The packet list stream_info gathered spares the read its own pass over the file.
+        frames = read_frame_list(path, metadata.frames_indices, self.video_backend, num_frames=info.num_frames,
+                                 packets=info.packets)
         return torch.from_numpy(np.stack(frames)), metadata
 
     def convert_to_rgb(self, video: torch.Tensor) -> torch.Tensor:
