@@ -71,7 +71,8 @@ def test_data_speed_runs_every_candidate_and_finds_decords_wrong_frames(tmp_path
     report = json.loads(output.read_text())
     kinds = ("train_transform", "train_loader_side", "bare_decode", "eval_transform")
     expected = {f"{kind}/{backend}" for kind in kinds for backend in ("pyav", "decord")}
-    expected |= {"bare_decode_all_frames/pyav", "decord_baseline", "straightforward_loader/pyav"}
+    expected |= {"bare_decode_all_frames/pyav", "bare_decode_kept_converter/pyav", "decord_baseline",
+                 "straightforward_loader/pyav"}
     assert set(report["timings"]) == expected
     for ratio in ("train_loader_side/pyav / bare_decode/pyav", "train_transform/pyav / straightforward_loader/pyav"):
         assert report["ratios"][ratio]["verdict"].startswith(("holds", "MISSES")), ratio

@@ -97,3 +97,44 @@ def test_a_file_with_fewer_frames_than_prepared_is_an_error_not_a_frozen_clip(co
             read_frame_list(path, [0, 50, 69], backend, num_frames=70)
         frames = read_frame_list(path, [count - 1, count + 3], backend, num_frames=count)
         assert frame_numbers(frames) == [count - 1, count - 1]
+
+
+# Pixel formats and sizes the corpus above does not have: planar 4:4:4, 4:2:2, 10-bit, grey, packed RGB, odd sizes.
+PIXEL_FORMATS = [("libx264", "mp4", "yuv444p", 97, 71), ("ffv1", "matroska", "yuv420p", 97, 71),
+                 ("ffv1", "matroska", "yuv422p", 64, 48), ("ffv1", "matroska", "yuv420p10le", 66, 50),
+                 ("ffv1", "matroska", "gray", 51, 37), ("ffv1", "matroska", "bgr0", 40, 30),
+                 ("mpeg4", "avi", "yuv420p", 128, 96)]
+
+
+def test_colour_conversion_gives_to_ndarrays_pixels_across_formats_sizes_and_threads(tmp_path):
+    """The reader converts to RGB with one converter kept per thread: a converter that kept a previous video's size
+    or format, or one shared between threads, would give other pixels than PyAV's `to_ndarray(format="rgb24")`."""
+    import av
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    videos = {}
+    for codec, container_format, pix_fmt, width, height in PIXEL_FORMATS:
+        path = tmp_path / f"{pix_fmt}_{codec}.{'mkv' if container_format == 'matroska' else container_format}"
+        with av.open(str(path), "w", format=container_format) as container:
+            stream = container.add_stream(codec, rate=30)
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            for _ in range(12):
+                image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            container.mux(stream.encode())
+        videos[str(path)] = sequential_decode(path)
+    assert {frames[0].shape for frames in videos.values()} == {(height, width, 3)
+                                                               for *_, width, height in PIXEL_FORMATS}
+
+    def read_all(order):
+        for path in order:  # alternating formats and sizes in one thread
+            indices = [0, 5, 11, 3]
+            frames = read_frame_list(path, indices, "pyav")
+            assert all(np.array_equal(got, videos[path][index]) for got, index in zip(frames, indices)), path
+        return True
+
+    paths = list(videos)
+    assert read_all(paths + paths[::-1])
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(read_all, [paths[shift:] + paths[:shift] for shift in range(8)] * 3))

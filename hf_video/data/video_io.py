@@ -26,6 +26,7 @@ from a `datasets.Video(decode=False)` value), with the same frames.
 
 import io
 import os
+import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -99,6 +100,21 @@ def _open_pyav(path):
         container.close()
         raise VideoDecodeError(f"{path}: the file has no video stream.")
     return container, container.streams.video[0]
+
+
+_converters = threading.local()  # the converter's state is not safe to share: one per thread
+
+
+def _rgb(frame) -> np.ndarray:
+    """A decoded frame as a uint8 (H, W, 3) RGB array: the pixels of `frame.to_ndarray(format="rgb24")`, through one
+    colour converter kept per thread, on one thread. `to_ndarray` builds a new converter for every frame and lets it
+    start a thread per core: 0.3 ms a frame for 320x240 against 0.03 ms with the kept one."""
+    converter = getattr(_converters, "rgb", None)
+    if converter is None:
+        from av.video.reformatter import VideoReformatter
+
+        converter = _converters.rgb = VideoReformatter()
+    return converter.reformat(frame, format="rgb24", threads=1).to_ndarray()
 
 
 class _Packet(NamedTuple):  # a tuple: thousands are made per read from a stored packet list
@@ -291,7 +307,7 @@ def _feed_decoder(container, stream, position_of, start, start_packet, index_of,
                 result.num_shown_from_start += 1
                 result.last_index, result.last_frame = index, frame
                 if remaining is not None and frame.pts in remaining:
-                    result.frames[index] = frame.to_ndarray(format="rgb24")
+                    result.frames[index] = _rgb(frame)
                     remaining.discard(frame.pts)
                     if not remaining:
                         return result
@@ -357,7 +373,7 @@ def _pick(path: str, indices: list, last_index: int, decoded: "_Decoded", prepar
         clamped = min(index, last_index)
         if clamped not in decoded.frames and decoded.reached_end and decoded.last_index is not None \
                 and clamped > decoded.last_index and not prepared:
-            decoded.frames[clamped] = decoded.last_frame.to_ndarray(format="rgb24")  # past the decodable end
+            decoded.frames[clamped] = _rgb(decoded.last_frame)  # past the decodable end
         if clamped not in decoded.frames:
             if prepared:
                 raise changed_since_prepared(path, f"frame {clamped} did not decode, but the video had "
