@@ -9,7 +9,9 @@
 #    processes, augmentation in the loaders or on the device, against the model-only step. It decodes videos, so it
 #    needs av: where it is missing, an av wheel put in benchmarks/work/wheels is unpacked and used.
 # 3. model_speed.py: TAda R50 forward and forward+backward, fp32 / bf16 autocast, beside the per-frame 2D floor and
-#    the original formulation, each also channels-last, plus torch.compile of our model; clips/s and peak memory.
+#    the original formulation, each also channels-last, plus torch.compile of TAda and of its 2D twin; clips/s and
+#    peak memory.
+# 4. tada_unit_parts.py: the elementwise parts a TAda unit adds, as the model runs them and as the alternatives would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results="${1:-benchmarks/results}"
@@ -34,3 +36,6 @@ echo "== 3. the model (model_speed.py)"
 "$python" benchmarks/model_speed.py --device cuda --dtypes fp32,bf16 --batch_size "${BATCH_SIZE:-16}" \
   --num_frames 16 --image_size 112 --channels_last --compile --repetitions "${REPETITIONS:-5}" --warmup 3 \
   --output "$results/gpu_check.json"
+echo "== 4. the TAda unit's parts (tada_unit_parts.py)"
+"$python" benchmarks/tada_unit_parts.py --device cuda --batch_size "${BATCH_SIZE:-16}" --iterations 20 \
+  --output "$results/tada_unit_parts_gpu.json"

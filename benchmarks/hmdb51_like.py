@@ -75,7 +75,7 @@ def _reuse_or_reset(folder: Path, recipe: dict) -> bool:
 
 def hmdb51_like_videos(work_dir, num_videos: int, seed: int = 0, gop_size: int = 12, num_proc: int = 2) -> list:
     """[{video, num_frames, fps}] of `num_videos` clips whose frame counts are drawn (seeded) from the real list."""
-    folder = Path(work_dir) / f"videos_{num_videos}_seed{seed}_gop{gop_size}"
+    folder = Path(work_dir).resolve() / f"videos_{num_videos}_seed{seed}_gop{gop_size}"
     rows = real_hmdb51_rows()
     counts = [rows[index]["num_frames"] for index in np.random.default_rng(seed).choice(len(rows), num_videos,
                                                                                         replace=False)]

@@ -11,7 +11,8 @@ Candidates, all with the same architecture and (where they share them) the same 
 - `original`: the original's formulation (Conv3d on (B, C, T, H, W), B*T calibrated weight copies and a grouped
   convolution), `tests/helpers/original_tada2d.py`, loaded with the weights that `tada` gets converted from; the run
   checks that both give the same logits first;
-- `tada_compiled` (`--compile`): `torch.compile(tada)`; the graph-break count comes from `torch._dynamo.explain`;
+- `tada_compiled`, `per_frame_2d_compiled` (`--compile`): `torch.compile` of each (fused elementwise passes); the
+  graph-break count of `tada` comes from `torch._dynamo.explain`;
 - `*_channels_last` (`--channels_last`): the same models with channels-last weights and input.
 
 Modes: `forward` (eval mode, inference_mode) and `forward_backward` (train mode, cross-entropy on the logits,
@@ -64,7 +65,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--modes", default="forward,forward_backward")
     parser.add_argument("--candidates", default="tada,per_frame_2d,original",
                         help="comma-separated subset of tada, per_frame_2d, original")
-    parser.add_argument("--compile", action="store_true", help="add torch.compile(tada) and count graph breaks")
+    parser.add_argument("--compile", action="store_true",
+                        help="add torch.compile of tada and per_frame_2d, and count tada's graph breaks")
     parser.add_argument("--channels_last", action="store_true", help="add channels-last versions of the candidates")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one training step of tada and per_frame_2d and list, per operator, where "
@@ -249,8 +251,10 @@ def main(argv=None):
     compile_info = {}
     if args.compile:
         compile_info["tada"] = graph_breaks(models["tada"], pixel_values)
-        models["tada_compiled"] = torch.compile(models["tada"])
-        inputs["tada_compiled"] = pixel_values
+        for name in ("tada", "per_frame_2d"):
+            if name in models:
+                models[f"{name}_compiled"] = torch.compile(models[name])
+                inputs[f"{name}_compiled"] = pixel_values
 
     results = {"settings": vars(args), "tada_minus_original_max_abs_logit": difference, "timings": {},
                "compile": compile_info, "memory": {}}
@@ -260,10 +264,10 @@ def main(argv=None):
         for mode in args.modes.split(","):
             steps = {name: make_step(model, inputs[name], labels, mode, autocast_context, synchronize)
                      for name, model in models.items()}
-            if "tada_compiled" in steps:  # compile outside the timed loop, and report how long it took
+            for name in [name for name in steps if name.endswith("_compiled")]:  # compile outside the timed loop
                 start = time.perf_counter()
-                steps["tada_compiled"]()
-                compile_info[f"compile_seconds_{mode}_{dtype_name}"] = time.perf_counter() - start
+                steps[name]()
+                compile_info[f"compile_seconds_{name}_{mode}_{dtype_name}"] = time.perf_counter() - start
             seconds = run_interleaved(steps, args.repetitions, args.warmup)
             for name, samples in seconds.items():
                 summary = summarize(samples)
@@ -278,7 +282,7 @@ def main(argv=None):
     for dtype_name in dtypes:
         autocast_context = lambda dtype=DTYPES[dtype_name]: autocast(args, dtype)  # noqa: E731
         for name, model in models.items():
-            if name == "tada_compiled":
+            if name.endswith("_compiled"):
                 continue
             memory = {"saved_for_backward_bytes": saved_for_backward_bytes(model, inputs[name], labels,
                                                                            autocast_context)}
@@ -317,7 +321,8 @@ def ratios(timings, dtypes, modes) -> dict:
     found = {}
     pairs = [("tada", "per_frame_2d", TARGET_TADA_OVER_2D, True),
              ("original", "tada", TARGET_ORIGINAL_OVER_TADA, False),
-             ("tada_compiled", "tada", None, True), ("tada_channels_last", "tada", None, True),
+             ("tada_compiled", "tada", None, True), ("tada_compiled", "per_frame_2d_compiled", None, True),
+             ("tada_compiled", "per_frame_2d", None, True), ("tada_channels_last", "tada", None, True),
              ("per_frame_2d_channels_last", "per_frame_2d", None, True)]
     for dtype in dtypes:
         for mode in modes:

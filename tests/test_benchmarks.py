@@ -29,7 +29,8 @@ def run_benchmark(script: str, *arguments, timeout=600) -> subprocess.CompletedP
     return result
 
 
-@pytest.mark.parametrize("script", ["model_speed.py", "data_speed.py", "prepare_speed.py", "loader_memory.py"])
+@pytest.mark.parametrize("script", ["model_speed.py", "data_speed.py", "prepare_speed.py", "loader_memory.py",
+                                    "train_step_speed.py", "tada_unit_parts.py"])
 def test_every_benchmark_explains_itself(script):
     result = run_benchmark(script, "--help")
     assert "--output" in result.stdout and "python benchmarks/" in result.stdout  # the options and the usage lines
@@ -84,7 +85,9 @@ def test_data_speed_runs_every_candidate_and_finds_decords_wrong_frames(tmp_path
 
 def test_train_step_speed_feeds_the_step_in_both_modes(tmp_path):
     output = tmp_path / "train_step_speed.json"
-    run_benchmark("train_step_speed.py", "--work_dir", tmp_path / "work", "--num_videos", 4, "--depth", 18,
+    # A work folder relative to the working folder, as the default is: the rows must still name their videos.
+    work_dir = os.path.relpath(tmp_path / "work", REPO)
+    run_benchmark("train_step_speed.py", "--work_dir", work_dir, "--num_videos", 4, "--depth", 18,
                   "--num_frames", 4, "--image_size", 32, "--batch_size", 4, "--workers", "0,1", "--steps", 2,
                   "--warmup", 1, "--output", output)
     report = json.loads(output.read_text())
@@ -118,3 +121,17 @@ def test_gpu_check_stops_with_a_clear_message_without_a_gpu(tmp_path):
                             capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable})
     assert result.returncode != 0 and "no CUDA GPU" in result.stderr
     assert not (tmp_path / "gpu.json").exists()
+
+
+def test_tada_unit_parts_checks_every_alternative_against_the_model(tmp_path):
+    output = tmp_path / "tada_unit_parts.json"
+    run_benchmark("tada_unit_parts.py", "--batch_size", 1, "--num_frames", 4, "--stages", "2,3", "--iterations", 1,
+                  "--repetitions", 1, "--output", output)
+    parts = json.loads(output.read_text())["parts"]
+    shapes = ("256x7^2", "512x4^2")
+    assert set(parts) == {f"{part}/{shape}" for part in ("tail", "route", "calibration") for shape in shapes}
+    for name, entry in parts.items():
+        assert set(entry["ratios"]) == {f"{candidate} / model" for candidate in entry["timings"]} - {"model / model"}
+        # The same outputs and gradients to float32 rounding: the alternatives compute what the model computes.
+        assert all(difference < 2e-3 for difference in entry["max_relative_difference"].values()), name
+        assert entry["max_relative_difference"]["model"] == 0

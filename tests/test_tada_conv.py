@@ -71,13 +71,13 @@ def test_route_function_matches_a_conv3d_reference():
 
 def test_temporal_average_pool_gradients_are_the_originals():
     """Its backward is written by hand (the pool is its own adjoint): compare with avg_pool3d's autograd, down to
-    clips as long as the kernel (avg_pool3d refuses shorter ones)."""
+    clips of one frame (zero-padded explicitly: avg_pool3d refuses clips shorter than its kernel, padding aside)."""
     b, c, h, w = 2, 3, 4, 5
-    for t, kernel in ((6, 3), (6, 5), (3, 3), (5, 5), (4, 1)):
+    for t, kernel in ((6, 3), (6, 5), (3, 3), (5, 5), (4, 1), (1, 3), (2, 5)):
         x = torch.randn(b, c, t, h, w, requires_grad=True)
         upstream = torch.randn(b, c, t, h, w)
-        F.avg_pool3d(x, (kernel, 1, 1), stride=1, padding=(kernel // 2, 0, 0), count_include_pad=True).backward(
-            upstream)
+        padded = F.pad(x, (0, 0, 0, 0, kernel // 2, kernel // 2))
+        F.avg_pool3d(padded, (kernel, 1, 1), stride=1).backward(upstream)
         frames = x.detach().transpose(1, 2).reshape(b * t, c, h, w).requires_grad_()
         temporal_average_pool(frames, t, kernel).backward(upstream.transpose(1, 2).reshape(b * t, c, h, w))
         ours = frames.grad.view(b, t, c, h, w).transpose(1, 2)

@@ -9,9 +9,9 @@ the file and the index. Only indices past the last decodable frame are clamped t
   dataset was prepared) lists the stream's frames in display order by their presentation timestamps; a read starts
   at the last keyframe shown at or before the first wanted frame, feeds the decoder from that keyframe (frames shown
   before it, which may need an earlier group of pictures, are never used), identifies every decoded frame by its
-  timestamp and converts only the wanted ones to RGB. A seek is checked where it landed (the packet that comes
-  next), not where it was asked to land; when a container seeks inexactly (MPEG-TS), the read starts again from the
-  beginning of the file.
+  timestamp and converts only the wanted ones to RGB (with a colour converter kept per thread). A seek is checked
+  where it landed (the packet that comes next), not where it was asked to land; when a container seeks inexactly
+  (MPEG-TS), the read starts again from the beginning of the file.
 - `decord`: decord 0.6 returns wrong frames after any seek in MPEG-4 AVI with B-frames (frame 11 comes back as
   frame 1, measured on files like HMDB51's), and wrong frames even sequentially in MPEG-TS. So this backend never
   seeks (it decodes forward from the first frame and keeps the wanted ones), refuses MPEG-TS files, and takes the
