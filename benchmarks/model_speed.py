@@ -91,6 +91,9 @@ def build_models(args) -> dict:
     tada.load_state_dict(convert_original_state_dict(original.state_dict(), tada.state_dict()))
     per_frame_config = TadaResNetConfig(**{**config.to_dict(), "temporal_adaptive": False})
     per_frame_2d = TadaResNetForVideoClassification(per_frame_config)
+    # The 2D twin shares every weight it has with tada (all but the route functions and the pool branches' norms).
+    shared = per_frame_2d.load_state_dict(tada.state_dict(), strict=False)
+    assert not shared.missing_keys, shared.missing_keys
     models = {"tada": tada, "per_frame_2d": per_frame_2d, "original": original}
     return {name: models[name].to(args.device) for name in args.candidates.split(",")}
 
