@@ -50,23 +50,37 @@ def test_temporal_average_pool_is_the_originals_avgpool3d():
 
 
 def test_route_function_matches_a_conv3d_reference():
-    """The original route function on (B, C, T, H, W) with Conv3d / BatchNorm3d, using the same weights."""
+    """The original route function on (B, C, T, H, W) with Conv3d / BatchNorm3d, using the same weights: the same
+    calibration, and the same gradients for the input and every weight (ours runs the convolutions as matrix
+    products and writes the spatial mean's backward by hand)."""
     b, c, t, h, w, reduction = 2, 8, 6, 5, 4, 4
     route = TadaRouteFunction(c, reduction, [3, 5]).train()
     for parameter in route.parameters():
         torch.nn.init.normal_(parameter)
     x = torch.randn(b, c, t, h, w)
+    upstream = torch.randn(b, c, t)
 
-    ours = route(x.transpose(1, 2).reshape(b * t, c, h, w), t).view(b, t, c).transpose(1, 2)
+    def reference(clip):
+        g = F.conv3d(clip.mean(dim=(2, 3, 4), keepdim=True), route.global_projection.weight[..., None, None],
+                     route.global_projection.bias)
+        hidden = F.conv3d(clip.mean(dim=(3, 4), keepdim=True) + g, route.reduce.weight[..., None, None],
+                          route.reduce.bias, padding=(1, 0, 0))
+        hidden = F.relu(F.batch_norm(hidden, None, None, route.normalization.weight, route.normalization.bias,
+                                     training=True, eps=1e-5))
+        return (F.conv3d(hidden, route.expand.weight[..., None, None], padding=(2, 0, 0)) + 1).view(b, c, t)
 
-    g = F.conv3d(x.mean(dim=(2, 3, 4), keepdim=True), route.global_projection.weight[..., None, None],
-                 route.global_projection.bias)
-    hidden = F.conv3d(x.mean(dim=(3, 4), keepdim=True) + g, route.reduce.weight[..., None, None], route.reduce.bias,
-                      padding=(1, 0, 0))
-    hidden = F.relu(F.batch_norm(hidden, None, None, route.normalization.weight, route.normalization.bias,
-                                 training=True, eps=1e-5))
-    reference = F.conv3d(hidden, route.expand.weight[..., None, None], padding=(2, 0, 0)) + 1
-    assert torch.allclose(ours, reference.view(b, c, t), atol=1e-5)
+    def ours(clip):
+        return route(clip.transpose(1, 2).reshape(b * t, c, h, w), t).view(b, t, c).transpose(1, 2)
+
+    results = []
+    for function in (ours, reference):
+        clip = x.clone().requires_grad_()
+        route.zero_grad(set_to_none=True)
+        output = function(clip)
+        output.backward(upstream)
+        results.append([output.detach(), clip.grad, *(parameter.grad for parameter in route.parameters())])
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, atol=1e-5 * max(1.0, want.abs().max().item())), (got - want).abs().max()
 
 
 def test_temporal_average_pool_gradients_are_the_originals():
