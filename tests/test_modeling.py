@@ -244,3 +244,47 @@ def test_runs_in_bfloat16_on_cpu(tiny_config_kwargs):
 
 def test_tada_conv_module_repr():
     assert "kernel_size=3, stride=2" in repr(TadaConv2d(4, 8, 3, 2))
+
+
+def test_compiled_temporal_branches_give_the_eager_models_outputs_gradients_and_statistics(tiny_config_kwargs):
+    """`compile_temporal_branches` compiles the pool, the two BatchNorms and their sum of every TAda unit: the same
+    logits, gradients and running statistics as the eager model, in training and evaluation; the 2D twin has no
+    temporal branch and stays as it is."""
+    import copy
+
+    config = TadaResNetConfig(**tiny_config_kwargs, classifier_dropout=0.0)
+    eager = TadaResNetForVideoClassification(config).train()
+    for module in eager.modules():  # switch the temporal branch on so every path is exercised
+        if isinstance(module, TadaResNetTadaUnit):
+            torch.nn.init.normal_(module.temporal_pool_normalization.weight)
+            torch.nn.init.normal_(module.route.expand.weight, std=0.1)
+    compiled = copy.deepcopy(eager)
+    assert compiled.compile_temporal_branches() is compiled
+    units = [module for module in compiled.modules() if isinstance(module, TadaResNetTadaUnit)]
+    assert len(units) == 16 and all(unit.compiled_join is not None for unit in units)
+    assert all(unit.compiled_join is None for unit in eager.modules() if isinstance(unit, TadaResNetTadaUnit))
+    copy.deepcopy(compiled)  # still an ordinary module
+
+    exact = copy.deepcopy(eager).double()  # the yardstick: float32 rounding alone moves these gradients by ~1e-4
+    x, labels = clip(), torch.tensor([1, 3])
+    losses = [model(inputs, labels=labels).loss for model, inputs in ((eager, x), (compiled, x), (exact, x.double()))]
+    for loss in losses:
+        loss.backward()
+    assert torch.allclose(losses[0], losses[1], atol=1e-5)
+
+    def gradient_error(model):  # relative to the float64 gradients, over all parameters
+        error = torch.cat([(got.grad.double() - want.grad).flatten()
+                           for got, want in zip(model.parameters(), exact.parameters())])
+        return (error.norm() / torch.cat([want.grad.flatten() for want in exact.parameters()]).norm()).item()
+
+    errors = gradient_error(compiled), gradient_error(eager)
+    assert errors[0] <= 2 * errors[1] + 1e-7, errors
+    buffers = dict(compiled.named_buffers())
+    for name, buffer in eager.named_buffers():  # each BatchNorm's statistics, updated once
+        assert torch.allclose(buffer, buffers[name], atol=1e-5, rtol=1e-4), name
+    with torch.no_grad():
+        assert torch.allclose(eager.eval()(x).logits, compiled.eval()(x).logits, atol=1e-5)
+
+    twin = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs, temporal_adaptive=False))
+    twin.compile_temporal_branches()
+    assert all(unit.compiled_join is None for unit in twin.modules() if isinstance(unit, TadaResNetTadaUnit))
