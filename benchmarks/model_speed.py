@@ -13,8 +13,6 @@ Candidates, all with the same architecture and (where they share them) the same 
   checks that both give the same logits first;
 - `tada_compiled`, `per_frame_2d_compiled` (`--compile`): `torch.compile` of each (fused elementwise passes); the
   graph-break count of `tada` comes from `torch._dynamo.explain`;
-- `tada_branches_compiled` (`--compile`): `tada` with `compile_temporal_branches()` (regional compilation of what
-  each TAda unit adds after its convolution; the rest eager);
 - `*_channels_last` (`--channels_last`): the same models with channels-last weights and input.
 
 Modes: `forward` (eval mode, inference_mode) and `forward_backward` (train mode, cross-entropy on the logits,
@@ -27,7 +25,6 @@ a GPU machine without them.
 """
 
 import contextlib
-import copy
 import json
 import sys
 import time
@@ -261,9 +258,6 @@ def main(argv=None):
             if name in models:
                 models[f"{name}_compiled"] = torch.compile(models[name])
                 inputs[f"{name}_compiled"] = pixel_values
-        if "tada" in models:
-            models["tada_branches_compiled"] = copy.deepcopy(models["tada"]).compile_temporal_branches()
-            inputs["tada_branches_compiled"] = pixel_values
 
     results = {"settings": vars(args), "tada_minus_original_max_abs_logit": difference, "timings": {},
                "compile": compile_info, "memory": {}}
@@ -331,8 +325,7 @@ def ratios(timings, dtypes, modes) -> dict:
     pairs = [("tada", "per_frame_2d", TARGET_TADA_OVER_2D, True),
              ("original", "tada", TARGET_ORIGINAL_OVER_TADA, False),
              ("tada_compiled", "tada", None, True), ("tada_compiled", "per_frame_2d_compiled", None, True),
-             ("tada_compiled", "per_frame_2d", None, True), ("tada_branches_compiled", "per_frame_2d", None, True),
-             ("tada_branches_compiled", "tada", None, True), ("tada_channels_last", "tada", None, True),
+             ("tada_compiled", "per_frame_2d", None, True), ("tada_channels_last", "tada", None, True),
              ("per_frame_2d_channels_last", "per_frame_2d", None, True)]
     for dtype in dtypes:
         for mode in modes:

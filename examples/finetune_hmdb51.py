@@ -56,9 +56,6 @@ class ModelArguments:
     temporal_adaptive: bool = field(default=True, metadata={
         "help": "From scratch: TAda convolutions; False gives the same network frame by frame (a 2D baseline)."})
     classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (recipe: 0.5)."})
-    compile_temporal_branches: bool = field(default=False, metadata={"help": (
-        "torch.compile only what each TAda unit adds after its convolution (temporal pool, BatchNorms, sum): "
-        "seconds to compile, against minutes for --torch_compile (the whole model); not both.")})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "Convert BatchNorm to SyncBatchNorm when training on several GPUs (ignored on CPU or one process)."})
     model_revision: str = field(default="main", metadata={
@@ -236,9 +233,6 @@ def parse_arguments(argv=None) -> tuple:
         argv = options_file_as_command_line(argv[0])  # parsed as typed: the same types, choices and messages
     given = vars(parser.parse_known_args(argv)[0])
     model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
-    if model_arguments.compile_temporal_branches and training_arguments.torch_compile:
-        parser.error("--compile_temporal_branches and --torch_compile: choose one (the whole model's compilation "
-                     "already fuses the temporal branches).")
     # TrainingArguments turns do_eval back on whenever eval_strategy is set: honour an explicit --do_eval False.
     if str(given.get("do_eval")).lower() in ("false", "0", "no"):
         training_arguments = dataclasses.replace(training_arguments, eval_strategy="no", do_eval=False)
@@ -325,12 +319,6 @@ def main(argv=None):
                                                             video_backend=data_arguments.video_backend))
 
     model, base_model = build_model(model_arguments, data_arguments, labels)
-    if model_arguments.compile_temporal_branches:
-        if not hasattr(model, "compile_temporal_branches"):
-            raise SystemExit(f"--compile_temporal_branches: {type(model).__name__} (remote code of "
-                             f"{model_arguments.model_name_or_path}) has no compile_temporal_branches().")
-        logger.info("Compiling each TAda unit's temporal branch with torch.compile (at its first use).")
-        model.compile_temporal_branches()
     if model_arguments.sync_batch_norm:
         if torch.cuda.is_available() and training_arguments.world_size > 1:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)

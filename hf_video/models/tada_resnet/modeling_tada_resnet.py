@@ -153,25 +153,10 @@ class TadaRouteFunction(nn.Module):
         return calibration.reshape(-1, channels)  # (B*T, C)
 
 
-def _join_branches(output: torch.Tensor, num_frames: int, kernel_size: int, normalization: nn.Module,
-                   pool_normalization: nn.Module) -> torch.Tensor:
-    """`norm(y) + temporal_pool_norm(temporal_avgpool(y))`: the TAda unit's elementwise passes over its convolution's
-    output, the part that `compile_temporal_branches` hands to torch.compile."""
-    pooled = temporal_average_pool(output, num_frames, kernel_size)
-    # In place: BatchNorm's backward needs its input, not its output.
-    return normalization(output).add_(pool_normalization(pooled))
-
-
-_compiled_joins = {}  # repr of the torch.compile options -> `_join_branches` compiled with them
-
-
 class TadaResNetTadaUnit(nn.Module):
     """TAdaConv2d with its route function and output normalisation:
     `norm(y) + temporal_pool_norm(temporal_avgpool(y))`, both terms from the same raw convolution output y.
     With `temporal_adaptive=False` it is a plain per-frame convolution followed by `norm`."""
-
-    # Set by `compile_temporal_branches`: which compiled `_join_branches` to run (a key: the module stays copyable).
-    compiled_join = None
 
     def __init__(self, config: TadaResNetConfig, channels: int, out_channels: int, stride: int):
         super().__init__()
@@ -189,9 +174,9 @@ class TadaResNetTadaUnit(nn.Module):
         if self.route is None:
             return self.normalization(self.convolution(frames))
         output = self.convolution(frames, self.route(frames, num_frames))
-        join = _join_branches if self.compiled_join is None else _compiled_joins[self.compiled_join]
-        return join(output, num_frames, self.temporal_pool_kernel_size, self.normalization,
-                    self.temporal_pool_normalization)
+        pooled = temporal_average_pool(output, num_frames, self.temporal_pool_kernel_size)
+        # In place: BatchNorm's backward needs its input, not its output.
+        return self.normalization(output).add_(self.temporal_pool_normalization(pooled))
 
 
 class TadaResNetConvLayer(nn.Module):
@@ -416,23 +401,6 @@ class TadaResNetPreTrainedModel(PreTrainedModel):
     # The losses here average over the local batch; taking `num_items_in_batch` would make the Trainer multiply them
     # by the number of processes.
     accepts_loss_kwargs = False
-
-    def compile_temporal_branches(self, **compile_options):
-        """Regional compilation: `torch.compile` (with `compile_options`) only what every TAda unit adds after its
-        convolution - the temporal pool, the two BatchNorms and their sum, elementwise passes that torch.compile fuses
-        - and leave the rest of the model eager. One small graph per unit shape compiles in seconds, against minutes
-        for the whole model. Not saved with the model; returns the model.
-
-        Measured on CPU (`benchmarks/README.md`): TAda R50's forward+backward at 1.08x its per-frame 2D twin's, against
-        1.10-1.17x eager. Compiling the whole model (`torch.compile(model)`, the Trainer's `torch_compile`) is faster
-        still, at a longer compile."""
-        key = repr(sorted(compile_options.items()))
-        if key not in _compiled_joins:
-            _compiled_joins[key] = torch.compile(_join_branches, **compile_options)
-        for module in self.modules():
-            if isinstance(module, TadaResNetTadaUnit) and module.route is not None:
-                module.compiled_join = key
-        return self
 
     @torch.no_grad()
     def _init_weights(self, module):
