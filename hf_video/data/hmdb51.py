@@ -90,9 +90,7 @@ class Hmdb51(VideoDatasetBuilder):
 def load_hmdb51(data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,
                 num_proc: int | None = None, **config_kwargs) -> datasets.DatasetDict:
     """Prepare (once; later calls reuse the cache) and load HMDB51 split `split` as a DatasetDict (train, test)."""
-    builder = Hmdb51(config_name=f"split{split}", data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
-    builder.download_and_prepare(num_proc=num_proc)
-    return builder.as_dataset()
+    return Hmdb51.load(data_dir, split, cache_dir, num_proc, **config_kwargs)
 
 
 def locate_hmdb51_files(data_dir: str | None, dl_manager) -> tuple[dict, Path]:

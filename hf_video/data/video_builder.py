@@ -102,6 +102,15 @@ class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
         self._probe_num_proc = num_proc
         return super().download_and_prepare(*args, **kwargs)
 
+    @classmethod
+    def load(cls, data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,
+             num_proc: int | None = None, **config_kwargs) -> datasets.DatasetDict:
+        """Prepare (once; later calls reuse the cache) and load official split `split` as a DatasetDict (train,
+        test)."""
+        builder = cls(config_name=f"split{split}", data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
+        builder.download_and_prepare(num_proc=num_proc)
+        return builder.as_dataset()
+
     def read_rows(self, dl_manager) -> tuple[dict, list]:
         """({split: [{video, video_id, label}]}, problems) from the dataset's files."""
         raise NotImplementedError
@@ -166,7 +175,7 @@ def prepared_splits(rows_by_split: dict, problems: list, config, location, num_p
                        "promises; they are kept with the frames that decode (strict=True refuses them):\n"
                        + "\n".join(f"  - {reason}" for reason in truncated))
     stored_path = {row["video"]: row["video"] for row in rows}
-    if getattr(config, "relative_paths", False):
+    if config.relative_paths:
         problems += _relative_paths(stored_path, config.data_dir)
     if problems:
         raise error_class(location, problems)

@@ -255,12 +255,7 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     if start > 0:
         target = start_packet.dts if start_packet.dts is not None else start_packet.pts
         container.seek(target, stream=stream, backward=True, any_frame=False)
-        outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
-                                result)
-        if outcome is not None:
-            return outcome
-        result = _Decoded()
-    elif untouched:
+    if start > 0 or untouched:  # try where the container stands before reading the file again
         outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
                                 result)
         if outcome is not None:
