@@ -312,3 +312,56 @@ def test_relative_paths_let_a_prepared_dataset_move_with_its_folder(hmdb51_tree,
     assert exported["test"].num_rows == relative.num_rows
     problems = _relative_paths({"/elsewhere/a.avi": "/elsewhere/a.avi"}, str(hmdb51_tree))
     assert "needs the videos extracted under data_dir" in problems[0]
+
+
+def test_rows_of_packed_xvid_and_rotated_videos_are_what_ffmpeg_shows(small_tree, tmp_path, reference_dir):
+    """Real DivX/XviD packed B-frames and a phone's rotated video in the tree: the rows hold the frame count, the
+    displayed size and the rotation FFmpeg shows, and the transform reads the frames FFmpeg shows from them."""
+    import numpy as np
+
+    from hf_video.data.video_io import read_frame_list
+
+    corpus = reference_dir / "video_corpus"
+    climb = sorted((small_tree / "videos" / "climb").iterdir())
+    for victim, source in zip(climb[:2], ("xvid_packed_bframes.avi", "rotated_90.mp4")):
+        victim.unlink()
+        shutil.copyfile(corpus / source, victim)  # an .avi name does not matter: the content is probed
+    dataset = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    rows = {row["video_id"]: row for split in dataset.values() for row in split.with_format(None)}
+    xvid, rotated = rows[f"climb/{climb[0].name}"], rows[f"climb/{climb[1].name}"]
+    assert (xvid["num_frames"], xvid["width"], xvid["height"], xvid["rotation"]) == (119, 240, 180, 0)
+    assert (rotated["num_frames"], rotated["width"], rotated["height"], rotated["rotation"]) == (60, 180, 240, 90)
+    for row, source in ((xvid, "xvid_packed_bframes.avi"), (rotated, "rotated_90.mp4")):
+        with np.load(corpus / f"{source}.ffmpeg_frames.npz") as reference:
+            indices, frames = [int(index) for index in reference["indices"]], reference["frames"]
+        got = read_frame_list(row["video"], indices, num_frames=row["num_frames"], packets=row["packets"])
+        assert all(np.array_equal(a, b) for a, b in zip(got, frames)), source
+
+
+@pytest.mark.parametrize("name", ["../climb_stairs/{}", "/abs/{}", "sub/{}", ".."])
+def test_a_split_line_that_leaves_its_class_folder_is_refused(small_tree, tmp_path, name):
+    """One video listed under two labels: a climb split line naming a climb_stairs video."""
+    other = sorted((small_tree / "videos" / "climb_stairs").iterdir())[0].name
+    split_file = small_tree / "annotations" / "climb_test_split1.txt"
+    line_number = len(split_file.read_text().splitlines()) + 1
+    split_file.write_text(split_file.read_text() + f"{name.format(other)} 1\n")
+    with pytest.raises(Hmdb51DataError, match=re.escape(f"{split_file}:{line_number}: ") + ".*is not a file name "
+                       "inside .*climb"):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+
+
+def test_a_split_with_no_videos_is_named(small_tree, tmp_path):
+    for class_name in TWO_CLASSES:
+        split_file = small_tree / "annotations" / f"{class_name}_test_split1.txt"
+        split_file.write_text(re.sub(r" 2\b", " 0", split_file.read_text()))
+    with pytest.raises(Hmdb51DataError, match="the test split has no videos: its split lists name none"):
+        prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+
+
+def test_a_file_name_that_is_not_utf8_does_not_break_the_prepare(small_tree, tmp_path, caplog):
+    stray = os.path.join(os.fsencode(small_tree / "videos" / "climb"), b"clip_\xff\xfe.avi")
+    with open(stray, "wb") as file:
+        file.write(b"not listed")
+    with caplog.at_level(logging.WARNING):
+        dataset = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES).as_dataset()
+    assert dataset["train"].num_rows == 2 and r"left out: clip_\xff\xfe.avi" in caplog.text

@@ -4,6 +4,7 @@ shares with HMDB51, and the transform on its rows."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,21 @@ def test_the_fine_tuning_script_trains_on_ucf101(ucf101_tree, tmp_path):
     assert "on UCF101 (" in result.stdout and "6 training clips, 3 test videos" in result.stdout
     config = json.loads((output_dir / "config.json").read_text())
     assert len(config["id2label"]) == 101 and config["id2label"]["36"] == "HandstandPushups"
+
+
+def test_an_empty_train_list_and_a_damaged_split_zip_are_named(ucf101_tree, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "UCF-101").symlink_to(ucf101_tree / "UCF-101")
+    shutil.copytree(ucf101_tree / "ucfTrainTestlist", data_dir / "ucfTrainTestlist")
+    (data_dir / "ucfTrainTestlist" / "trainlist01.txt").write_bytes(b"")
+    with pytest.raises(Ucf101DataError, match="the train split has no videos: its split lists name none"):
+        prepare(data_dir, tmp_path / "cache")
+    shutil.rmtree(data_dir / "ucfTrainTestlist")
+    archive = data_dir / "UCF101TrainTestSplits-RecognitionTask.zip"
+    with zipfile.ZipFile(archive, "w") as split_zip:
+        for path in sorted((ucf101_tree / "ucfTrainTestlist").iterdir()):
+            split_zip.write(path, f"ucfTrainTestlist/{path.name}")
+    archive.write_bytes(archive.read_bytes()[:-60])  # cut short, as an interrupted download leaves it
+    with pytest.raises(Ucf101DataError, match="(?s)" + re.escape(str(archive)) + ".*cannot extract.*re-download"):
+        prepare(data_dir, tmp_path / "cache")

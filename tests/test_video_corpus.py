@@ -92,8 +92,8 @@ def test_a_file_with_fewer_frames_than_prepared_is_an_error_not_a_frozen_clip(co
     """What a video replaced on disk after prepare looks like: the prepared count exceeds what the file holds."""
     path, count = str(corpus["open_gop.mp4"]), len(references["open_gop.mp4"])
     for backend in ("pyav", "decord"):
-        with pytest.raises(VideoDecodeError, match=r"70 .*when the dataset was prepared\. The file changed since; "
-                           r"prepare the dataset again"):
+        with pytest.raises(VideoDecodeError, match=r"60.* 70 .*when the dataset was prepared.*prepare the dataset "
+                           r"again"):
             read_frame_list(path, [0, 50, 69], backend, num_frames=70)
         frames = read_frame_list(path, [count - 1, count + 3], backend, num_frames=count)
         assert frame_numbers(frames) == [count - 1, count - 1]

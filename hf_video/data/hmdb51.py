@@ -30,7 +30,8 @@ from pathlib import Path
 import datasets
 
 from .hmdb51_labels import HMDB51_CLASSES
-from .video_builder import VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, invisible_characters_note
+from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, invisible_characters_note,
+                            some_names)
 from .video_builder import extract_archives as extract_video_archives
 
 logger = datasets.logging.get_logger(__name__)
@@ -73,7 +74,8 @@ class Hmdb51Config(VideoDatasetConfig):
 class Hmdb51(VideoDatasetBuilder):
     """HMDB51 (51 human actions, 6,766 clips); configs `split1` (default), `split2`, `split3`."""
 
-    VERSION = datasets.Version("1.2.0")  # 1.1: file_size and file_mtime_ns columns; 1.2: packets
+    # 1.1: file_size and file_mtime_ns columns; 1.2: packets; 1.3: rotation, packets.display, MPEG-4 AVI unpacked
+    VERSION = datasets.Version("1.3.0")
     BUILDER_CONFIG_CLASS = Hmdb51Config
     BUILDER_CONFIGS = [
         Hmdb51Config(name=f"split{k}", split_number=k, description=f"Official train/test split {k} (70/30 per class).")
@@ -191,6 +193,11 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
                                 "0 (unused), 1 (train) or 2 (test)")
                 continue
             video_name, tag = fields
+            if not _is_plain_file_name(video_name):
+                problems.append(f"{where}: {video_name!r} is not a file name inside {video_dirs[class_name]}; a split "
+                                "line names a video of its own class folder (a path out of it could list one video "
+                                "under two labels)")
+                continue
             if video_name in listed:
                 problems.append(f"{where}: {video_name} is listed twice")
                 continue
@@ -206,5 +213,9 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
         unlisted = sorted(path.name for path in video_dirs[class_name].iterdir() if path.name not in listed)
         if unlisted:
             logger.warning(f"{len(unlisted)} file(s) in {video_dirs[class_name]} are not in {split_file} and are "
-                           f"left out: {', '.join(unlisted[:5])}{' ...' if len(unlisted) > 5 else ''}")
+                           f"left out: {some_names(unlisted)}")
     return rows_by_split, problems
+
+
+def _is_plain_file_name(name: str) -> bool:
+    return name not in (".", "..") and "/" not in name and "\\" not in name and not os.path.isabs(name)

@@ -26,7 +26,7 @@ import datasets
 
 from .ucf101_labels import UCF101_CLASSES
 from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, extract_archives,
-                            invisible_characters_note)
+                            invisible_characters_note, some_names)
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -69,7 +69,7 @@ class Ucf101Config(VideoDatasetConfig):
 class Ucf101(VideoDatasetBuilder):
     """UCF101 (101 human actions, 13,320 clips); configs `split1` (default), `split2`, `split3`."""
 
-    VERSION = datasets.Version("1.0.0")
+    VERSION = datasets.Version("1.1.0")  # 1.1: rotation, packets.display, MPEG-4 AVI unpacked
     BUILDER_CONFIG_CLASS = Ucf101Config
     BUILDER_CONFIGS = [
         Ucf101Config(name=f"split{k}", split_number=k, description=f"Official train/test split {k}.")
@@ -174,7 +174,7 @@ def read_ucf101_lists(videos_dir: Path, lists_dir: Path, split_number: int,
                       for path in folder.iterdir() if f"{folder.name}/{path.name}" not in listed)
     if unlisted and not problems:
         logger.warning(f"{len(unlisted)} file(s) under {videos_dir} are in neither split list and are left out: "
-                       f"{', '.join(unlisted[:5])}{' ...' if len(unlisted) > 5 else ''}")
+                       f"{some_names(unlisted)}")
     return rows_by_split, problems
 
 

@@ -10,7 +10,9 @@ time, packet list) and applies the options every builder has: `skip_unreadable`,
 import hashlib
 import multiprocessing
 import os
+import tarfile
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import datasets
@@ -133,15 +135,17 @@ def video_features(class_names) -> datasets.Features:
         "label": datasets.ClassLabel(names=list(class_names)),
         "num_frames": datasets.Value("int32"),
         "fps": datasets.Value("float64"),
-        "width": datasets.Value("int32"),
+        "width": datasets.Value("int32"),  # as displayed (after the rotation)
         "height": datasets.Value("int32"),
+        "rotation": datasets.Value("int32"),  # degrees the coded frames are turned anticlockwise to be displayed
         "file_size": datasets.Value("int64"),
         "file_mtime_ns": datasets.Value("int64"),
         # The stream's packet list (`video_io.packet_columns`): reads skip their pass over the file.
         "packets": {"pts": datasets.List(datasets.Value("int64")),
                     "dts": datasets.List(datasets.Value("int64")),
                     "keyframe": datasets.List(datasets.Value("bool")),
-                    "discard": datasets.List(datasets.Value("bool"))},
+                    "discard": datasets.List(datasets.Value("bool")),
+                    "display": datasets.List(datasets.Value("int64"))},
     })
 
 
@@ -154,7 +158,10 @@ def prepared_splits(rows_by_split: dict, problems: list, config, location, num_p
     name = error_class.dataset
     rows = [row for split_rows in rows_by_split.values() for row in split_rows]
     metadata, unreadable = probe_videos([row["video"] for row in rows], num_proc)
-    problems = list(problems)
+    # An empty split is worth naming by itself (datasets would say it "corresponds to no data"), not as the
+    # consequence of problems already listed.
+    problems = list(problems) or [f"the {split_name} split has no videos: its split lists name none (an empty or "
+                                  "wrong list?)" for split_name, split_rows in rows_by_split.items() if not split_rows]
     if unreadable and config.skip_unreadable:
         skipped = "\n".join(f"  - {reason}" for reason in unreadable.values())
         logger.warning(f"{name} at {location}: skipped {len(unreadable)} unreadable video(s):\n{skipped}")
@@ -215,10 +222,11 @@ def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
         raise error_class(archives, [
             f"extracting RAR archives needs an unrar tool ({error}): install one (`apt-get install unar`, or `unrar` "
             "from Debian non-free / RARLAB), then rerun."]) from error
-    except rarfile.Error as error:
+    except (rarfile.Error, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
         raise error_class(archives, [
-            f"cannot extract ({error!r}): re-download the archive if it is damaged; if it is intact, the unrar tool "
-            "found cannot read it (bsdtar fails on many RAR files): install `unar` or `unrar` and rerun."]) from error
+            f"cannot extract ({error!r}): re-download the archive if it is damaged; if it is an intact RAR archive, "
+            "the unrar tool found cannot read it (bsdtar fails on many RAR files): install `unar` or `unrar` and "
+            "rerun."]) from error
 
 
 def files_fingerprint(data_dir: str, archives, folders) -> str:
@@ -230,7 +238,9 @@ def files_fingerprint(data_dir: str, archives, folders) -> str:
             status = path.stat()
         except OSError:  # unreadable or vanished: the prepare names it
             continue
-        digest.update(f"{path.relative_to(data_dir)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        # fsencode: a file name that is not UTF-8 keeps its own bytes.
+        digest.update(os.fsencode(path.relative_to(data_dir))
+                      + f"\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -242,6 +252,13 @@ def _files_read(root: Path, archives, folders):
         for directory, subdirectories, files in os.walk(root / folder):
             subdirectories.sort()
             yield from (Path(directory) / name for name in sorted(files))
+
+
+def some_names(names: list, shown: int = 5) -> str:
+    """The first `shown` of `names` for a message, bytes that are not UTF-8 escaped (a name holding them cannot be
+    printed or logged as it is), and "..." if there are more."""
+    printable = [os.fsencode(name).decode("utf-8", "backslashreplace") for name in names[:shown]]
+    return ", ".join(printable) + (" ..." if len(names) > shown else "")
 
 
 def invisible_characters_note(name: str) -> str:
@@ -264,6 +281,7 @@ def _probe_one(path: str):
     except OSError as error:
         return path, None, f"unreadable video: {path}: {error.strerror or error}"
     return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
+                  "rotation": info.rotation,
                   "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns, "packets": info.packets,
                   "container_frames": info.container_frames}, None
 

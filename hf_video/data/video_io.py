@@ -2,8 +2,9 @@
 `read_frame_list` (some of its frames).
 
 The promise, for both backends (`video_backend="pyav"` or `"decord"`) and any file FFmpeg demuxes: frame `k` is the
-k-th frame a plain sequential decode shows (edit lists and discarded packets honoured), or `VideoDecodeError` names
-the file and the index. Only indices past the last decodable frame are clamped to it. Frames are uint8 RGB.
+k-th frame a plain sequential decode shows (edit lists and discarded packets honoured), as displayed (turned by the
+stream's display rotation, as players, FFmpeg and decord show it), or `VideoDecodeError` names the file and the
+index. Only indices past the last decodable frame are clamped to it. Frames are uint8 RGB.
 
 - `pyav` (default, faster): one pass over the packets (no decoding; or none, given the packet list stored when the
   dataset was prepared) lists the stream's frames in display order by their presentation timestamps; a read starts
@@ -12,10 +13,18 @@ the file and the index. Only indices past the last decodable frame are clamped t
   timestamp and converts only the wanted ones to RGB (with a colour converter kept per thread). A seek is checked
   where it landed (the packet that comes next), not where it was asked to land; when a container seeks inexactly
   (MPEG-TS), the read starts again from the beginning of the file.
+  MPEG-4 Part 2 (DivX/XviD) in AVI, HMDB51's and UCF101's format, needs more: AVI stores no presentation
+  timestamps, so with B-frames the container's timestamps follow decoding order, and DivX/XviD often store B-frames
+  "packed" (a B-frame inside the packet before it, then a placeholder packet that the index may flag as a keyframe).
+  There the packets are unpacked first (FFmpeg's `mpeg4_unpack_bframes`), keyframes are the I-frames found in the
+  bitstream, and the display order is worked out from the frame types (a B-frame is shown at once, an I- or P-frame
+  when the next one arrives), which is how the decoder shows them. A decoder that gives frames out of the display
+  order so worked out is an error, never a silent shift.
 - `decord`: decord 0.6 returns wrong frames after any seek in MPEG-4 AVI with B-frames (frame 11 comes back as
-  frame 1, measured on files like HMDB51's), and wrong frames even sequentially in MPEG-TS. So this backend never
-  seeks (it decodes forward from the first frame and keeps the wanted ones), refuses MPEG-TS files, and takes the
-  frame count from PyAV, since its own counts discarded frames.
+  frame 1, measured on files like HMDB51's), and shifted frames even sequentially in MPEG-TS and MPEG program
+  streams. So this backend never seeks (it decodes forward from the first frame and keeps the wanted ones), reads
+  only the containers where it is tested exact (AVI, MP4/MOV, Matroska/WebM), and takes the frame count from PyAV,
+  since its own counts discarded frames.
 
 Nothing is opened at import time and no reader outlives a call, so DataLoader workers open their own files (decord
 readers made in the parent process deadlock forked workers) and repeated reads do not accumulate readers.
@@ -45,10 +54,11 @@ class VideoDecodeError(RuntimeError):
 class VideoInfo:
     num_frames: int  # frames a sequential decode shows
     fps: float
-    width: int
+    width: int  # as displayed: a stream turned by 90 or 270 degrees swaps its coded width and height
     height: int
     container_frames: int = 0  # the frame count the container's header states (0: none); it can over-report
     packets: dict | None = None  # `packet_columns` of the stream (probe_video), stored at prepare to save a demux
+    rotation: int = 0  # degrees (0, 90, 180, 270) the coded frames are turned anticlockwise to be displayed
 
 
 def check_video_backend(video_backend: str) -> str:
@@ -106,33 +116,105 @@ _converters = threading.local()  # the converter's state is not safe to share: o
 
 
 def _rgb(frame) -> np.ndarray:
-    """A decoded frame as a uint8 (H, W, 3) RGB array: the pixels of `frame.to_ndarray(format="rgb24")`, through one
-    colour converter kept per thread, on one thread. `to_ndarray` builds a new converter for every frame and lets it
-    start a thread per core: 0.3 ms a frame for 320x240 against 0.03 ms with the kept one."""
+    """A decoded frame as a uint8 (H, W, 3) RGB array, as displayed: the pixels of `frame.to_ndarray(format="rgb24")`
+    through one colour converter kept per thread, on one thread, then turned by the frame's display rotation.
+    `to_ndarray` builds a new converter for every frame and lets it start a thread per core: 0.3 ms a frame for
+    320x240 against 0.03 ms with the kept one."""
     converter = getattr(_converters, "rgb", None)
     if converter is None:
         from av.video.reformatter import VideoReformatter
 
         converter = _converters.rgb = VideoReformatter()
-    return converter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+    rgb = converter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+    turns = _quarter_turns(frame.rotation)
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _quarter_turns(rotation) -> int:
+    """Anticlockwise quarter turns that display a frame whose display matrix turns it by `rotation` degrees."""
+    if rotation % 90:
+        raise _UnsupportedRotation(rotation)
+    return int(rotation) // 90 % 4
+
+
+class _UnsupportedRotation(ValueError):
+    def __init__(self, rotation):
+        super().__init__(rotation)
+        self.rotation = rotation
 
 
 class _Packet(NamedTuple):  # a tuple: thousands are made per read from a stored packet list
     """What a packet that carries a frame tells about it, without decoding it."""
 
-    pts: int
+    pts: int  # the timestamp the decoded frame carries
     dts: int | None
-    keyframe: bool
+    keyframe: bool  # decoding can start here
     discard: bool  # before an edit list's start: decoded for reference, never shown
+    display: int  # orders the frames as shown: `pts`, except where the container's timestamps follow decoding order
+
+
+PACKET_FIELDS = _Packet._fields
+
+
+def _unpacks_b_frames(container, stream) -> bool:
+    """MPEG-4 Part 2 (DivX, XviD) in AVI: B-frames may be packed, and the timestamps follow decoding order."""
+    return stream.codec_context.name == "mpeg4" and "avi" in container.format.name.split(",")
+
+
+def _demuxed(container, stream):
+    """The stream's packets as the decoder is fed them, ending with the end-of-stream packet: DivX/XviD packed
+    B-frames unpacked (one frame per packet, no placeholder packets)."""
+    if not _unpacks_b_frames(container, stream):
+        yield from container.demux(stream)
+        return
+    from av.bitstream import BitStreamFilterContext
+
+    unpack = BitStreamFilterContext("mpeg4_unpack_bframes", stream)
+    for packet in container.demux(stream):
+        if packet.size:
+            yield from unpack.filter(packet)
+        else:
+            yield from unpack.filter(None)  # what the filter still holds
+            yield packet
+
+
+_VOP_START = b"\x00\x00\x01\xb6"
+_VOP_TYPES = "IPBS"  # vop_coding_type: intra, predicted, bidirectional, sprite (predicted)
+
+
+def _vop_type(packet) -> str:
+    """The frame type of an MPEG-4 Part 2 packet's picture ("?" if it holds none), read from its VOP header."""
+    data = bytes(packet)
+    start = data.find(_VOP_START)
+    return _VOP_TYPES[data[start + 4] >> 6] if 0 <= start < len(data) - 4 else "?"
 
 
 def _packet_list(container, stream) -> list:
     """The stream's packets that carry a frame, in decoding order: one pass over the file, no decoding."""
-    return [_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard)
-            for packet in container.demux(stream) if packet.pts is not None and packet.size]
+    if not _unpacks_b_frames(container, stream):
+        return [_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard, packet.pts)
+                for packet in container.demux(stream) if packet.pts is not None and packet.size]
+    return _typed_packet_list([(packet.pts, packet.dts, _vop_type(packet)) for packet in _demuxed(container, stream)
+                               if packet.pts is not None and packet.size])
 
 
-PACKET_FIELDS = ("pts", "dts", "keyframe", "discard")
+def _typed_packet_list(typed: list) -> list:
+    """Packets from (pts, dts, frame type) in decoding order, where the timestamps follow decoding order: keyframes
+    are the I-frames (a placeholder the index flags as a keyframe would start a read on a grey frame), and each frame
+    is shown where the decoder's reordering puts it (a B-frame at once, an I- or P-frame when the next one comes)."""
+    shown_order, held = [], None
+    for position, (_, _, frame_type) in enumerate(typed):
+        if frame_type == "B":
+            shown_order.append(position)
+            continue
+        if held is not None:
+            shown_order.append(held)
+        held = position
+    if held is not None:
+        shown_order.append(held)
+    display = dict(zip(shown_order, sorted(pts for pts, _, _ in typed)))
+    return [_Packet(pts, dts, frame_type == "I", False, display[position])
+            for position, (pts, dts, frame_type) in enumerate(typed)]
 
 
 def packet_columns(packets: list) -> dict:
@@ -149,21 +231,14 @@ def _packets_from_columns(path: str, columns: dict) -> list:
 
 
 def _shown_timestamps(packets: list) -> list:
-    """Presentation timestamps of the frames a decode shows, in display order: frame i is shown at the i-th."""
-    return sorted(packet.pts for packet in packets if not packet.discard)
-
-
-def packet_timestamps(container, stream) -> tuple[list, int]:
-    """(the presentation timestamps of the frames shown, in display order; the reorder delay: how many ticks a frame
-    can be decoded before it is shown, 0 without B-frames). One pass over the packets, no decoding."""
-    packets = _packet_list(container, stream)
-    reorder_delay = max((packet.pts - packet.dts for packet in packets if packet.dts is not None), default=0)
-    return _shown_timestamps(packets), max(reorder_delay, 0)
+    """The timestamps of the frames a decode shows, in display order: frame i carries the i-th."""
+    return [packet.pts for packet in sorted((packet for packet in packets if not packet.discard),
+                                            key=lambda packet: packet.display)]
 
 
 def probe_video(path: str) -> VideoInfo:
-    """Frame count (by decoding every frame, without colour conversion), frame rate, size and packet list of a video
-    file, in one pass."""
+    """Frame count (by decoding every frame, without colour conversion), frame rate, displayed size, rotation and
+    packet list of a video file, in one pass."""
     return _video_info(path, decode=True)
 
 
@@ -179,10 +254,10 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
     container, stream = _open_pyav(path)
     try:
         if decode:
-            packets, num_frames = _packet_list_and_count(container, stream)
+            packets, num_frames, rotation = _packet_list_and_count(path, container, stream)
         else:
             packets = _packet_list(container, stream)
-            num_frames = _decodable_count(path, container, stream, packets)
+            num_frames, rotation = _decodable_count(path, container, stream, packets)
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
         promised = stream.frames
@@ -194,36 +269,76 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
         raise VideoDecodeError(f"{path}: no frame could be decoded.")
     if not rate or rate <= 0:
         raise VideoDecodeError(f"{path}: the video stream has no frame rate.")
+    rotation = _checked_rotation(path, rotation) * 90
+    if rotation in (90, 270):
+        width, height = height, width
     return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height,
-                     container_frames=max(promised, 0), packets=packet_columns(packets))
+                     container_frames=max(promised, 0), packets=packet_columns(packets), rotation=rotation)
 
 
-def _packet_list_and_count(container, stream) -> tuple[list, int]:
-    """`_packet_list` and the number of frames a sequential decode shows, from one pass that decodes every packet."""
-    codec, packets, num_frames = stream.codec_context, [], 0
-    for packet in container.demux(stream):
+def _checked_rotation(path, rotation) -> int:
+    try:
+        return _quarter_turns(rotation)
+    except _UnsupportedRotation as error:
+        raise _rotation_error(path, error) from None
+
+
+def _rotation_error(path, error: "_UnsupportedRotation") -> VideoDecodeError:
+    return VideoDecodeError(f"{path}: the stream is displayed turned by {error.rotation} degrees, not a multiple of "
+                            "90; such frames cannot be shown exactly. Re-encode it with the rotation applied "
+                            "(ffmpeg -i IN -c:v libx264 OUT.mp4 applies it).")
+
+
+def _packet_list_and_count(path: str, container, stream) -> tuple[list, int, float]:
+    """`_packet_list`, the number of frames a sequential decode shows and the first frame's display rotation, from one
+    pass that decodes every packet. The frames must come out in the display order the packet list gives."""
+    codec, unpacked, labels, rotation = stream.codec_context, _unpacks_b_frames(container, stream), [], 0
+    typed, packets = [], []
+    for packet in _demuxed(container, stream):
         if packet.pts is not None and packet.size:
-            packets.append(_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard))
-        num_frames += len(codec.decode(packet))
-    return packets, num_frames
+            if unpacked:
+                typed.append((packet.pts, packet.dts, _vop_type(packet)))
+            else:
+                packets.append(_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard, packet.pts))
+        for frame in codec.decode(packet):
+            if not labels:
+                rotation = frame.rotation
+            labels.append(frame.pts)
+    if unpacked:
+        packets = _typed_packet_list(typed)
+    index_of = {timestamp: index for index, timestamp in enumerate(_shown_timestamps(packets))}
+    shown = [index_of[label] for label in labels if label in index_of]
+    if any(later <= earlier for earlier, later in zip(shown, shown[1:])):
+        raise _out_of_order(path, container, stream)
+    return packets, len(shown), rotation
 
 
-def _decodable_count(path: str, container, stream, packets: list) -> int:
-    """How many frames a sequential decode shows: every frame before the last keyframe, plus those that decode from
-    it (a file can promise a last frame that does not decode)."""
+def _out_of_order(path, container, stream) -> VideoDecodeError:
+    return VideoDecodeError(
+        f"{path}: the decoder shows the frames in another order than the container's timestamps give "
+        f"({stream.codec_context.name} in {container.format.name}); frames cannot be numbered exactly. Re-encode it "
+        "(ffmpeg -i IN -c:v libx264 OUT.mp4).")
+
+
+def _decodable_count(path: str, container, stream, packets: list) -> tuple[int, float]:
+    """(How many frames a sequential decode shows, the last one's display rotation): every frame before the last
+    keyframe, plus those that decode from it (a file can promise a last frame that does not decode)."""
     shown = _shown_timestamps(packets)
     if not shown:
-        return 0
-    start = _start_keyframe(packets, shown[-1])
+        return 0, 0
+    start = _start_keyframe(packets, shown, len(shown) - 1)
     decoded = _decode_from(path, container, stream, packets, start, shown, wanted=None)
-    return sum(1 for timestamp in shown if timestamp < packets[start].pts) + decoded.num_shown_from_start
+    before_start = shown.index(packets[start].pts) if packets[start].pts in shown else 0
+    rotation = decoded.last_frame.rotation if decoded.last_frame is not None else 0
+    return before_start + decoded.num_shown_from_start, rotation
 
 
-def _start_keyframe(packets: list, first_pts: int) -> int:
-    """Position (in decoding order) of the last keyframe shown at or before `first_pts`: frames from it on decode
-    without any earlier packet. 0 (the first packet) when there is none."""
-    return max((position for position, packet in enumerate(packets) if packet.keyframe and packet.pts <= first_pts),
-               default=0)
+def _start_keyframe(packets: list, shown: list, first_index: int) -> int:
+    """Position (in decoding order) of the last keyframe shown at or before frame `first_index`: frames from it on
+    decode without any earlier packet. 0 (the first packet) when there is none."""
+    index_of = {timestamp: index for index, timestamp in enumerate(shown)}
+    return max((position for position, packet in enumerate(packets)
+                if packet.keyframe and index_of.get(packet.pts, first_index + 1) <= first_index), default=0)
 
 
 class _Decoded:
@@ -242,7 +357,8 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     """Decode from keyframe `packets[start]` on, collecting the frames at the indices `wanted` (None: count the frames
     to the end). Frames are identified by their timestamps; frames shown before the start keyframe are never used
     (they may need an earlier group of pictures). With `skip`, frames that no other frame refers to are left
-    undecoded unless wanted (about half of an IBBP stream with interval sampling).
+    undecoded unless wanted (about half of an IBBP stream with interval sampling), with the decoders where that is
+    tested exact.
 
     The demuxer is positioned by a seek to the start keyframe, checked where it landed; if it landed after it (or
     somewhere unknown: containers such as MPEG-TS seek inexactly), the file is read again from its beginning.
@@ -251,20 +367,19 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     index_of = {timestamp: index for index, timestamp in enumerate(shown)}
     start_packet = packets[start]
     wanted_pts = None if wanted is None else {shown[index]: index for index in wanted}
-    result = _Decoded()
+    skip = skip and stream.codec_context.name in _SKIPS_EXACTLY
+    keyframe_pts = {packet.pts for packet in packets if packet.keyframe}
+    feed = (position_of, start, start_packet.pts, keyframe_pts, index_of, wanted_pts, skip)
     if start > 0:
         target = start_packet.dts if start_packet.dts is not None else start_packet.pts
         container.seek(target, stream=stream, backward=True, any_frame=False)
     if start > 0 or untouched:  # try where the container stands before reading the file again
-        outcome = _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip,
-                                result)
+        outcome = _feed_decoder(path, container, stream, *feed)
         if outcome is not None:
             return outcome
-        result = _Decoded()
     reopened, reopened_stream = _open_pyav(path)  # from the beginning: the packets before the start are skipped
     try:
-        outcome = _feed_decoder(reopened, reopened_stream, position_of, start, start_packet, index_of, wanted_pts,
-                                skip, result)
+        outcome = _feed_decoder(path, reopened, reopened_stream, *feed)
     finally:
         reopened.close()
     if outcome is None:
@@ -273,15 +388,23 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     return outcome
 
 
-def _feed_decoder(container, stream, position_of, start, start_packet, index_of, wanted_pts, skip, result):
+# Decoders whose "skip non-reference frames" leaves every other frame as a full decode shows it (tested on the corpus).
+# Not AV1's: libdav1d then loses frames that are shown (the last frame of an SVT-AV1 stream came back as the one
+# before it).
+_SKIPS_EXACTLY = frozenset({"mpeg4", "h264", "mpeg2video", "mpeg1video"})
+
+
+def _feed_decoder(path, container, stream, position_of, start, start_pts, keyframe_pts, index_of, wanted_pts, skip):
     """Demux from wherever the container stands, skip to the start packet, decode from it. None if the demuxer
     stands after the start packet or somewhere this file's packet list does not know."""
     codec = stream.codec_context
     remaining = None if wanted_pts is None else set(wanted_pts)
-    feeding = False
+    result = _Decoded()
+    feeding = start_shown = False
+    start_index = index_of.get(start_pts, 0)
     skip_mode = codec.skip_frame = "DEFAULT"
     try:
-        for packet in container.demux(stream):
+        for packet in _demuxed(container, stream):
             if not feeding:
                 if not packet.size:
                     break  # the end of the file (its flush packet) before the start packet
@@ -296,16 +419,27 @@ def _feed_decoder(container, stream, position_of, start, start_packet, index_of,
             if mode != skip_mode:  # setting it costs more than comparing
                 codec.skip_frame = skip_mode = mode
             for frame in codec.decode(packet):
-                index = index_of.get(frame.pts)
-                if index is None or frame.pts < start_packet.pts:
+                label = frame.pts
+                if frame.key_frame and not start_shown:
+                    # Decoders started at an open-GOP keyframe can label its picture with a later frame's timestamp
+                    # (MPEG-2: the next P-frame's); the first keyframe out, under a label no keyframe has, is it.
+                    start_shown = True
+                    if label not in keyframe_pts:
+                        label = start_pts
+                index = index_of.get(label)
+                if index is None or index < start_index:
                     continue  # discarded, or shown before the start keyframe (it may need earlier pictures)
+                if result.last_index is not None and index <= result.last_index:
+                    raise _out_of_order(path, container, stream)
                 result.num_shown_from_start += 1
                 result.last_index, result.last_frame = index, frame
-                if remaining is not None and frame.pts in remaining:
+                if remaining is not None and label in remaining:
                     result.frames[index] = _rgb(frame)
-                    remaining.discard(frame.pts)
+                    remaining.discard(label)
                     if not remaining:
                         return result
+    except _UnsupportedRotation as error:
+        raise _rotation_error(path, error) from None
     finally:
         codec.skip_frame = "DEFAULT"
     if not feeding:
@@ -320,7 +454,7 @@ def read_frames(path: str, indices, video_backend: str = DEFAULT_VIDEO_BACKEND,
     k-th frame a sequential decode shows; indices past the last decodable frame give that frame.
 
     `num_frames`: the frame count measured when the dataset was prepared. Given, indices from it on are past the end,
-    and a file that no longer decodes that many frames raises `VideoDecodeError` (it changed since).
+    and a wanted frame the decoder does not give raises `VideoDecodeError`.
     `packets`: the packet list stored at prepare (`VideoInfo.packets`); PyAV then skips its pass over the file."""
     return torch.from_numpy(np.stack(read_frame_list(path, indices, video_backend, num_frames, packets)))
 
@@ -370,10 +504,11 @@ def _pick(path: str, indices: list, last_index: int, decoded: "_Decoded", prepar
                 and clamped > decoded.last_index and not prepared:
             decoded.frames[clamped] = _rgb(decoded.last_frame)  # past the decodable end
         if clamped not in decoded.frames:
-            if prepared:
-                raise changed_since_prepared(path, f"frame {clamped} did not decode, but the video had "
-                                                   f"{last_index + 1} frames when the dataset was prepared")
-            raise VideoDecodeError(f"{path}: frame {clamped} did not decode; the file may be damaged.")
+            # Not "the file changed": the caller checks that, and a prepared count was measured by decoding it.
+            ended = f" (the stream ended after frame {decoded.last_index})" if decoded.reached_end else ""
+            raise VideoDecodeError(f"{path}: the decoder did not give frame {clamped} of {last_index + 1}{ended}; the "
+                                   "file may be damaged, or this backend cannot read it exactly: try the other "
+                                   "video_backend.")
         picked.append(decoded.frames[clamped])
     return picked
 
@@ -390,22 +525,30 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
         if not shown:
             raise VideoDecodeError(f"{path}: the video stream holds no frames.")
         if num_frames is not None and num_frames > len(shown):
-            raise changed_since_prepared(path, f"the file holds {len(shown)} frames, but it had {num_frames} when "
-                                               "the dataset was prepared")
+            raise VideoDecodeError(f"{path}: the stream lists {len(shown)} frames, but {num_frames} were counted "
+                                   "when the dataset was prepared: the file or its stored packet list is not the one "
+                                   "prepared; prepare the dataset again.")
         last_index = (num_frames or len(shown)) - 1
         wanted = sorted({min(index, last_index) for index in indices})
-        start = _start_keyframe(packets, shown[wanted[0]])
+        start = _start_keyframe(packets, shown, wanted[0])
         decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True,
                                untouched=stored)
         if len(decoded.frames) < len(wanted) and decoded.reached_end and num_frames is None:
-            # The end of the video is unknown, and frames left undecoded by the skipping might be it: decode them all.
+            # The end of the video is unknown, and frames left undecoded by the skipping might be it: decode them all,
+            # from a fresh container (a drained one does not give every frame again with every decoder).
             # (With the prepared count, a wanted frame that did not decode is an error however the rest went.)
-            decoded = _decode_from(path, container, stream, packets, start, shown, wanted)
+            container.close()
+            container, stream = _open_pyav(path)
+            decoded = _decode_from(path, container, stream, packets, start, shown, wanted, untouched=True)
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error
     finally:
         container.close()
     return _pick(path, indices, last_index, decoded, prepared=num_frames is not None)
+
+
+# FFmpeg's names of the containers where decord is tested exact (tests/test_video_corpus.py).
+_DECORD_EXACT_CONTAINERS = frozenset({"avi", "mov", "mp4", "matroska", "webm"})
 
 
 def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> list:
@@ -418,11 +561,12 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
 
     container, stream = _open_pyav(path)
     try:
-        if "mpegts" in container.format.name.split(","):
-            raise VideoDecodeError(f"{path}: decord returns wrong frames from MPEG-TS files (.ts, .mts, .m2ts); "
-                                   "read it with video_backend='pyav'.")
+        if not _DECORD_EXACT_CONTAINERS.intersection(container.format.name.split(",")):
+            raise VideoDecodeError(f"{path}: decord is exact only on AVI, MP4/MOV and Matroska/WebM files; this is "
+                                   f"{container.format.long_name or container.format.name} (decord shifts the frames "
+                                   "of MPEG program and transport streams): read it with video_backend='pyav'.")
         if num_frames is None:  # decord's own count includes frames an edit list discards
-            num_frames = _decodable_count(path, container, stream, _packet_list(container, stream))
+            num_frames, _ = _decodable_count(path, container, stream, _packet_list(container, stream))
             prepared = False
         else:
             prepared = True
@@ -434,19 +578,25 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
         reader = decord.VideoReader(path.open() if isinstance(path, InMemoryVideo) else path, ctx=decord.cpu(0),
                                     num_threads=1)
     except (decord.DECORDError, RuntimeError) as error:  # decord raises a bare RuntimeError for unreadable files
-        raise VideoDecodeError(f"{path}: cannot open as a video ({error}).") from error
+        raise VideoDecodeError(f"{path}: decord cannot open it ({error}); read it with video_backend='pyav'.") \
+            from error
     decoded = _Decoded()
     wanted = {min(index, num_frames - 1) for index in indices}
+    frames_read = 0
     try:
         for index in range(max(wanted) + 1):
             frame = reader.next()  # sequential only: decord's seeks are wrong with B-frames (module docstring)
+            frames_read += 1
             if index in wanted:
                 decoded.frames[index] = frame.asnumpy()
     except (decord.DECORDError, StopIteration):
-        pass  # decord stopped early: the missing frames are named below
+        pass  # decord stopped early: said below
     finally:
         del reader
-    if not prepared and len(decoded.frames) < len(wanted):
-        raise VideoDecodeError(f"{path}: decord decoded fewer frames than the file shows ({num_frames}); read it with "
+    if len(decoded.frames) < len(wanted):
+        counted = f"the {num_frames} counted when the dataset was prepared" if prepared else \
+            f"the {num_frames} the file shows"
+        raise VideoDecodeError(f"{path}: decord gave {frames_read} frames, fewer than {counted}: the file changed "
+                               "since, or decord cannot read it; prepare the dataset again, or read it with "
                                "video_backend='pyav'.")
     return _pick(path, indices, num_frames - 1, decoded, prepared)
