@@ -78,13 +78,20 @@ class VideoClipTransform:
         return {"pixel_values": clips, "labels": list(batch["label"])}
 
     def _source(self, video):
-        """A row's video as the readers take it: bytes, an absolute path, or a relative one under `video_root`."""
+        """A row's video as the readers take it: bytes, an absolute path, or a relative one under `video_root`
+        (also an exported row without bytes, whose path is then relative to it)."""
+        if isinstance(video, dict) and not video.get("bytes") and self.video_root is not None \
+                and video.get("path") and not os.path.isabs(video["path"]):
+            video = video["path"]  # any other row without bytes is refused by video_source
         source = video_source(video)
         if isinstance(source, InMemoryVideo) or os.path.isabs(source):
             return source
         if self.video_root is None:
             raise ValueError(f"video={source!r} is relative (a dataset prepared with relative_paths=True): pass "
                              "VideoClipTransform(..., video_root=<the folder it was prepared from, or its copy>).")
+        if os.path.normpath(source).split(os.sep)[0] == os.pardir:
+            raise ValueError(f"video={source!r} leads out of video_root={self.video_root!r}; a row names a video "
+                             "inside it.")
         return os.path.join(self.video_root, source)
 
     def read_train_clip(self, path: str, num_video_frames: int, video_fps: float,

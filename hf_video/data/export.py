@@ -13,61 +13,149 @@ as from the files. The folder is written beside `output_dir` and renamed into pl
 import argparse
 import math
 import os
-import shutil
-import tempfile
+import re
 from pathlib import Path
 
 import datasets
 
+from ..atomic_folder import atomic_folder
 from .video_io import check_unchanged
 
 DEFAULT_SHARD_BYTES = 500 * 2**20  # about what the Hub's dataset viewer and streaming handle well
 _MACHINE_LOCAL = ("file_size", "file_mtime_ns")
+_NEEDED_COLUMNS = ("video", "video_id", "label", "num_frames", "fps", *_MACHINE_LOCAL)
+_SHARD_NAME = re.compile(r"^(?P<split>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
+
+
+class ExportError(ValueError):
+    """An export folder is incomplete or is not an export; the message names the file and what to do."""
 
 
 def export_dataset(splits: dict, output_dir, dataset_name: str, homepage: str = "", citation: str = "",
                    max_shard_bytes: int = DEFAULT_SHARD_BYTES, video_root: str | None = None) -> Path:
     """Write `splits` ({name: prepared `Dataset`}, e.g. `load_hmdb51(...)`) to `output_dir` as
-    `data/<split>-<i>-of-<n>.parquet` shards of at most about `max_shard_bytes` of video, plus README.md (the card,
-    whose metadata tells `load_dataset` the splits). Every video must still be the file that was prepared; relative
-    paths (`relative_paths=True`) are read under `video_root`."""
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()):
-        raise FileExistsError(f"{output_dir} exists and is not empty; export into a new folder.")
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
+    `data/<split>-<i>-of-<n>.parquet` shards of at most about `max_shard_bytes` of video (one video at least), plus
+    README.md (the card, whose metadata tells `load_dataset` the splits and their row counts). Every video must still
+    be the file that was prepared; relative paths (`relative_paths=True`) are read under `video_root`. The folder is
+    complete or absent (`atomic_folder`)."""
+    _check_export_arguments(splits, max_shard_bytes)
+    with atomic_folder(output_dir) as staging:
         counts = {name: _write_split(split, name, staging / "data", max_shard_bytes, video_root)
                   for name, split in splits.items()}
         label_names = next(iter(splits.values())).features["label"].names
         (staging / "README.md").write_text(dataset_card(dataset_name, counts, label_names, homepage, citation),
                                            encoding="utf-8")
-        if output_dir.exists():
-            output_dir.rmdir()  # empty, checked above
-        os.replace(staging, output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return output_dir
+    return Path(output_dir)
+
+
+def _check_export_arguments(splits, max_shard_bytes) -> None:
+    if not isinstance(splits, dict) or not splits:
+        raise ValueError(f"splits={str(splits)[:200]}: pass {{split name: prepared Dataset}} with at least one split, "
+                         "e.g. load_hmdb51(...).")
+    for name, split in splits.items():
+        if not isinstance(split, datasets.Dataset):
+            raise ValueError(f"splits[{name!r}] is a {type(split).__name__}, not a prepared datasets.Dataset.")
+        missing = [column for column in _NEEDED_COLUMNS if column not in split.column_names]
+        if missing:
+            raise ValueError(f"splits[{name!r}] lacks the columns {missing} of a prepared split (load_hmdb51, "
+                             "load_ucf101): export those, not a transformed or reduced copy.")
+        if not len(split):
+            raise ValueError(f"splits[{name!r}] has no rows: leave the split out.")
+    if isinstance(max_shard_bytes, bool) or not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
+        raise ValueError(f"max_shard_bytes={max_shard_bytes!r}: expected a positive number of bytes.")
 
 
 def load_export(location, split: str | None = None, streaming: bool = False):
-    """An export as `load_dataset` gives it: a local folder, or its copy on the Hub (a repo id).
+    """An export as `load_dataset` gives it: a local folder, or its copy on the Hub (a repo id, whose split sizes
+    `load_dataset` checks against the card).
 
-    A local folder is read as its parquet files: `load_dataset(folder)` keys its cache on the folder's name and card
-    alone (datasets 5.2), so a second export in another folder of the same name would come back as the first one's
-    rows."""
+    A local folder is checked first: every shard of every split there (`<split>-<i>-of-<n>`), as many rows as its
+    card says, readable parquet with an export's columns, and labels within the classes; any problem is an
+    `ExportError` naming the file. It is then read as its parquet files: `load_dataset(folder)` keys its cache on the
+    folder's name and card alone (datasets 5.2), so a second export in another folder of the same name would come
+    back as the first one's rows."""
     folder = Path(location)
     if not folder.is_dir():
         return datasets.load_dataset(str(location), split=split, streaming=streaming)
-    names = sorted({path.name.split("-")[0] for path in (folder / "data").glob("*.parquet")})
-    if not names:
-        raise FileNotFoundError(f"{folder} holds no data/<split>-*.parquet: is it an export "
-                                f"(python -m hf_video.data.export)?")
-    if split is not None and split not in names:
-        raise ValueError(f"{folder} has the splits {names}, not {split!r}.")
-    data_files = {name: str(folder / "data" / f"{name}-*.parquet") for name in names}
+    shards = checked_export_shards(folder)
+    if split is not None and split not in shards:
+        raise ValueError(f"{folder} has the splits {sorted(shards)}, not {split!r}.")
+    data_files = {name: [str(path) for path in paths] for name, paths in shards.items()}
     return datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming)
+
+
+def checked_export_shards(folder: Path) -> dict:
+    """{split: its shard files} of the export in `folder`, after the checks `load_export` lists."""
+    import pyarrow
+    import pyarrow.parquet
+
+    card_path = folder / "README.md"
+    if not card_path.is_file():
+        raise ExportError(f"{folder} has no README.md: is it an export (python -m hf_video.data.export)?")
+    rows_in_card = _card_row_counts(card_path)
+    found = {}
+    for path in sorted((folder / "data").glob("*.parquet")):
+        match = _SHARD_NAME.match(path.name)
+        if match is None:
+            raise ExportError(f"{path}: not a shard name of an export (<split>-<i>-of-<n>.parquet); remove it.")
+        found.setdefault(match["split"], []).append((int(match["index"]), int(match["count"]), path))
+    if set(found) != set(rows_in_card):
+        raise ExportError(f"{folder}: the card lists the splits {sorted(rows_in_card)}, the data/ folder holds "
+                          f"{sorted(found) or 'no shards'}: the export is incomplete; download or export it again.")
+    shards = {}
+    for name, entries in found.items():
+        count = entries[0][1]
+        missing = sorted(set(range(count)) - {index for index, _, _ in entries})
+        if missing or any(entry_count != count for _, entry_count, _ in entries) or len(entries) != count:
+            names = ", ".join(f"{name}-{index:05d}-of-{count:05d}.parquet" for index in missing[:5])
+            raise ExportError(f"{folder / 'data'}: the {name} split is not whole (missing {names or 'none'}; "
+                              f"{len(entries)} shard(s) for {count}): download or export it again.")
+        paths = [path for _, _, path in sorted(entries)]
+        rows = 0
+        for path in paths:
+            try:
+                schema = pyarrow.parquet.read_schema(path)
+                rows += pyarrow.parquet.read_metadata(path).num_rows
+                _check_shard(path, schema)
+                _check_labels(path, schema, pyarrow.parquet.read_table(path, columns=["label"])["label"])
+            except (pyarrow.ArrowException, OSError) as error:
+                raise ExportError(f"{path}: not a readable shard of an export ({error}); download or export it "
+                                  "again.") from error
+        if rows != rows_in_card[name]:
+            raise ExportError(f"{folder}: the {name} split has {rows} rows, its card says {rows_in_card[name]}: "
+                              "a shard is truncated or replaced; download or export it again.")
+        shards[name] = paths
+    return shards
+
+
+def _card_row_counts(card_path: Path) -> dict:
+    from huggingface_hub import DatasetCard
+
+    try:
+        splits = DatasetCard.load(card_path).data.to_dict()["dataset_info"]["splits"]
+        return {entry["name"]: int(entry["num_examples"]) for entry in splits}
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExportError(f"{card_path}: the card does not list its splits' row counts (dataset_info.splits); "
+                          "export the dataset again with this version of hf_video.") from error
+
+
+def _check_shard(path: Path, schema) -> None:
+    missing = [column for column in ("video", "video_id", "label", "num_frames", "fps") if column not in schema.names]
+    if missing:
+        raise ExportError(f"{path}: lacks the columns {missing}; it is not a shard of an export.")
+
+
+def _check_labels(path: Path, schema, labels) -> None:
+    import pyarrow.compute
+
+    label = datasets.Features.from_arrow_schema(schema)["label"]
+    if not isinstance(label, datasets.ClassLabel):
+        raise ExportError(f"{path}: its label column is not a class label; it is not a shard of an export.")
+    bounds = pyarrow.compute.min_max(labels)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if labels.null_count or (low is not None and (low < 0 or high >= label.num_classes)):
+        raise ExportError(f"{path}: labels from {low} to {high} (missing: {labels.null_count}) for "
+                          f"{label.num_classes} classes; every row needs a class of the export.")
 
 
 def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_bytes: int,
@@ -82,7 +170,8 @@ def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_b
     for row in split.select_columns(["video", *_MACHINE_LOCAL]):
         check_unchanged(row["video"], row["file_size"], row["file_mtime_ns"])
     sizes = split["file_size"]
-    num_shards = max(1, math.ceil(sum(sizes) / max_shard_bytes))
+    # A shard holds one video at least: a limit below a video's size gives one shard per video, never an empty one.
+    num_shards = min(len(split), max(1, math.ceil(sum(sizes) / max_shard_bytes)))
     features = datasets.Features({**{column: feature for column, feature in split.features.items()
                                      if column not in _MACHINE_LOCAL}, "video": datasets.Video(decode=False)})
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,28 +193,30 @@ def _embed_video(batch: dict) -> dict:
 
 
 def dataset_card(dataset_name: str, counts: dict, label_names: list, homepage: str, citation: str) -> str:
-    """README.md of an export: the metadata that maps `data/<split>-*.parquet` to splits, then what the rows hold."""
-    configs = "\n".join(f"  - split: {name}\n    path: data/{name}-*.parquet" for name in counts)
+    """README.md of an export: metadata (`DatasetCardData`: the shards of each split and their row counts, the
+    licence, the task), then what the rows hold and how to read them."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    total = sum(counts.values())
+    licence = {"license": "other"}
+    if homepage:  # the videos' terms are the dataset's own, on its site
+        licence.update(license_name=re.sub(r"[^a-z0-9]+", "-", dataset_name.lower()).strip("-") + "-terms",
+                       license_link=homepage)
+    data = DatasetCardData(
+        pretty_name=dataset_name, task_categories=["video-classification"], tags=["hf_video", "video"],
+        size_categories=[_size_category(total)], **licence,
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": name, "path": f"data/{name}-*.parquet"} for name in counts]}],
+        dataset_info={"splits": [{"name": name, "num_examples": count} for name, count in counts.items()]})
     splits = "\n".join(f"| {name} | {count:,} |" for name, count in counts.items())
     citation_block = f"\n## Citation\n\n```bibtex\n{citation.strip()}\n```\n" if citation else ""
-    return f"""---
-license: other
-task_categories:
-- video-classification
-tags:
-- hf_video
-configs:
-- config_name: default
-  data_files:
-{configs}
----
-
+    body = f"""
 # {dataset_name}, prepared by hf_video
 
 {dataset_name} as prepared by hf_video's builder, with every video inside (parquet shards). Each row: `video` (the
 file's bytes, its path is the video's id), `video_id` (`<class>/<file>`), `label` ({len(label_names)} classes,
-from `{label_names[0]}` to `{label_names[-1]}`), `num_frames` (frames that decode), `fps`, `width`, `height`, and
-`packets` (the stream's packet list, which spares each read a pass over the file).
+from `{label_names[0]}` to `{label_names[-1]}`), `num_frames` (frames that decode), `fps`, `width` and `height` (as
+displayed), `rotation`, and `packets` (the stream's packet list, which spares each read a pass over the file).
 
 | split | videos |
 |---|---|
@@ -139,11 +230,24 @@ dataset = load_dataset("<this repository>")  # a local copy: hf_video.data.load_
 dataset["train"].set_transform(VideoClipTransform(ClipSettings(), train=True))  # decodes from the bytes
 ```
 
+The `video` column is `Video(decode=False)` on purpose: datasets' own `Video()` decodes with torchcodec, which returned
+neighbouring frames on HMDB51-style AVIs (DivX/XviD with B-frames) and never their last frame. hf_video's
+`VideoClipTransform` reads the bytes with its exact decoder: frame k is the k-th frame FFmpeg shows, or an error.
+
 ## Licence
 
 The videos belong to the dataset's authors{f" ({homepage})" if homepage else ""}; their terms decide whether you may
 redistribute them. Check them before pushing this folder to a public repository, or keep the repository private.
 {citation_block}"""
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def _size_category(rows: int) -> str:
+    """The Hub's size category for a dataset of `rows` rows."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "1M<n<10M"
 
 
 def main(argv=None):

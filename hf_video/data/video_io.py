@@ -84,13 +84,15 @@ class InMemoryVideo:
 
 def video_source(value):
     """A path, an `InMemoryVideo`, or a `datasets.Video(decode=False)` value ({"path", "bytes"}): what the readers
-    take. Bytes win over a path (the path of an exported row is only its name)."""
+    take. Such a value must hold bytes (an export embeds every video): its path is only the video's name, and a row
+    that names a file instead is not followed (a crafted export could make training open any file); the one exception,
+    a relative path read under a `video_root` the user gives, is `VideoClipTransform`'s."""
     if isinstance(value, dict):
         if value.get("bytes"):
             return InMemoryVideo(value["bytes"], value.get("path") or InMemoryVideo.name)
-        if value.get("path"):
-            return value["path"]
-        raise ValueError(f"video={str(value)[:200]}: neither a path nor bytes.")
+        raise ValueError(f"video={str(value)[:200]}: the row holds no video bytes (an export embeds every video); "
+                         "its path is not followed. Export the dataset again, or read the files with the prepared "
+                         "dataset itself.")
     return value
 
 

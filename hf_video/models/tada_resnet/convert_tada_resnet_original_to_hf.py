@@ -15,14 +15,11 @@ import argparse
 import os
 import pickle
 import re
-import shutil
-import signal
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
+from ...atomic_folder import atomic_folder
 from ...cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
 from ...data.clip_settings import RECIPE
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
@@ -184,7 +181,7 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
     from ...data.video_processing_tada_resnet import TadaResNetVideoProcessor
 
     output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()):
+    if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
         raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
     original = load_original_state_dict(checkpoint_path)
     config_kwargs = {**infer_config_kwargs(original), **config_overrides}
@@ -208,44 +205,11 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
         card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
                                          label_origin or "generic names LABEL_0, LABEL_1, ...")
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _terminate_raises():
-        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-        try:
-            model.save_pretrained(staging)
-            processor.save_pretrained(staging)
-            (staging / "README.md").write_text(card, encoding="utf-8")
-            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the folder should be like any other
-            if output_dir.exists():
-                output_dir.rmdir()  # empty, checked above
-            os.replace(staging, output_dir)
-        except BaseException:  # Ctrl-C and SIGTERM too: never leave a half-written folder behind
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with atomic_folder(output_dir) as staging:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        (staging / "README.md").write_text(card, encoding="utf-8")
     return model.eval()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def _terminate_raises():
-    """While writing, SIGTERM raises SystemExit (exit status 143, as if killed), so that the cleanup runs."""
-    def terminate(signum, frame):
-        raise SystemExit(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:  # not the main thread, where Python handles signals: nothing to install
-        previous = None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_arguments(argv=None) -> argparse.Namespace:
