@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +32,24 @@ from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
-from hf_video.data import (HMDB51_CLASSES, RECIPE, UCF101_CLASSES, ClipSettings, DeviceAugmentation,
-                           VideoClipTransform, collate_clips, load_export, load_hmdb51, load_ucf101,
+from hf_video.data import (RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips, load_export,
                            synthetic_class_names, write_synthetic_motion_dataset)
+from hf_video.data.dataset_kinds import DATASET_KINDS, SYNTHETIC_MOTION, DatasetKind, kind_of_classes
+from hf_video.data.export import ExportError
+from hf_video.data.video_builder import VideoDataError
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
                                stop_with_launcher)
 
 logger = logging.getLogger("finetune_hmdb51")
+
+
+class UsageError(SystemExit):
+    """A mistake in the options or the data: ends the run with one line that says what to do, no traceback."""
+
+
+# Errors that come from what the user gave (data, exports), not from a fault of ours: their message is the report.
+USER_MISTAKES = (VideoDataError, ExportError)
 
 
 @dataclass
@@ -68,6 +79,16 @@ class ModelArguments:
     def hub_kwargs(self) -> dict:
         """What from_pretrained needs to find the model on the Hub."""
         return dict(revision=self.model_revision, token=self.token, trust_remote_code=self.trust_remote_code)
+
+    def stage_widths(self) -> list | None:
+        """--hidden_sizes as four positive widths (None: the ResNet widths)."""
+        if self.hidden_sizes is None:
+            return None
+        widths = [width.strip() for width in self.hidden_sizes.split(",")]
+        if len(widths) != 4 or not all(width.isdigit() and int(width) > 0 for width in widths):
+            raise UsageError(f"--hidden_sizes {self.hidden_sizes}: expected four positive widths separated by commas, "
+                             "such as 64,128,256,512.")
+        return [int(width) for width in widths]
 
 
 @dataclass
@@ -106,15 +127,16 @@ class DataArguments:
     prepare_num_proc: int | None = field(default=None, metadata={"help": "Processes probing videos at prepare."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default HF's)."})
     skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
-    max_train_samples: int | None = field(default=None, metadata={
-        "help": "Train on the first n training videos only (quick runs, debugging)."})
-    max_eval_samples: int | None = field(default=None, metadata={
-        "help": "Evaluate (every epoch, and at the end) on the first n test videos only."})
+    max_train_samples: int | None = field(default=None, metadata={"help": (
+        "Train on n training videos only (quick runs, debugging): a random subset drawn with --seed (the rows are "
+        "sorted by class, so the first n would be a few classes).")})
+    max_eval_samples: int | None = field(default=None, metadata={"help": (
+        "Evaluate (every epoch, and at the end) on n test videos only: a random subset drawn with --seed.")})
 
 
-def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple[str, tuple, str]:
-    """(data folder, class names, dataset name): HMDB51 or UCF101 at data_dir, or the synthetic set (when it is
-    missing)."""
+def resolve_dataset(data_arguments: DataArguments, training_arguments) -> tuple[str, DatasetKind]:
+    """(data folder, the dataset's kind): the layout `--dataset` names at data_dir, or the synthetic set (found by
+    its marker, or written where --synthetic_if_missing says when data_dir is missing)."""
     data_dir = data_arguments.data_dir
     if not os.path.exists(data_dir) and data_arguments.synthetic_if_missing:
         data_dir = data_arguments.synthetic_if_missing
@@ -123,33 +145,37 @@ def resolve_data_dir(data_arguments: DataArguments, training_arguments) -> tuple
                 logger.info(f"Writing the synthetic motion set to {data_dir} (once; later runs reuse it).")
                 write_synthetic_motion_dataset(data_dir)
         logger.warning(f"{data_arguments.data_dir} not found: training on the SYNTHETIC motion set in {data_dir} "
-                       f"(time-reversed twin classes), not on {data_arguments.dataset.upper()}.")
+                       f"(time-reversed twin classes), not on {DATASET_KINDS[data_arguments.dataset].name}.")
+    if not os.path.isdir(data_dir):
+        kind = DATASET_KINDS[data_arguments.dataset]
+        raise UsageError(f"--data_dir {data_dir}: no such folder. Put {kind.name} there (README: Preparing HMDB51), "
+                         "or pass --synthetic_if_missing FOLDER to train on the synthetic motion set.")
     synthetic = synthetic_class_names(data_dir)
     if synthetic is not None:
-        return data_dir, synthetic, "synthetic motion (time-reversed twins)"
-    if data_arguments.dataset == "ucf101":
-        return data_dir, UCF101_CLASSES, "UCF101"
-    return data_dir, HMDB51_CLASSES, "HMDB51"
+        return data_dir, SYNTHETIC_MOTION.with_class_names(synthetic)
+    return data_dir, DATASET_KINDS[data_arguments.dataset]
 
 
 STREAM_SHUFFLE_BUFFER = 1000  # rows; the shards' order is shuffled too
 
 
-def streamed_splits(data_arguments: DataArguments) -> tuple[dict, tuple, str]:
-    """({"train": streamed IterableDataset, "test": Dataset}, class names, dataset name) of an export."""
+def streamed_splits(data_arguments: DataArguments) -> tuple[dict, DatasetKind]:
+    """({"train": streamed IterableDataset, "test": Dataset}, the dataset's kind) of an export: the kind whose
+    classes the export has, else the layout `--dataset` names, over the export's classes."""
     problems = [f"--{name} {value} does not apply to --streaming" for name, value in (
         ("num_folds", data_arguments.num_folds), ("synthetic_if_missing", data_arguments.synthetic_if_missing))
         if value not in (1, None)]
     if problems:
-        raise SystemExit("; ".join(problems) + ".")
+        raise UsageError("; ".join(problems) + ".")
     if not os.path.isfile(os.path.join(data_arguments.data_dir, "README.md")) and os.path.exists(
             data_arguments.data_dir):
-        raise SystemExit(f"--streaming: {data_arguments.data_dir} is not an export (no README.md with its splits); "
+        raise UsageError(f"--streaming: {data_arguments.data_dir} is not an export (no README.md with its splits); "
                          "write one with `python -m hf_video.data.export`.")
     train = load_export(data_arguments.data_dir, split="train", streaming=True)
     test = load_export(data_arguments.data_dir, split="test")
     labels = tuple(train.features["label"].names)
-    return {"train": train, "test": test}, labels, f"{data_arguments.dataset.upper()} (streamed export)"
+    kind = kind_of_classes(labels) or DATASET_KINDS[data_arguments.dataset].with_class_names(labels)
+    return {"train": train, "test": test}, kind
 
 
 def stream_by_process(training_arguments):
@@ -161,12 +187,10 @@ def stream_by_process(training_arguments):
     return training_arguments
 
 
-def load_splits(data_dir: str, labels: tuple, dataset_name: str, data_arguments: DataArguments):
-    """The train and test splits, prepared by the builder of the dataset's layout (the synthetic set has HMDB51's)."""
-    load = load_ucf101 if dataset_name == "UCF101" else load_hmdb51
-    return load(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
-                num_proc=data_arguments.prepare_num_proc, class_names=labels,
-                skip_unreadable=data_arguments.skip_unreadable)
+def load_splits(data_dir: str, kind: DatasetKind, data_arguments: DataArguments):
+    """The train and test splits, prepared by the builder of the dataset's layout."""
+    return kind.load(data_dir, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
+                     num_proc=data_arguments.prepare_num_proc, skip_unreadable=data_arguments.skip_unreadable)
 
 
 def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, labels: tuple):
@@ -176,25 +200,63 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
     clip_kwargs = dict(num_frames=data_arguments.num_frames, image_size=data_arguments.image_size)
     source = model_arguments.model_name_or_path
     if source is None:
-        hidden_sizes = ([int(width) for width in model_arguments.hidden_sizes.split(",")]
-                        if model_arguments.hidden_sizes else None)
         config = TadaResNetConfig(depth=model_arguments.depth, stem_width=model_arguments.stem_width,
-                                  hidden_sizes=hidden_sizes, temporal_adaptive=model_arguments.temporal_adaptive,
+                                  hidden_sizes=model_arguments.stage_widths(),
+                                  temporal_adaptive=model_arguments.temporal_adaptive,
                                   classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
+    check_model_source(source)
     if source.endswith(".json") or _is_config_only_folder(source):  # a configuration: start from scratch
         config = TadaResNetConfig.from_pretrained(source, classifier_dropout=model_arguments.classifier_dropout,
                                                   **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
     hub_kwargs = model_arguments.hub_kwargs()
-    if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source, **hub_kwargs).model_type == "resnet":
-        model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout, hub_kwargs=hub_kwargs,
-                                  **clip_kwargs, **label_kwargs)
-        return model, source
-    model = AutoModelForVideoClassification.from_pretrained(
-        source, ignore_mismatched_sizes=True, classifier_dropout=model_arguments.classifier_dropout, **hub_kwargs,
-        **clip_kwargs, **label_kwargs)
-    return model, source
+    try:
+        if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source, **hub_kwargs).model_type == "resnet":
+            model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout,
+                                      hub_kwargs=hub_kwargs, **clip_kwargs, **label_kwargs)
+            return model, source
+        # Its own head and labels first: they are fitted to the data's classes below, by name.
+        model = AutoModelForVideoClassification.from_pretrained(
+            source, classifier_dropout=model_arguments.classifier_dropout, **hub_kwargs, **clip_kwargs)
+    except OSError as error:  # transformers' answer for a repository it cannot find or reach
+        raise UsageError(f"--model_name_or_path {source}: no such local folder, and no model of that name on the Hub "
+                         f"could be reached ({str(error).splitlines()[0]}).") from None
+    return fit_head_to_labels(model, labels), source
+
+
+def check_model_source(source: str) -> None:
+    """A path that does not exist is named as such (transformers would take it for a Hub id and answer "Repo id
+    must be in the form ...")."""
+    looks_like_path = source.startswith((".", "/", "~")) or source.endswith((".json", ".pth", ".pt")) or \
+        source.count("/") > 1 or os.sep != "/" and os.sep in source
+    if looks_like_path and not os.path.exists(os.path.expanduser(source)):
+        raise UsageError(f"--model_name_or_path {source}: no such file or folder.")
+
+
+def fit_head_to_labels(model, labels: tuple):
+    """The checkpoint's classifier for the data's classes, matched by name: the same classes in another order get
+    their rows reordered (relabelling alone would mislabel every prediction); other classes get a new classifier,
+    with a warning."""
+    config = model.config
+    own = [config.id2label[index] for index in range(config.num_labels)]
+    if own == list(labels):
+        return model
+    config.num_labels = len(labels)  # also resets id2label and label2id to generic names
+    config.id2label, config.label2id = dict(enumerate(labels)), {name: index for index, name in enumerate(labels)}
+    classifier = model.classifier
+    if sorted(own) == sorted(labels):
+        rows = torch.tensor([own.index(name) for name in labels])
+        with torch.no_grad():
+            classifier.weight.copy_(classifier.weight[rows])
+            classifier.bias.copy_(classifier.bias[rows])
+        logger.info("The checkpoint's classes are the data's in another order: its classifier rows follow them.")
+        return model
+    logger.warning(f"The checkpoint classifies {len(own)} classes ({', '.join(own[:3])}, ...), not the data's "
+                   f"{len(labels)} ({', '.join(labels[:3])}, ...): its classifier is replaced by a new one, trained "
+                   "from scratch.")
+    model.classifier = torch.nn.Linear(classifier.in_features, len(labels))  # PyTorch's initialisation, as the recipe's
+    return model
 
 
 def _is_config_only_folder(path: str) -> bool:
@@ -227,16 +289,35 @@ def check_hub_access(training_arguments) -> None:
 
 def parse_arguments(argv=None) -> tuple:
     """(model, data, training) arguments from the command line, or from one JSON or YAML file of them."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, VideoTrainingArguments))
+    # A short usage line: argparse prints it before each error, and the full one lists every TrainingArguments option.
+    parser = HfArgumentParser((ModelArguments, DataArguments, VideoTrainingArguments),
+                              usage="%(prog)s [options]  (--help lists them)")
     argv = sys.argv[1:] if argv is None else list(argv)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         argv = options_file_as_command_line(argv[0])  # parsed as typed: the same types, choices and messages
     given = vars(parser.parse_known_args(argv)[0])
-    model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        model_arguments, data_arguments, training_arguments = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as error:  # TrainingArguments' own checks of option combinations
+        raise UsageError(f"error: {error}") from None
+    check_counts(model_arguments, data_arguments)
     # TrainingArguments turns do_eval back on whenever eval_strategy is set: honour an explicit --do_eval False.
     if str(given.get("do_eval")).lower() in ("false", "0", "no"):
         training_arguments = dataclasses.replace(training_arguments, eval_strategy="no", do_eval=False)
     return model_arguments, data_arguments, training_arguments
+
+
+def check_counts(model_arguments: ModelArguments, data_arguments: DataArguments) -> None:
+    """Counts that must be positive, checked before anything runs (a 0 would train, save, then fail)."""
+    problems = [f"--{name} {value}: expected a positive number" for name, value in (
+        ("num_folds", data_arguments.num_folds), ("num_frames", data_arguments.num_frames),
+        ("sample_interval", data_arguments.sample_interval), ("image_size", data_arguments.image_size),
+        ("eval_temporal_crops", data_arguments.eval_temporal_crops),
+        ("max_train_samples", data_arguments.max_train_samples),
+        ("max_eval_samples", data_arguments.max_eval_samples)) if value is not None and value < 1]
+    if problems:
+        raise UsageError("; ".join(problems) + ".")
+    model_arguments.stage_widths()  # parsed now, not after the data is prepared
 
 
 def options_file_as_command_line(path: str) -> list[str]:
@@ -266,6 +347,14 @@ def quiet_loader_settings(training_arguments):
 
 
 def main(argv=None):
+    """The run; a mistake in the data ends it with its report, without a traceback."""
+    try:
+        return run(argv)
+    except USER_MISTAKES as error:
+        raise UsageError(f"error: {error}") from None
+
+
+def run(argv=None):
     model_arguments, data_arguments, training_arguments = parse_arguments(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
@@ -286,15 +375,15 @@ def main(argv=None):
     training_arguments = quiet_loader_settings(training_arguments)
 
     if data_arguments.streaming:
-        data_dir, (splits, labels, dataset_name) = data_arguments.data_dir, streamed_splits(data_arguments)
+        data_dir, (splits, kind) = data_arguments.data_dir, streamed_splits(data_arguments)
         training_arguments = stream_by_process(training_arguments)
     else:
-        data_dir, labels, dataset_name = resolve_data_dir(data_arguments, training_arguments)
+        data_dir, kind = resolve_dataset(data_arguments, training_arguments)
         with training_arguments.main_process_first(desc="preparing the dataset"):
-            splits = load_splits(data_dir, labels, dataset_name, data_arguments)
+            splits = load_splits(data_dir, kind, data_arguments)
     flip_probability = data_arguments.flip_probability
     if flip_probability is None:
-        flip_probability = RECIPE.flip_probability if dataset_name in ("HMDB51", "UCF101") else 0.0
+        flip_probability = kind.flip_probability
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
                                   target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
@@ -311,14 +400,14 @@ def main(argv=None):
         train = train.map(train_transform, batched=True, batch_size=training_arguments.per_device_train_batch_size,
                           remove_columns=splits["train"].column_names)
     else:
-        train = first_rows(splits["train"], data_arguments.max_train_samples)
+        train = sample_rows(splits["train"], data_arguments.max_train_samples, training_arguments.seed)
         train = concatenate_datasets([train] * data_arguments.num_folds)
         train.set_transform(train_transform)
-    test = first_rows(splits["test"], data_arguments.max_eval_samples)
+    test = sample_rows(splits["test"], data_arguments.max_eval_samples, training_arguments.seed)
     per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
                                                             video_backend=data_arguments.video_backend))
 
-    model, base_model = build_model(model_arguments, data_arguments, labels)
+    model, base_model = build_model(model_arguments, data_arguments, kind.class_names)
     if model_arguments.sync_batch_norm:
         if torch.cuda.is_available() and training_arguments.world_size > 1:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -337,11 +426,11 @@ def main(argv=None):
                            processing_class=processor, device_augmentation=device_augmentation)
     if trainer.is_world_process_zero():
         num_train = None if data_arguments.streaming else len(train)
-        print(run_summary(model, training_arguments, dataset_name, data_dir, data_arguments, num_train, len(test)),
+        print(run_summary(model, training_arguments, kind, data_dir, data_arguments, num_train, len(test)),
               flush=True)
     try:
         return train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test,
-                                  eval_settings, dataset_name, base_model)
+                                  eval_settings, kind, base_model)
     except Exception as error:  # torch, safetensors and the Trainer each report a full disk their own way
         full = disk_full_error(error, training_arguments.output_dir)
         if full is None:
@@ -349,12 +438,16 @@ def main(argv=None):
         raise full from error
 
 
-def first_rows(dataset, count: int | None):
-    return dataset if count is None else dataset.select(range(min(count, len(dataset))))
+def sample_rows(dataset, count: int | None, seed: int):
+    """A random subset of `count` rows drawn with `seed`, in the dataset's order (all rows if None or more): the
+    rows are sorted by class, so the first ones would be a few classes."""
+    if count is None or count >= len(dataset):
+        return dataset
+    return dataset.select(sorted(random.Random(seed).sample(range(len(dataset)), count)))
 
 
 def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_arguments, test, eval_settings,
-                       dataset_name, base_model) -> dict:
+                       kind, base_model) -> dict:
     """--do_train: train (evaluating every epoch with --do_eval); without it, --do_eval evaluates the model once.
     --do_predict: the multi-view evaluation of the test videos, their predictions, and the card's results."""
     if training_arguments.do_train:
@@ -383,7 +476,7 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
         trainer.save_metrics("test", test_metrics)
     if training_arguments.do_train:
         if trainer.is_world_process_zero():
-            write_outputs(trainer, training_arguments, eval_settings, predictions, results, dataset_name,
+            write_outputs(trainer, training_arguments, eval_settings, predictions, results, kind,
                           base_model, data_arguments)
         if training_arguments.push_to_hub:  # every process: the push saves the model first
             pushed = trainer.push_to_hub(commit_message="End of training")
@@ -394,7 +487,7 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
     return results
 
 
-def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_train, num_test) -> str:
+def run_summary(model, arguments, kind, data_dir, data_arguments, num_train, num_test) -> str:
     """The start line. `num_train` None: a streamed training split, of unknown length."""
     world = arguments.world_size
     batch = arguments.per_device_train_batch_size * world * arguments.gradient_accumulation_steps
@@ -411,7 +504,7 @@ def run_summary(model, arguments, dataset_name, data_dir, data_arguments, num_tr
             if arguments.do_train else f"no training (--do_train False); results in {arguments.output_dir}")
     return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} TAda ResNet-{config.depth} "
             f"(temporal_adaptive={config.temporal_adaptive}, {sum(p.numel() for p in model.parameters()):,} "
-            f"parameters) on {dataset_name} ({data_dir}, split {data_arguments.split}): {clips}, "
+            f"parameters) on {kind.name} ({data_dir}, split {data_arguments.split}): {clips}, "
             f"{num_test} test videos; {what}; {trackers(arguments)}.")
 
 
@@ -449,7 +542,7 @@ def arguments_value(value):
     return getattr(value, "value", value)
 
 
-def write_outputs(trainer, arguments, eval_settings, predictions, results, dataset_name, base_model,
+def write_outputs(trainer, arguments, eval_settings, predictions, results, kind, base_model,
                   data_arguments) -> None:
     """Next to the final weights and their video processor: per-video test predictions and our model card (which the
     Trainer's final push writes itself, when there is one)."""
@@ -460,15 +553,15 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, datas
     optimizer, weight_decay = optimizer_description(trainer)
     recipe = {"frames x interval": f"{eval_settings.num_frames} x {eval_settings.sample_interval} "
                                    f"({eval_settings.sample_mode}, {eval_settings.target_fps:g} fps)",
-              "image size": eval_settings.image_size, "optimizer": optimizer, "learning rate": arguments.learning_rate,
+              "image size": eval_settings.image_size, "flip probability": eval_settings.flip_probability,
+              "optimizer": optimizer, "learning rate": arguments.learning_rate,
               "weight decay": weight_decay, "schedule": arguments_value(arguments.lr_scheduler_type),
               "trained": f"{state.global_step} steps, {state.epoch:.3g} epochs",
               "batch per device": arguments.per_device_train_batch_size, "processes": arguments.world_size,
               "precision": "bf16" if arguments.bf16 else "fp16" if arguments.fp16 else "fp32",
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
-    dataset_id = {"HMDB51": "hmdb51", "UCF101": "ucf101"}.get(dataset_name, "synthetic-motion")
-    trainer.model_card = finetuned_model_card(model_name, dataset_name, dataset_id, base_model, recipe, results)
+    trainer.model_card = finetuned_model_card(model_name, kind.name, kind.key, base_model, recipe, results)
     if not arguments.push_to_hub:
         trainer.create_model_card()
 

@@ -50,7 +50,8 @@ def test_two_processes_see_every_streamed_clip_once_per_epoch(exported, tmp_path
         from hf_video.training import VideoTrainer
 
         model_arguments, data_arguments, training_arguments = script.parse_arguments(sys.argv[1:])
-        splits, labels, _ = script.streamed_splits(data_arguments)
+        splits, kind = script.streamed_splits(data_arguments)
+        labels = kind.class_names
         training_arguments = script.stream_by_process(training_arguments)
         stream = splits["train"].shuffle(seed=0, buffer_size=script.STREAM_SHUFFLE_BUFFER)
         # Which process read each row (the map runs where the stream is read).

@@ -1,15 +1,18 @@
 """What a fine-tuning run may do with its output folder, so that it never loses a run: resume the last checkpoint
 (asked with `--resume_from_checkpoint True`, or found there), refuse a folder that holds other files, start afresh
-only when told to (`--overwrite_output_dir`); refuse a checkpoint that lacks state files; name a full disk.
+only when told to (`--overwrite_output_dir`); refuse a checkpoint that lacks state files or holds truncated ones (an
+automatic resume takes the last one that is whole, with a warning); name a full disk.
 
 The conventions are those of transformers' `run_*.py` scripts, with the checks they leave out.
 """
 
 import errno
+import json
 import logging
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -80,8 +83,8 @@ def resolve_resume(output_dir, resume_from_checkpoint, overwrite_output_dir: boo
     problems = checkpoint_problems(checkpoint, process_index, world_size)
     if problems:
         raise RunFolderError(f"cannot resume from {checkpoint}: it lacks {', '.join(problems)}. Resuming without them "
-                             "would continue with fresh state and end elsewhere than the interrupted run; resume from "
-                             "an earlier complete checkpoint, or start afresh.")
+                             "would fail, or continue with fresh state and end elsewhere than the interrupted run; "
+                             "resume from an earlier complete checkpoint, or start afresh.")
     return str(checkpoint)
 
 
@@ -90,22 +93,63 @@ def _last_complete(found: list, process_index: int, world_size: int) -> str:
         problems = checkpoint_problems(checkpoint, process_index, world_size)
         if not problems:
             return str(checkpoint)
-        logger.warning(f"{checkpoint} is incomplete (it lacks {', '.join(problems)}): not resumed from.")
+        logger.warning(f"{checkpoint} is incomplete (it lacks {', '.join(problems)}): not resumed from; trying "
+                       "the one before.")
     raise RunFolderError(f"none of the checkpoints in {found[0].parent} is complete (see the warnings above): resume "
                          "from none of them; pass --overwrite_output_dir to start afresh.")
 
 
 def checkpoint_problems(checkpoint, process_index: int = 0, world_size: int = 1) -> list[str]:
-    """The files a checkpoint lacks to continue a run exactly (weights, optimizer, scheduler, trainer state, this
-    process's random state)."""
+    """What keeps a checkpoint from continuing a run exactly: each of its files (weights, optimizer, scheduler,
+    trainer state, this process's random state) that is missing, or there but truncated or damaged (a full disk, a
+    kill while saving). Read without loading the tensors: the headers and indexes that a cut file loses."""
     checkpoint = Path(checkpoint)
-    missing = [name for name in _TRAINING_STATE_FILES if not (checkpoint / name).is_file()]
-    if not any((checkpoint / name).is_file() for name in _WEIGHT_FILES):
-        missing.insert(0, "model weights (model.safetensors)")
+    problems = [name for name in _TRAINING_STATE_FILES if not (checkpoint / name).is_file()]
+    weights = [checkpoint / name for name in _WEIGHT_FILES if (checkpoint / name).is_file()]
+    if not weights:
+        problems.insert(0, "model weights (model.safetensors)")
     random_state = "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
     if not (checkpoint / random_state).is_file():
-        missing.append(random_state)
-    return missing
+        problems.append(random_state)
+    present = [*weights, *(checkpoint / name for name in (*_TRAINING_STATE_FILES, random_state)
+                           if (checkpoint / name).is_file())]
+    for path in present:
+        damage = _damage(path)
+        if damage:
+            problems.append(f"an intact {path.name} ({damage})")
+    return problems
+
+
+def _damage(path: Path) -> str | None:
+    """Why the file cannot be what its name says (None: it can)."""
+    try:
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".safetensors":
+            _check_safetensors(path)
+        elif path.suffix in (".pt", ".pth", ".bin"):
+            with zipfile.ZipFile(path) as archive:  # torch.save's format; a cut file loses its index at the end
+                if not archive.namelist():
+                    return "empty"
+        return None
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as error:
+        return f"truncated or damaged: {error}"
+
+
+def _check_safetensors(path: Path) -> None:
+    """A safetensors file holds its header (8-byte length, JSON) and every tensor the header places."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        prefix = file.read(8)
+        if len(prefix) < 8:
+            raise ValueError(f"{size} bytes, shorter than a header")
+        header_size = int.from_bytes(prefix, "little")
+        if header_size > size - 8:
+            raise ValueError(f"a header of {header_size} bytes in {size}")
+        header = json.loads(file.read(header_size))
+    end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
+    if 8 + header_size + end > size:
+        raise ValueError(f"its tensors end at byte {8 + header_size + end}, the file at {size}")
 
 
 def disk_full_error(error: BaseException, folder) -> RunFolderError | None:

@@ -1,0 +1,145 @@
+"""The fine-tuning script's decisions before any training, in-process: which dataset a run trains on (a value that
+knows its recipe, never a display string), a checkpoint's classifier fitted to the data's classes by name, seeded
+subsets, and a user's mistakes ending in one line that says what to do."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification
+from hf_video.data.dataset_kinds import DATASET_KINDS, HMDB51, SYNTHETIC_MOTION, UCF101, kind_of_classes
+from hf_video.data.export import export_dataset
+from hf_video.data.hmdb51 import load_hmdb51
+from hf_video.data.hmdb51_labels import HMDB51_CLASSES
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "finetune_hmdb51.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("finetune_hmdb51_under_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def arguments(script, tmp_path, *extra):
+    return script.parse_arguments(["--output_dir", str(tmp_path / "run"), "--use_cpu", *extra])
+
+
+def test_dataset_kinds_know_their_recipe():
+    assert (HMDB51.flip_probability, UCF101.flip_probability, SYNTHETIC_MOTION.flip_probability) == (0.5, 0.5, 0.0)
+    assert kind_of_classes(HMDB51_CLASSES) is HMDB51 and kind_of_classes(UCF101.class_names) is UCF101
+    assert kind_of_classes(SYNTHETIC_MOTION.class_names) is SYNTHETIC_MOTION and kind_of_classes(("a", "b")) is None
+    assert {kind.key for kind in DATASET_KINDS.values()} == {"hmdb51", "ucf101", "synthetic-motion"}
+
+
+def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, tmp_path):
+    """Streaming used to train HMDB51 without flips and call it the synthetic set on the card."""
+    splits = load_hmdb51(str(hmdb51_tree), cache_dir=str(tmp_path / "cache"))
+    exported = export_dataset({name: split.select(range(3)) for name, split in splits.items()}, tmp_path / "export",
+                              "HMDB51 (split 1)")
+    _, data_arguments, _ = arguments(script, tmp_path, "--streaming", "--data_dir", str(exported), "--max_steps", "1")
+    streamed, kind = script.streamed_splits(data_arguments)
+    assert kind is HMDB51 and kind.flip_probability == 0.5 and kind.name == "HMDB51"
+    assert streamed["test"].num_rows == 3
+
+
+def test_the_synthetic_folder_is_found_by_its_marker(script, tmp_path):
+    from hf_video.data.synthetic import write_synthetic_motion_dataset
+
+    folder = write_synthetic_motion_dataset(tmp_path / "motion", videos_per_class=2, test_per_class=1,
+                                            num_frames_range=(8, 8))
+    model_arguments, data_arguments, training_arguments = arguments(script, tmp_path, "--data_dir", str(folder))
+    data_dir, kind = script.resolve_dataset(data_arguments, training_arguments)
+    assert data_dir == str(folder) and kind.key == "synthetic-motion" and kind.flip_probability == 0
+
+
+def saved_checkpoint(folder: Path, labels: list) -> Path:
+    config = TadaResNetConfig(depth=18, stem_width=8, hidden_sizes=[8, 16, 32, 64], num_frames=4, image_size=32,
+                              num_labels=len(labels), id2label=dict(enumerate(labels)))
+    TadaResNetForVideoClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_checkpoint_head_follows_the_data_classes_by_name(script, tmp_path):
+    """The data's classes in another order: the classifier rows move with their names, so the fine-tuned model
+    starts out predicting what the checkpoint predicted."""
+    own = ["brush_hair", "cartwheel", "catch", "chew"]
+    checkpoint = saved_checkpoint(tmp_path / "checkpoint", own)
+    data_order = ("chew", "brush_hair", "catch", "cartwheel")
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(checkpoint),
+                                                   "--num_frames", "4", "--image_size", "32")
+    reordered, _ = script.build_model(model_arguments, data_arguments, data_order)
+    original, _ = script.build_model(model_arguments, data_arguments, tuple(own))
+    clip = torch.randn(2, 4, 3, 32, 32)
+    with torch.no_grad():
+        before, after = original.eval()(clip).logits, reordered.eval()(clip).logits
+    assert reordered.config.id2label == dict(enumerate(data_order))
+    assert torch.allclose(after, before[:, [own.index(name) for name in data_order]], atol=1e-6)
+    for name in data_order:  # every class keeps its score under its own name
+        assert torch.allclose(after[:, reordered.config.label2id[name]], before[:, own.index(name)], atol=1e-6)
+
+
+def test_a_checkpoint_of_other_classes_gets_a_new_head_with_a_warning(script, tmp_path, caplog):
+    checkpoint = saved_checkpoint(tmp_path / "checkpoint", ["a", "b", "c", "d"])
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(checkpoint),
+                                                   "--num_frames", "4", "--image_size", "32")
+    kept = TadaResNetForVideoClassification.from_pretrained(checkpoint).classifier.weight
+    with caplog.at_level("WARNING"):
+        model, _ = script.build_model(model_arguments, data_arguments, ("w", "x", "y", "z"))
+    assert "its classifier is replaced by a new one" in caplog.text
+    assert model.config.id2label == {0: "w", 1: "x", 2: "y", 3: "z"} and not torch.equal(model.classifier.weight,
+                                                                                          kept)
+
+
+def test_sample_rows_is_a_seeded_random_subset(script):
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"label": [label for label in range(8) for _ in range(10)]})  # sorted by class
+    subset = script.sample_rows(rows, 16, seed=0)
+    assert len(subset) == 16 and len(set(subset["label"])) > 4  # not the first two classes
+    assert subset["label"] == script.sample_rows(rows, 16, seed=0)["label"] != script.sample_rows(rows, 16, 1)["label"]
+    assert script.sample_rows(rows, None, 0) is rows and script.sample_rows(rows, 100, 0) is rows
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--max_eval_samples", "0"], "--max_eval_samples 0: expected a positive number"),
+    (["--num_folds", "0"], "--num_folds 0: expected a positive number"),
+    (["--hidden_sizes", "a,b"], "--hidden_sizes a,b: expected four positive widths"),
+])
+def test_bad_counts_end_before_anything_runs(script, tmp_path, options, message):
+    with pytest.raises(script.UsageError) as raised:
+        arguments(script, tmp_path, *options)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_inputs_are_one_line(script, tmp_path):
+    with pytest.raises(script.UsageError, match=r"^--data_dir .*nowhere: no such folder\. Put HMDB51 there"):
+        script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--data_dir", str(tmp_path / "nowhere")])
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path",
+                                                   str(tmp_path / "no" / "such" / "model"))
+    with pytest.raises(script.UsageError, match=r"^--model_name_or_path .*model: no such file or folder\.$"):
+        script.build_model(model_arguments, data_arguments, ("a", "b"))
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", "nobody/no-such-model")
+    with pytest.raises(script.UsageError, match=r"^--model_name_or_path nobody/no-such-model: no such local folder, "
+                                                r"and no model of that name on the Hub could be reached"):
+        script.build_model(model_arguments, data_arguments, ("a", "b"))
+    wrong_layout = tmp_path / "wrong"
+    (wrong_layout / "clips").mkdir(parents=True)
+    with pytest.raises(script.UsageError, match=r"^error: HMDB51 at .*wrong: 1 problem\(s\)"):
+        script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--data_dir", str(wrong_layout)])
+
+
+def test_a_bad_option_is_a_short_message_not_the_whole_usage(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPT), "--split", "7", "--output_dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) <= 2 and "--split: invalid choice: '7'" in lines[-1] and "--help lists them" in lines[0]
