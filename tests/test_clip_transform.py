@@ -108,11 +108,11 @@ def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree
     # A row without the file columns still carries the prepared frame count, which gives the change away.
     prepared = rows.with_format(None)[0]
     batch = {name: [value] for name, value in prepared.items() if name not in ("file_size", "file_mtime_ns")}
-    with pytest.raises(VideoDecodeError, match=r"frame \d+ did not decode, but the video had 40 frames when the "
-                                               r"dataset was prepared. The file changed since"):
+    with pytest.raises(VideoDecodeError, match=r"did not give frame \d+ of the 40 counted when the dataset was "
+                                               r"prepared \(the stream ended after frame 9\)"):
         VideoClipTransform(SETTINGS, train=True)(batch)  # the stored packet list is the old file's
     del batch["packets"]
-    with pytest.raises(VideoDecodeError, match=r"holds 10 frames, but it had 40 when the dataset was prepared"):
+    with pytest.raises(VideoDecodeError, match=r"lists 10 frames, but 40 were counted when the dataset was prepared"):
         VideoClipTransform(SETTINGS, train=True)(batch)
 
 

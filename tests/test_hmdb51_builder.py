@@ -195,6 +195,8 @@ def test_config_values_are_checked():
         Hmdb51(config_name="split1", split_number=4)
     with pytest.raises(ValueError, match="distinct class folder names"):
         Hmdb51(config_name="split1", class_names=("a", "a"))
+    with pytest.raises(ValueError, match="class_names='aa': expected a list of class folder names, not one string"):
+        Hmdb51(config_name="split1", class_names="aa")
     assert isinstance(Hmdb51(config_name="split2").info.features["label"], datasets.ClassLabel)
 
 

@@ -90,3 +90,20 @@ def test_inflates_from_a_saved_state_dict_file_and_a_transformers_folder(tmp_pat
     assert torch.equal(from_file.state_dict()[key], from_folder.state_dict()[key])
     source = resnet.encoder.stages[2].layers[22].layer[2].normalization.running_mean
     assert torch.equal(from_file.state_dict()[key], source)
+    from safetensors.torch import save_file
+
+    save_file(resnet.state_dict(), str(tmp_path / "resnet.safetensors"))
+    assert torch.equal(inflate_resnet_2d(tmp_path / "resnet.safetensors", num_labels=2).state_dict()[key], source)
+
+
+def test_files_that_hold_no_resnet_are_named(tmp_path):
+    torch.save({}, tmp_path / "empty.pth")
+    (tmp_path / "cut.pth").write_bytes(b"PK\x03\x04")
+    (tmp_path / "model.ckpt").write_bytes(b"")
+    for source, message in ((tmp_path / "empty.pth", "empty.pth: holds no weights"),
+                            (tmp_path / "cut.pth", "cut.pth: not a readable state dict"),
+                            (tmp_path / "missing.pth", "missing.pth: no such file"),
+                            (tmp_path / "model.ckpt", r"model.ckpt: a \.ckpt file is not read here"),
+                            (tmp_path / "no" / "such" / "folder", "folder: no such folder")):
+        with pytest.raises(ValueError, match=message):
+            inflate_resnet_2d(source, num_labels=2)

@@ -4,6 +4,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ from transformers import AutoVideoProcessor, pipeline
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
 from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.video_io import probe_video, read_frames
+from hf_video.data.video_io import VideoDecodeError, probe_video, read_frames
 from hf_video.data.views import eval_frame_indices
 from hf_video.data.clip_transform import VideoClipTransform
 from helpers.configs import tiny_config_kwargs
@@ -268,3 +269,109 @@ def test_processor_and_pipeline_read_videos_from_urls(model_folder, generated_vi
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Serves /slow a byte at a time and /endless 64 KiB at a time, forever; /large a header promising 10 GB;
+    /notvideo bytes that are no video."""
+
+    def do_GET(self):
+        import time
+
+        self.send_response(200)
+        if self.path == "/large":
+            self.send_header("Content-Length", str(10 * 2**30))
+            self.end_headers()
+            return
+        self.end_headers()
+        if self.path == "/notvideo":
+            self.wfile.write(b"<html>not a video</html>" * 100)
+            return
+        chunk, pause = (b"x" * 2**16, 0) if self.path == "/endless" else (b"x", 0.2)
+        try:
+            while True:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_urls_have_a_deadline_and_a_size_cap_and_errors_name_the_url(generated_video):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        processor = TadaResNetVideoProcessor(num_frames=4, image_size=32, download_timeout=1.5)
+        with pytest.raises(ValueError, match=re.escape(f"{base}/slow") + r": the download took longer than "
+                                             r"download_timeout=1.5 s"):
+            processor(f"{base}/slow")
+        with pytest.raises(ValueError, match=re.escape(f"{base}/large") + r": the video has 10,737,418,240 bytes, "
+                                             r"more than max_download_bytes="):
+            processor(f"{base}/large")
+        small = TadaResNetVideoProcessor(num_frames=4, image_size=32, max_download_bytes=1000, download_timeout=30)
+        with pytest.raises(ValueError, match=r"/endless: more than max_download_bytes=1,000 bytes"):
+            small(f"{base}/endless")
+        with pytest.raises(VideoDecodeError, match="^" + re.escape(f"{base}/notvideo") + ": cannot open as a video"):
+            processor(f"{base}/notvideo")
+    finally:
+        server.shutdown()
+        server.server_close()
+    for address in ("ftp://127.0.0.1/video.avi", "tcp://127.0.0.1:9/video", "concat:a.avi|b.avi"):
+        with pytest.raises(VideoDecodeError, match=re.escape(address) + r": a \w+: address, not a file"):
+            processor(address)
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "video.avi"
+    os.mkfifo(fifo)
+    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    with pytest.raises(VideoDecodeError, match=r"video\.avi: not a regular file \(a FIFO"):
+        processor(str(fifo))
+    with pytest.raises(VideoDecodeError, match=r"not a regular file"):
+        read_frames(str(fifo), [0])
+    with pytest.raises(VideoDecodeError, match=r"a folder; pass a video file"):
+        read_frames(str(tmp_path), [0])
+
+
+@pytest.mark.parametrize("videos, message", [
+    ([Image.new("L", (50, 40)) for _ in range(6)], r"PIL frames in mode L; convert them to colour"),
+    ([], r"videos is an empty list"),
+    (np.zeros((6, 40, 50), np.uint8), r"shape \(6, 40, 50\): .*grey frames need their channel axis"),
+    ([Image.new("RGB", (50, 40))] * 3 + [Image.new("RGB", (50, 30))] * 3, r"frames of different sizes 50x30, 50x40"),
+    ([np.zeros((6, 40, 50, 3), np.uint8), np.zeros((6, 40, 50), np.uint8)], r"videos\[1\] has shape \(6, 40, 50\)"),
+])
+def test_frames_the_processor_cannot_take_are_named(videos, message):
+    with pytest.raises(ValueError, match=message):
+        TadaResNetVideoProcessor(num_frames=4, image_size=32)(videos)
+
+
+def test_a_zero_std_is_refused():
+    with pytest.raises(ValueError, match=r"std=\(0\.0, 0\.0, 0\.0\): every channel's std must be positive"):
+        TadaResNetVideoProcessor(num_frames=4, image_size=32)(np.zeros((6, 40, 50, 3), np.uint8), image_std=0.0)
+    with pytest.raises(ValueError, match="every channel's std must be positive"):
+        ClipSettings(std=(0.2, 0, 0.2))
+    with pytest.raises(ValueError, match="std=0: expected three numbers"):
+        ClipSettings(std=0)
+    with pytest.raises(ValueError, match="every channel's std must be positive"):
+        TadaResNetVideoProcessor(image_std=[0.2, 0.0, 0.2])
+
+
+def test_a_rotated_video_is_processed_as_displayed(model_folder, reference_dir):
+    """A phone's video with a display rotation: the processor's metadata, frames and views are the displayed ones."""
+    from hf_video.data.views import eval_views
+
+    path = str(reference_dir / "video_corpus" / "rotated_90.mp4")
+    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
+    output = processor(path, return_metadata=True)
+    metadata = output["video_metadata"][0]
+    assert (metadata.width, metadata.height, metadata.total_num_frames) == (180, 240, 60)
+    frames = read_frames(path, metadata.frames_indices)
+    assert frames.shape[1:] == (240, 180, 3)
+    assert torch.equal(output["pixel_values"][0], eval_views(frames, processor.clip_settings()))
+    classifier = pipeline("video-classification", model=str(model_folder))
+    assert len(classifier(path, top_k=2)) == 2

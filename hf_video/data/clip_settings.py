@@ -4,6 +4,7 @@ video processor, the training script, the converter and the examples all take th
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 # The recipe's RandomResizedCropVideo: crops of 168^2 to 224^2 pixels out of 256x340 frames, aspect 6/7 to 7/6.
@@ -53,6 +54,16 @@ class ClipSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r}: expected a positive integer.")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if not isinstance(values, (tuple, list)) or len(values) != 3 or not all(
+                    isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                    for value in values):
+                raise ValueError(f"{name}={values!r}: expected three numbers, one per RGB channel.")
+        if min(self.std) <= 0:
+            raise ValueError(f"std={self.std!r}: every channel's std must be positive (pixels are divided by it).")
+        if not 0 <= self.flip_probability <= 1:
+            raise ValueError(f"flip_probability={self.flip_probability!r}: expected a probability, 0 to 1.")
 
     @classmethod
     def eval_field_names(cls) -> tuple:

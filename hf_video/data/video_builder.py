@@ -73,6 +73,9 @@ class VideoDatasetConfig(datasets.BuilderConfig):
         # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
         if self.split_number not in (1, 2, 3):
             raise ValueError(f"split_number={self.split_number!r}: {self.dataset} has splits 1, 2 and 3.")
+        if isinstance(self.class_names, str):
+            raise ValueError(f"class_names={self.class_names!r}: expected a list of class folder names, not one "
+                             "string.")
         self.class_names = tuple(self.class_names)
         if len(set(self.class_names)) != len(self.class_names) or not self.class_names:
             raise ValueError(f"class_names={self.class_names!r}: expected distinct class folder names.")

@@ -35,6 +35,8 @@ from a `datasets.Video(decode=False)` value), with the same frames.
 
 import io
 import os
+import re
+import stat
 import threading
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -96,11 +98,34 @@ def video_source(value):
     return value
 
 
+def check_local_file(path) -> int:
+    """The size of the regular file at `path`, or `VideoDecodeError`: the readers open local files only, never what
+    FFmpeg would take a string for (a URL or a protocol such as `tcp:` or `concat:`) and never a FIFO or device,
+    whose read blocks forever."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        scheme = _URL_SCHEME.match(os.fspath(path))
+        if scheme:
+            raise VideoDecodeError(f"{path}: a {scheme[1]}: address, not a file; the readers open local files (and "
+                                   "bytes, InMemoryVideo). The video processor downloads http(s) URLs.") from None
+        raise VideoDecodeError(f"{path}: no such file.") from None
+    except OSError as error:
+        raise VideoDecodeError(f"{path}: cannot be read ({error.strerror or error}).") from error
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file (a FIFO, device or socket)"
+        raise VideoDecodeError(f"{path}: {kind}; pass a video file.")
+    return status.st_size
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: "C:" is a Windows drive
+
+
 def _open_pyav(path):
     import av
 
     in_memory = isinstance(path, InMemoryVideo)
-    size = len(path.data) if in_memory else (os.path.getsize(path) if os.path.isfile(path) else None)
+    size = len(path.data) if in_memory else check_local_file(path)
     if size == 0:
         raise VideoDecodeError(f"{path}: the file is empty (0 bytes); re-extract or re-download it.")
     try:
@@ -506,11 +531,13 @@ def _pick(path: str, indices: list, last_index: int, decoded: "_Decoded", prepar
                 and clamped > decoded.last_index and not prepared:
             decoded.frames[clamped] = _rgb(decoded.last_frame)  # past the decodable end
         if clamped not in decoded.frames:
-            # Not "the file changed": the caller checks that, and a prepared count was measured by decoding it.
+            # What happened, not a guess: the size and time check (`check_unchanged`) is what says "changed".
             ended = f" (the stream ended after frame {decoded.last_index})" if decoded.reached_end else ""
-            raise VideoDecodeError(f"{path}: the decoder did not give frame {clamped} of {last_index + 1}{ended}; the "
-                                   "file may be damaged, or this backend cannot read it exactly: try the other "
-                                   "video_backend.")
+            counted = " counted when the dataset was prepared" if prepared else ""
+            raise VideoDecodeError(f"{path}: the decoder did not give frame {clamped} of the {last_index + 1}"
+                                   f"{counted}{ended}. The file is damaged{', changed since' if prepared else ''}, "
+                                   "or this backend cannot read it exactly: try the other video_backend"
+                                   f"{', or prepare the dataset again' if prepared else ''}.")
         picked.append(decoded.frames[clamped])
     return picked
 

@@ -5,8 +5,8 @@ video processors works (videos as paths, arrays, tensors or lists of PIL frames,
 last, RGBA, `do_sample_frames`, `num_frames`, `fps`, `video_metadata`, `return_metadata`, `image_mean` /
 `image_std`, `device`, `return_tensors`):
 
-- `fetch_videos` decodes files (and http(s) URLs, downloaded to a temporary file) with our exact decoders
-  (`video_io`: PyAV or decord, not torchcodec);
+- `fetch_videos` decodes files (and http(s) URLs, read into memory within a deadline and a size cap) with our
+  exact decoders (`video_io`: PyAV or decord, not torchcodec);
 - `sample_frames` picks the recipe's evaluation clips (`views.eval_frame_indices`);
 - `_preprocess` cuts the recipe's evaluation views (`views.eval_views`: crop, resize, normalise), on the device
   the frames are on.
@@ -19,18 +19,16 @@ This file and the modules it imports (all siblings, imported relatively) are cop
 that way: import only siblings, torch, torchvision, numpy and transformers here (decoders lazily).
 """
 
-import contextlib
 import copy
 import dataclasses
 import os
-import shutil
-import tempfile
+import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 import numpy as np
 import torch
+from PIL import Image
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.image_utils import infer_channel_dimension_format
 from transformers.processing_utils import VideosKwargs
@@ -38,7 +36,7 @@ from transformers.video_processing_utils import BaseVideoProcessor
 from transformers.video_utils import VideoMetadata
 
 from .clip_settings import RECIPE, ClipSettings
-from .video_io import DEFAULT_VIDEO_BACKEND, check_video_backend, read_frame_list, stream_info
+from .video_io import DEFAULT_VIDEO_BACKEND, InMemoryVideo, check_video_backend, read_frame_list, stream_info
 from .views import eval_frame_indices, eval_views
 
 # ClipSettings field -> processor attribute, where transformers' processors have a name of their own.
@@ -61,6 +59,8 @@ class TadaResNetVideoProcessorKwargs(VideosKwargs, total=False):
     spatial_crops: int
     antialias: bool
     video_backend: str
+    download_timeout: float
+    max_download_bytes: int
 
 
 class TadaResNetVideoProcessor(BaseVideoProcessor):
@@ -77,6 +77,8 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
             classifier then answers once per video with the mean of the views' softmax.
         antialias: smooth the downscaling (the recipe does not).
         video_backend: "pyav" or "decord", for videos given as file paths.
+        download_timeout, max_download_bytes: limits of a video given as an http(s) URL (read into memory): the
+            whole download's seconds (300) and bytes (1 GiB). Other addresses (ftp://, tcp:, ...) are refused.
         do_sample_frames: True (default) takes the recipe's clips from each video; False takes the given frames as
             the clip(s) as they are (with `temporal_crops=k`, k clips of equal length one after the other).
 
@@ -99,6 +101,8 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     spatial_crops = RECIPE.spatial_crops
     antialias = RECIPE.antialias
     video_backend = DEFAULT_VIDEO_BACKEND
+    download_timeout = 300.0
+    max_download_bytes = 2**30
     do_sample_frames = True
     do_convert_rgb = True
     do_rescale = True
@@ -144,6 +148,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
             processor = copy.copy(self)
             processor.video_backend = backend
             return processor.preprocess(videos, **kwargs)
+        _check_videos(videos)
         if kwargs.get("fps") is not None:
             # `fps` and `num_frames` exclude each other: a call's fps replaces the saved clip length.
             kwargs.setdefault("num_frames", None)
@@ -179,11 +184,10 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         lists for a list of paths. Only the sampled frames are decoded."""
         if isinstance(video_url_or_urls, (list, tuple)):
             return tuple(map(list, zip(*[self.fetch_videos(path, sample_indices_fn) for path in video_url_or_urls])))
-        path = os.fspath(video_url_or_urls)
-        if path.startswith(("http://", "https://")):
-            with _downloaded(path) as local_path:
-                return self.fetch_videos(local_path, sample_indices_fn)
-        info = stream_info(path)
+        path = video_url_or_urls if isinstance(video_url_or_urls, InMemoryVideo) else os.fspath(video_url_or_urls)
+        if isinstance(path, str) and path.lower().startswith(("http://", "https://")):
+            path = _download(path, self.download_timeout, self.max_download_bytes)
+        info = stream_info(path)  # any other address is refused there, before FFmpeg sees it
         metadata = VideoMetadata(total_num_frames=info.num_frames, fps=info.fps, width=info.width,
                                  height=info.height, duration=info.num_frames / info.fps,
                                  video_backend=self.video_backend)
@@ -245,18 +249,60 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         return BatchFeature(data={"pixel_values": torch.stack(pixel_values)}, tensor_type=return_tensors)
 
 
-@contextlib.contextmanager
-def _downloaded(url: str):
-    """The video at `url` in a temporary file (removed afterwards): our decoders read files."""
-    suffix = os.path.splitext(urllib.parse.urlsplit(url).path)[1]
-    with tempfile.TemporaryDirectory() as folder:
-        local_path = os.path.join(folder, f"video{suffix}")
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(local_path, "wb") as file:
-                shutil.copyfileobj(response, file)
-        except (urllib.error.URLError, OSError) as error:
-            raise ValueError(f"{url}: the video could not be downloaded ({error}).") from error
-        yield local_path
+def _download(url: str, timeout: float, max_bytes: int) -> InMemoryVideo:
+    """The video at `url` in memory, named by its URL in every message; at most `max_bytes`, within `timeout`
+    seconds in all (a server that trickles a byte at a time does not hold the call forever)."""
+    deadline = time.monotonic() + timeout
+    chunks, received = [], 0
+    try:
+        with urllib.request.urlopen(url, timeout=min(timeout, 60)) as response:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise ValueError(f"{url}: the video has {int(length):,} bytes, more than max_download_bytes="
+                                 f"{max_bytes:,}; raise that limit to read it.")
+            while chunk := response.read1(2**20):  # what has arrived, so that the deadline is checked in between
+                received += len(chunk)
+                if received > max_bytes:
+                    raise ValueError(f"{url}: more than max_download_bytes={max_bytes:,} bytes; raise that limit to "
+                                     "read it.")
+                if time.monotonic() > deadline:
+                    raise ValueError(f"{url}: the download took longer than download_timeout={timeout:g} s "
+                                     f"({received:,} bytes received); raise that limit to read it.")
+                chunks.append(chunk)
+    except (urllib.error.URLError, OSError) as error:
+        raise ValueError(f"{url}: the video could not be downloaded ({error}).") from error
+    return InMemoryVideo(b"".join(chunks), url)
+
+
+def _check_videos(videos, where: str = "videos") -> None:
+    """Name what transformers' own checks would fail on without saying why: an empty list, frames without a channel
+    axis, PIL frames that are not colour, frames of different sizes within a video."""
+    if isinstance(videos, (str, os.PathLike, InMemoryVideo)):
+        return
+    if isinstance(videos, (np.ndarray, torch.Tensor)):
+        if videos.ndim == 3:
+            raise ValueError(f"{where} has shape {tuple(videos.shape)}: a video is (frames, height, width, channels) "
+                             "or (frames, channels, height, width); grey frames need their channel axis "
+                             "(video[..., None]).")
+        if videos.ndim in (4, 5) and 0 in videos.shape:
+            raise ValueError(f"{where} has shape {tuple(videos.shape)}: an empty video.")
+        return
+    if isinstance(videos, (list, tuple)):
+        if not videos:
+            raise ValueError(f"{where} is an empty list: pass a video (a path, frames) or a list of them.")
+        images = [frame for frame in videos if isinstance(frame, Image.Image)]
+        if not images:
+            for index, video in enumerate(videos):
+                _check_videos(video, f"{where}[{index}]")
+            return
+        modes = sorted({frame.mode for frame in images} - {"RGB", "RGBA"})
+        if modes:
+            raise ValueError(f"{where}: PIL frames in mode {', '.join(modes)}; convert them to colour first "
+                             "([frame.convert('RGB') for frame in frames]).")
+        sizes = sorted({frame.size for frame in images})
+        if len(sizes) > 1:
+            raise ValueError(f"{where}: frames of different sizes {', '.join(f'{w}x{h}' for w, h in sizes)} in one "
+                             "video; resize them to one size first.")
 
 
 def _per_channel(values, name: str) -> tuple:

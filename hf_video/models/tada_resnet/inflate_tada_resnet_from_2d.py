@@ -1,6 +1,6 @@
 """A TAda ResNet3D initialised from a 2D ImageNet ResNet-50/101/152, as the originals initialise TAda2D.
 
-Sources: a torchvision ResNet state dict (or model, or a saved `.pth` state dict), or a transformers ResNet
+Sources: a torchvision ResNet state dict (or model, or one saved as `.pth` / `.safetensors`), or a transformers ResNet
 (`ResNetModel` / `ResNetForImageClassification`, e.g. the `microsoft/resnet-50` layout; a folder or Hub id).
 Every 2D weight keeps its shape: the 7x7 stem and the 1x1 convolutions map onto our per-frame convolutions, each
 3x3 onto its TAdaConv2d weight, the BatchNorms onto ours; the classifier is dropped (a new head is initialised).
@@ -10,6 +10,8 @@ frame by frame with plain 2D convolutions. It is not torchvision's ResNet frame 
 after the stem and strides the first block of its first stage instead.
 """
 
+import os
+import pickle
 import re
 
 import torch
@@ -116,12 +118,41 @@ def _load_2d_state_dict(source, hub_kwargs: dict | None = None) -> dict:
     if isinstance(source, torch.nn.Module):
         return source.state_dict()
     path = str(source)
-    if path.endswith((".pth", ".pt", ".bin")):
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-        return loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
+    if path.endswith((".pth", ".pt", ".bin", ".safetensors")):
+        return _load_state_dict_file(path)
+    if path.endswith(_OTHER_WEIGHT_FILES):
+        raise ValueError(f"{path}: a {os.path.splitext(path)[1]} file is not read here; pass a torchvision state "
+                         "dict (.pth/.pt/.bin/.safetensors) or a transformers ResNet folder (config.json and its "
+                         "weights) or Hub id.")
+    if (path.startswith((".", "/", "~")) or path.count("/") > 1) and not os.path.isdir(os.path.expanduser(path)):
+        raise ValueError(f"{path}: no such folder (expected a transformers ResNet folder, a state dict file or a Hub "
+                         "id).")
     from transformers import AutoModel  # a transformers ResNet folder or Hub id
 
     return AutoModel.from_pretrained(path, **(hub_kwargs or {})).state_dict()
+
+
+_OTHER_WEIGHT_FILES = (".ckpt", ".pyth", ".h5", ".msgpack")
+
+
+def _load_state_dict_file(path: str) -> dict:
+    """A torchvision ResNet state dict saved with torch.save (plain, or under "state_dict") or as safetensors."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file.")
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            loaded = load_file(path)
+        else:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"{path}: not a readable state dict ({reason}); is the file complete?") from error
+    state_dict = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
+    if not isinstance(state_dict, dict) or not state_dict:
+        raise ValueError(f"{path}: holds no weights (an empty or non-dict state dict: {type(state_dict).__name__}).")
+    return state_dict
 
 
 def inflate_resnet_2d(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
