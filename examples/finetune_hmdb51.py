@@ -148,7 +148,7 @@ def resolve_dataset(data_arguments: DataArguments, training_arguments) -> tuple[
                        f"(time-reversed twin classes), not on {DATASET_KINDS[data_arguments.dataset].name}.")
     if not os.path.isdir(data_dir):
         kind = DATASET_KINDS[data_arguments.dataset]
-        raise UsageError(f"--data_dir {data_dir}: no such folder. Put {kind.name} there (README: Preparing HMDB51), "
+        raise UsageError(f"--data_dir {data_dir}: no such folder. Put {kind.name} there (the README says how), "
                          "or pass --synthetic_if_missing FOLDER to train on the synthetic motion set.")
     synthetic = synthetic_class_names(data_dir)
     if synthetic is not None:

@@ -317,8 +317,9 @@ def _rotation_error(path, error: "_UnsupportedRotation") -> VideoDecodeError:
 
 
 def _packet_list_and_count(path: str, container, stream) -> tuple[list, int, float]:
-    """`_packet_list`, the number of frames a sequential decode shows and the first frame's display rotation, from one
-    pass that decodes every packet. The frames must come out in the display order the packet list gives."""
+    """`_packet_list` (packets whose frame the decode did not show marked as discarded), the number of frames a
+    sequential decode shows and the first frame's display rotation, from one pass that decodes every packet. The
+    frames must come out in the display order the packet list gives."""
     codec, unpacked, labels, rotation = stream.codec_context, _unpacks_b_frames(container, stream), [], 0
     typed, packets = [], []
     for packet in _demuxed(container, stream):
@@ -333,6 +334,11 @@ def _packet_list_and_count(path: str, container, stream) -> tuple[list, int, flo
             labels.append(frame.pts)
     if unpacked:
         packets = _typed_packet_list(typed)
+    # A packet whose frame never came out (damaged, or a placeholder that carries none) is not shown: marked so, the
+    # stored list numbers the frames as the decode showed them.
+    seen = set(labels)
+    packets = [packet if packet.discard or packet.pts in seen else packet._replace(discard=True)
+               for packet in packets]
     index_of = {timestamp: index for index, timestamp in enumerate(_shown_timestamps(packets))}
     shown = [index_of[label] for label in labels if label in index_of]
     if any(later <= earlier for earlier, later in zip(shown, shown[1:])):
