@@ -43,10 +43,10 @@ from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
-from hf_video.data.clip_settings import ClipSettings  # noqa: E402
-from hf_video.data.clip_transform import VideoClipTransform  # noqa: E402
-from hf_video.data.sampling import clip_indices  # noqa: E402
-from hf_video.data.video_io import VIDEO_BACKENDS, packet_timestamps, probe_video, read_frames  # noqa: E402
+from hf_video.clips.clip_settings import ClipSettings  # noqa: E402
+from hf_video.clips.clip_transform import VideoClipTransform  # noqa: E402
+from hf_video.clips.sampling import clip_indices  # noqa: E402
+from hf_video.clips.video_io import VIDEO_BACKENDS, packet_timestamps, probe_video, read_frames  # noqa: E402
 
 TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
 TARGET_LOADER_SIDE_OVER_BARE_DECODE = 0.95  # loader half of the device-side augmentation / bare decode, at least

@@ -3,7 +3,7 @@
     python benchmarks/gpu_exactness.py [--device cuda]
 
 - `DeviceAugmentation` on the GPU against `augment_clip` on the CPU (same frames and random draws): 1e-5;
-- `TadaResNetVideoProcessor(device="cuda")` against the processor on the CPU: 1e-5, one view and 2 x 3 views.
+- `TadaVideoProcessor(device="cuda")` against the processor on the CPU: 1e-5, one view and 2 x 3 views.
 Needs torch and transformers (and torchvision for the processor checks); random frames, no decoder. Exits non-zero
 on a mismatch.
 """
@@ -21,7 +21,7 @@ from benchmark_common import argument_parser  # noqa: E402
 
 from tests.helpers.device_augmentation import cpu_clips_and_loader_rows, finished_on, random_videos  # noqa: E402
 
-from hf_video.data.clip_settings import ClipSettings  # noqa: E402
+from hf_video.clips.clip_settings import ClipSettings  # noqa: E402
 
 TOLERANCE = 1e-5
 
@@ -34,9 +34,9 @@ def device_augmentation_difference(device: str) -> float:
 
 
 def processor_difference(device: str, **views) -> float:
-    from hf_video.data.video_processing_tada_resnet import TadaResNetVideoProcessor  # needs torchvision
+    from hf_video.clips.video_processing_tada import TadaVideoProcessor  # needs torchvision
 
-    processor = TadaResNetVideoProcessor(num_frames=8, sample_interval=2, **views)
+    processor = TadaVideoProcessor(num_frames=8, sample_interval=2, **views)
     videos = random_videos([(240, 320), (240, 320)], num_frames=40, seed=1)
     on_cpu = processor(videos)["pixel_values"]
     on_device = processor(videos, device=device)["pixel_values"]

@@ -49,9 +49,9 @@ def worker_rss_growth(videos: list, video_backend: str, num_clips: int, warmup_c
     import datasets
     import torch
 
-    from hf_video.data.collate import collate_clips
-    from hf_video.data.clip_settings import ClipSettings
-    from hf_video.data.clip_transform import VideoClipTransform
+    from hf_video.clips.collate import collate_clips
+    from hf_video.clips.clip_settings import ClipSettings
+    from hf_video.clips.clip_transform import VideoClipTransform
 
     dataset = datasets.Dataset.from_list([{**video, "label": 0} for video in videos])
     dataset.set_transform(VideoClipTransform(ClipSettings(), train=True, video_backend=video_backend))

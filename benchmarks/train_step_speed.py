@@ -30,11 +30,11 @@ from benchmark_common import argument_parser, machine_description, print_table, 
 from hmdb51_like import hmdb51_like_videos  # noqa: E402
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification  # noqa: E402
-from hf_video.data.clip_settings import ClipSettings  # noqa: E402
-from hf_video.data.clip_transform import VideoClipTransform  # noqa: E402
-from hf_video.data.collate import collate_clips  # noqa: E402
-from hf_video.data.device_augmentation import DeviceAugmentation, move_batch  # noqa: E402
-from hf_video.data.video_io import probe_video  # noqa: E402
+from hf_video.clips.clip_settings import ClipSettings  # noqa: E402
+from hf_video.clips.clip_transform import VideoClipTransform  # noqa: E402
+from hf_video.clips.collate import collate_clips  # noqa: E402
+from hf_video.clips.device_augmentation import DeviceAugmentation, move_batch  # noqa: E402
+from hf_video.clips.video_io import probe_video  # noqa: E402
 
 TARGET_FED_OVER_MODEL_ONLY = 0.9  # on a GPU
 

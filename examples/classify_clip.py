@@ -13,7 +13,8 @@ import torch
 from transformers import AutoModelForVideoClassification
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification
-from hf_video.data import HMDB51_CLASSES, RECIPE
+from hf_video.clips import RECIPE
+from hf_video.data import HMDB51_CLASSES
 
 
 def moving_disc_clip(num_frames: int, size: int) -> np.ndarray:

@@ -31,9 +31,9 @@ import transformers
 from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor, inflate_resnet_2d
-from hf_video.data import (RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips, load_export,
-                           synthetic_class_names, write_synthetic_motion_dataset)
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_resnet_2d
+from hf_video.clips import RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips
+from hf_video.data import load_export, synthetic_class_names, write_synthetic_motion_dataset
 from hf_video.data.dataset_kinds import DATASET_KINDS, SYNTHETIC_MOTION, DatasetKind, kind_of_classes
 from hf_video.data.export import ExportError
 from hf_video.data.video_builder import VideoDataError
@@ -417,7 +417,7 @@ def run(argv=None):
     # The video processor goes with the weights into every checkpoint, so that the pipeline runs on any of them: one
     # view, the centred clip's centre crop.
     single_view = dataclasses.replace(eval_settings, temporal_crops=1, spatial_crops=1)
-    processor = TadaResNetVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend)
+    processor = TadaVideoProcessor.from_clip_settings(single_view, video_backend=data_arguments.video_backend)
     # The Trainer pushes (hub_strategy, hub_revision); VideoTrainer makes its pushes carry our model card, and
     # finishes the training clips on the device with --augment_on_device.
     device_augmentation = DeviceAugmentation(train_settings) if data_arguments.augment_on_device else None

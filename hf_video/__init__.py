@@ -27,11 +27,22 @@ AutoModelForVideoClassification.register(TadaResNetConfig, TadaResNetForVideoCla
 if is_torchvision_available():
     from transformers import AutoVideoProcessor
 
-    from .data.video_processing_tada_resnet import TadaResNetVideoProcessor
+    from transformers import PreTrainedConfig
 
-    AutoVideoProcessor.register(TadaResNetConfig, TadaResNetVideoProcessor, exist_ok=True)
+    from .clips.video_processing_tada import TadaResNetVideoProcessor, TadaVideoProcessor
+
+    AutoVideoProcessor.register(TadaResNetConfig, TadaVideoProcessor, exist_ok=True)
+
+    class _RenamedVideoProcessors(PreTrainedConfig):
+        """No model's: AutoVideoProcessor finds a processor named in a saved folder (`video_processor_type`) among
+        the registered ones, and one registry entry per configuration holds one class; this one holds the family
+        processor's name before its rename, so that folders saved under it load without trust_remote_code."""
+
+        model_type = "tada_renamed_video_processors"
+
+    AutoVideoProcessor.register(_RenamedVideoProcessors, TadaResNetVideoProcessor, exist_ok=True)
 else:
-    TadaResNetVideoProcessor = None
+    TadaVideoProcessor = TadaResNetVideoProcessor = None
 
 __all__ = [
     "TadaResNetConfig",
@@ -39,6 +50,7 @@ __all__ = [
     "TadaResNetModel",
     "TadaResNetPreTrainedModel",
     "TadaResNetVideoProcessor",
+    "TadaVideoProcessor",
     "convert_original_checkpoint",
     "inflate_resnet_2d",
 ]

@@ -218,7 +218,7 @@ A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with 
 {_usage(model_name)}
 The pipeline prepares a video as the saved video processor says: one view, the centre crop of the centred clip. The
 results above average several views per video; a processor saved with
-`TadaResNetVideoProcessor(temporal_crops=..., spatial_crops=...)` gives them, and the model then answers once per
+`TadaVideoProcessor(temporal_crops=..., spatial_crops=...)` gives them, and the model then answers once per
 video with the mean of the views' softmax.
 
 Intended for action recognition on clips like {dataset_name}'s; its labels are that dataset's classes only, and

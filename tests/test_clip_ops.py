@@ -6,10 +6,10 @@ import random
 import pytest
 import torch
 
-from hf_video.data.clip_ops import augment_clip, random_resized_crop_box, spatial_crop_boxes, spatial_views
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.collate import collate_clips
-from hf_video.data.device_augmentation import DeviceAugmentation, move_batch
+from hf_video.clips.clip_ops import augment_clip, random_resized_crop_box, spatial_crop_boxes, spatial_views
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.collate import collate_clips
+from hf_video.clips.device_augmentation import DeviceAugmentation, move_batch
 from helpers.device_augmentation import cpu_clips_and_loader_rows, random_videos
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from hf_video import TadaResNetConfig, TadaResNetVideoProcessor
-from hf_video.data.clip_ops import spatial_views
-from hf_video.data.clip_settings import RECIPE, ClipSettings
-from hf_video.data.views import eval_view_index, eval_view_position, eval_views, num_eval_views
+from hf_video import TadaResNetConfig, TadaVideoProcessor
+from hf_video.clips.clip_ops import spatial_views
+from hf_video.clips.clip_settings import RECIPE, ClipSettings
+from hf_video.clips.views import eval_view_index, eval_view_position, eval_views, num_eval_views
 from hf_video.training import expand_views
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def test_every_layer_defaults_to_the_recipe():
     # The config restates num_frames and image_size (it ships alone as remote code): they must stay equal.
     config = TadaResNetConfig()
     assert (config.num_frames, config.image_size) == (RECIPE.num_frames, RECIPE.image_size)
-    assert TadaResNetVideoProcessor().clip_settings() == ClipSettings(**RECIPE.eval_fields())
+    assert TadaVideoProcessor().clip_settings() == ClipSettings(**RECIPE.eval_fields())
 
     spec = importlib.util.spec_from_file_location("finetune_hmdb51", REPO / "examples" / "finetune_hmdb51.py")
     script = importlib.util.module_from_spec(spec)
@@ -46,7 +46,7 @@ def test_eval_fields_are_what_a_video_processor_saves(tmp_path):
         "eval_crop_fraction", "temporal_crops", "spatial_crops", "antialias")
     settings = dataclasses.replace(RECIPE, num_frames=8, mean=(0.1, 0.2, 0.3), eval_crop_fraction=0.5,
                                    flip_probability=0.0)
-    processor = TadaResNetVideoProcessor.from_clip_settings(settings)
+    processor = TadaVideoProcessor.from_clip_settings(settings)
     assert processor.clip_settings() == dataclasses.replace(settings, flip_probability=RECIPE.flip_probability)
     processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "video_preprocessor_config.json").read_text())
@@ -55,12 +55,12 @@ def test_eval_fields_are_what_a_video_processor_saves(tmp_path):
 
 
 def test_a_processor_saved_under_the_former_field_name_loads(tmp_path):
-    TadaResNetVideoProcessor(eval_crop_fraction=0.75).save_pretrained(tmp_path)
+    TadaVideoProcessor(eval_crop_fraction=0.75).save_pretrained(tmp_path)
     path = tmp_path / "video_preprocessor_config.json"
     saved = json.loads(path.read_text())
     saved["test_crop_fraction"] = saved.pop("eval_crop_fraction")
     path.write_text(json.dumps(saved))
-    assert TadaResNetVideoProcessor.from_pretrained(tmp_path).clip_settings().eval_crop_fraction == 0.75
+    assert TadaVideoProcessor.from_pretrained(tmp_path).clip_settings().eval_crop_fraction == 0.75
 
 
 def test_view_indices_are_temporal_major_and_round_trip():

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from hf_video.data.collate import collate_clips
+from hf_video.clips.collate import collate_clips
 from hf_video.data.hmdb51 import Hmdb51
-from hf_video.data.clip_ops import spatial_views
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.video_io import VideoDecodeError, read_frames
+from hf_video.clips.clip_ops import spatial_views
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.video_io import VideoDecodeError, read_frames
 from helpers.video_files import write_numbered_video
-from hf_video.data.clip_transform import VideoClipTransform
-from hf_video.data.sampling import clip_indices
+from hf_video.clips.clip_transform import VideoClipTransform
+from hf_video.clips.sampling import clip_indices
 
 SETTINGS = ClipSettings(num_frames=8, sample_interval=4)
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225  # normalised black and white
@@ -119,7 +119,7 @@ def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree
 def test_stored_packets_give_the_same_clips_as_a_pass_over_the_file(hmdb51):
     """The builder stores each stream's packet list; reads that use it (no pass over the file) give the pixels of
     reads that make their own, and the list is the one the file holds."""
-    from hf_video.data.video_io import _open_pyav, _packet_list, packet_columns
+    from hf_video.clips.video_io import _open_pyav, _packet_list, packet_columns
 
     rows = hmdb51["train"].with_format(None)
     prepared = rows[0]
@@ -177,10 +177,10 @@ def test_a_dataloader_with_two_workers_decodes_in_the_workers(hmdb51_tree, hmdb5
         import json, sys
         import torch
         from torch.utils.data import DataLoader
-        from hf_video.data.collate import collate_clips
+        from hf_video.clips.collate import collate_clips
         from hf_video.data.hmdb51 import Hmdb51
-        from hf_video.data.clip_settings import ClipSettings
-        from hf_video.data.clip_transform import VideoClipTransform
+        from hf_video.clips.clip_settings import ClipSettings
+        from hf_video.clips.clip_transform import VideoClipTransform
 
         train = Hmdb51(config_name="split1", data_dir={str(hmdb51_tree)!r},
                        cache_dir={str(hmdb51_cache)!r}).as_dataset(split="train")

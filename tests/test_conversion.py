@@ -16,7 +16,7 @@ from huggingface_hub import ModelCard
 from safetensors import safe_open
 from transformers import AutoModelForVideoClassification, AutoVideoProcessor
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import (
     convert_original_checkpoint,
     convert_original_state_dict,
@@ -57,7 +57,7 @@ def test_converted_folder_reproduces_the_original(reference_dir, tmp_path, check
     assert (outputs.logits - io["logits"]).abs().max() <= 1e-5
 
     processor = AutoVideoProcessor.from_pretrained(output_dir)
-    assert isinstance(processor, TadaResNetVideoProcessor)
+    assert isinstance(processor, TadaVideoProcessor)
     assert (processor.num_frames, processor.image_size) == (int(meta["num_frames"]), int(meta["image_size"]))
     card = ModelCard.load(output_dir / "README.md")
     assert card.data.pipeline_tag == "video-classification" and checkpoint_name in card.text

@@ -54,7 +54,7 @@ def readme_scratch(tmp_path_factory, hmdb51_tree, bikes_video):
     implementation), tada2d-r50-imagenet (inflated from a randomly initialised torchvision ResNet-50 instead of the
     ImageNet download), video.mp4 (real footage), data/synthetic_motion (a small synthetic set) and
     outputs/tada_demo (what `make run` writes there: an untrained small model of its labels, with its processor)."""
-    from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
+    from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor
     from hf_video.data import write_synthetic_motion_dataset
 
     scratch = tmp_path_factory.mktemp("readme")
@@ -70,7 +70,7 @@ def readme_scratch(tmp_path_factory, hmdb51_tree, bikes_video):
     demo = TadaResNetConfig(depth=18, stem_width=16, hidden_sizes=[16, 32, 64, 128], num_frames=8, image_size=32,
                             id2label=dict(enumerate(labels)))
     TadaResNetForVideoClassification(demo).save_pretrained(scratch / "outputs" / "tada_demo")
-    TadaResNetVideoProcessor(num_frames=8, sample_interval=2, image_size=32).save_pretrained(
+    TadaVideoProcessor(num_frames=8, sample_interval=2, image_size=32).save_pretrained(
         scratch / "outputs" / "tada_demo")
     return scratch
 

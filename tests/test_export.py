@@ -15,11 +15,11 @@ import datasets
 import pytest
 import torch
 
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.clip_transform import VideoClipTransform
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.clip_transform import VideoClipTransform
 from hf_video.data.export import ExportError, export_dataset, load_export
 from hf_video.data.hmdb51 import CITATION, HOMEPAGE, Hmdb51
-from hf_video.data.video_io import VideoDecodeError
+from hf_video.clips.video_io import VideoDecodeError
 
 SETTINGS = ClipSettings(num_frames=4, sample_interval=2, image_size=48)
 

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from hf_video.data.video_io import VideoDecodeError, probe_video, read_frame_list, stream_info
+from hf_video.clips.video_io import VideoDecodeError, probe_video, read_frame_list, stream_info
 from helpers.shipped_data import REFERENCE_DIR
 
 CORPUS = REFERENCE_DIR / "video_corpus"

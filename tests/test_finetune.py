@@ -220,7 +220,7 @@ def test_push_goes_through_the_trainer_with_our_card_strategy_and_revision(synth
     card = final["README.md"].decode()
     assert "| learning rate | 0.003 |" in card and "tada-push" in card
     assert hub.validated_cards[-1]["pipeline_tag"] == "video-classification"
-    assert {"model.safetensors", "config.json", "video_preprocessor_config.json", "video_processing_tada_resnet.py",
+    assert {"model.safetensors", "config.json", "video_preprocessor_config.json", "video_processing_tada.py",
             "modeling_tada_resnet.py", "test_predictions.jsonl"} <= set(final)
 
 

@@ -289,8 +289,8 @@ def test_relative_paths_let_a_prepared_dataset_move_with_its_folder(hmdb51_tree,
     with video_root reads the same clips; without video_root it says what to pass."""
     import torch
 
-    from hf_video.data.clip_settings import ClipSettings
-    from hf_video.data.clip_transform import VideoClipTransform
+    from hf_video.clips.clip_settings import ClipSettings
+    from hf_video.clips.clip_transform import VideoClipTransform
     from hf_video.data.video_builder import _relative_paths
 
     moved = tmp_path / "moved"
@@ -321,7 +321,7 @@ def test_rows_of_packed_xvid_and_rotated_videos_are_what_ffmpeg_shows(small_tree
     displayed size and the rotation FFmpeg shows, and the transform reads the frames FFmpeg shows from them."""
     import numpy as np
 
-    from hf_video.data.video_io import read_frame_list
+    from hf_video.clips.video_io import read_frame_list
 
     corpus = reference_dir / "video_corpus"
     climb = sorted((small_tree / "videos" / "climb").iterdir())

@@ -136,7 +136,7 @@ def test_the_model_works_where_torchvision_is_missing():
         for name in ("torchvision", "av", "decord", "datasets"):
             sys.modules[name] = None  # importing any of them now fails
         import torch, hf_video
-        assert hf_video.TadaResNetVideoProcessor is None
+        assert hf_video.TadaVideoProcessor is None
         config = hf_video.TadaResNetConfig(depth=18, num_labels=3, num_frames=2, image_size=32)
         print(tuple(hf_video.TadaResNetForVideoClassification(config)(torch.randn(1, 2, 3, 32, 32)).logits.shape))
     """)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from hf_video.data.sampling import sample_interval_indices, sample_segment_indices
+from hf_video.clips.sampling import sample_interval_indices, sample_segment_indices
 
 
 def test_16x4_at_30fps_steps_by_4_2_truncated():

@@ -11,7 +11,7 @@ from hf_video.data.synthetic import (
     synthetic_class_names,
     write_synthetic_motion_dataset,
 )
-from hf_video.data.video_io import probe_video, read_frames
+from hf_video.clips.video_io import probe_video, read_frames
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import unittest
 
 import torch
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel, TadaResNetVideoProcessor
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor
 from helpers.configs import tiny_config_kwargs
 from helpers.transformers_battery import battery_module
 
@@ -101,7 +101,7 @@ class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
             del self.all_model_classes  # back to the class's
 
 
-class TadaResNetVideoProcessorTester:
+class TadaVideoProcessorTester:
     """Small videos (lists of PIL frames, arrays or tensors) and the output shape they must give."""
 
     def __init__(self, num_frames=8, clip_frames=4, crop=18, batch_size=3):
@@ -117,14 +117,14 @@ class TadaResNetVideoProcessorTester:
         return self.clip_frames, self.num_channels, self.crop, self.crop
 
 
-class TadaResNetVideoProcessorTest(video_processing_common.VideoProcessingTestMixin, unittest.TestCase):
-    fast_video_processing_class = TadaResNetVideoProcessor
+class TadaVideoProcessorTest(video_processing_common.VideoProcessingTestMixin, unittest.TestCase):
+    fast_video_processing_class = TadaVideoProcessor
     input_name = "pixel_values"
     test_cast_dtype = True
 
     def setUp(self):
         super().setUp()
-        self.video_processor_tester = TadaResNetVideoProcessorTester()
+        self.video_processor_tester = TadaVideoProcessorTester()
         self.video_processor_dict = {"num_frames": 4, "sample_interval": 1, "image_size": 18,
                                      "image_mean": [0.5, 0.4, 0.3], "image_std": [0.2, 0.25, 0.3]}
 

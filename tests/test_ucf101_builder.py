@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.clip_transform import VideoClipTransform
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.clip_transform import VideoClipTransform
 from hf_video.data.ucf101 import Ucf101, Ucf101DataError, load_ucf101
 from hf_video.data.ucf101_labels import UCF101_CLASSES
 from helpers.video_files import linked_copy, write_numbered_video

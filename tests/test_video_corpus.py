@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.sampling import clip_indices
-from hf_video.data.video_io import VideoDecodeError, probe_video, read_frame_list, stream_info
-from hf_video.data.views import eval_frame_indices
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.sampling import clip_indices
+from hf_video.clips.video_io import VideoDecodeError, probe_video, read_frame_list, stream_info
+from hf_video.clips.views import eval_frame_indices
 from helpers.video_corpus import frame_numbers, sequential_decode, write_corpus
 
 MPEG_TS = ("b_frames.ts", "mpeg2_b_frames.ts")

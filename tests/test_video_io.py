@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hf_video.data.video_io import VIDEO_BACKENDS, VideoDecodeError, probe_video, read_frames, stream_info
+from hf_video.clips.video_io import VIDEO_BACKENDS, VideoDecodeError, probe_video, read_frames, stream_info
 from helpers.video_files import frame_number, numbered_frames, write_numbered_video
 
 NUM_FRAMES = 70
@@ -82,8 +82,8 @@ def test_decoders_are_not_imported_with_the_package():
         code = f"import sys; {statement}; print(sorted(m for m in ('av', 'decord', 'datasets') if m in sys.modules))"
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
-    assert imported_after("import hf_video, hf_video.data.clip_transform, hf_video.data.collate; "
-                          "from hf_video.data import ClipSettings") == "[]"
+    assert imported_after("import hf_video, hf_video.clips.clip_transform, hf_video.clips.collate; "
+                          "from hf_video.clips import ClipSettings") == "[]"
     assert imported_after("from hf_video.data import load_hmdb51") == "['datasets']"
 
 

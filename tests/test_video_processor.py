@@ -1,4 +1,4 @@
-"""TadaResNetVideoProcessor and pipeline("video-classification") on generated and real-footage videos."""
+"""TadaVideoProcessor and pipeline("video-classification") on generated and real-footage videos."""
 
 import functools
 import http.server
@@ -17,11 +17,11 @@ import torch
 from PIL import Image
 from transformers import AutoVideoProcessor, pipeline
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetVideoProcessor
-from hf_video.data.clip_settings import ClipSettings
-from hf_video.data.video_io import VideoDecodeError, probe_video, read_frames
-from hf_video.data.views import eval_frame_indices
-from hf_video.data.clip_transform import VideoClipTransform
+from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor
+from hf_video.clips.clip_settings import ClipSettings
+from hf_video.clips.video_io import VideoDecodeError, probe_video, read_frames
+from hf_video.clips.views import eval_frame_indices
+from hf_video.clips.clip_transform import VideoClipTransform
 from helpers.configs import tiny_config_kwargs
 from helpers.video_files import write_numbered_video
 
@@ -33,7 +33,7 @@ def model_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tada")
     config = TadaResNetConfig(**tiny_config_kwargs(num_labels=4, num_frames=8, image_size=64, id2label=LABELS))
     TadaResNetForVideoClassification(config).save_pretrained(folder)
-    TadaResNetVideoProcessor(num_frames=8, sample_interval=2, image_size=64).save_pretrained(folder)
+    TadaVideoProcessor(num_frames=8, sample_interval=2, image_size=64).save_pretrained(folder)
     return folder
 
 
@@ -57,7 +57,7 @@ def test_pipeline_classifies_real_footage(model_folder, bikes_video):
 
 def test_processor_prepares_a_path_exactly_as_the_eval_transform(model_folder, bikes_video):
     processor = AutoVideoProcessor.from_pretrained(model_folder)
-    assert isinstance(processor, TadaResNetVideoProcessor)
+    assert isinstance(processor, TadaVideoProcessor)
     pixel_values = processor(str(bikes_video), return_tensors="pt")["pixel_values"]
     assert pixel_values.shape == (1, 8, 3, 64, 64) and pixel_values.dtype == torch.float32
     info = probe_video(str(bikes_video))
@@ -78,7 +78,7 @@ def test_processor_output_is_the_eval_transform_for_paths_and_decoded_frames(set
     info = probe_video(str(bikes_video))
     row = {"video": [str(bikes_video)], "num_frames": [info.num_frames], "fps": [info.fps], "label": [0]}
     expected = VideoClipTransform(settings, train=False)(row)["pixel_values"][0]
-    processor = TadaResNetVideoProcessor.from_clip_settings(settings)
+    processor = TadaVideoProcessor.from_clip_settings(settings)
     from_path = processor(str(bikes_video), return_tensors="pt")["pixel_values"][0]
     torch.testing.assert_close(from_path, expected, rtol=0, atol=1e-6)
     frames = read_frames(str(bikes_video), range(info.num_frames))
@@ -90,7 +90,7 @@ def test_processor_output_is_the_eval_transform_for_paths_and_decoded_frames(set
 def test_processor_takes_every_video_layout_transformers_accepts(generated_video):
     """One video as a (T, H, W, 3) tensor, a (T, 3, H, W) tensor, an array, a list of PIL frames, a list of arrays;
     batches of them, nested, with layouts mixed; all give the same clip."""
-    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
     frames = read_frames(str(generated_video), range(50))  # (T, H, W, 3) uint8
     expected = processor(frames)["pixel_values"]
     assert expected.shape == (1, 4, 3, 32, 32)
@@ -107,7 +107,7 @@ def test_processor_takes_every_video_layout_transformers_accepts(generated_video
 
 
 def test_processor_converts_grey_and_rgba_frames(generated_video):
-    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
     rgb = read_frames(str(generated_video), range(50)).numpy()
     opaque = [Image.fromarray(frame).convert("RGBA") for frame in rgb]
     assert torch.equal(processor(opaque)["pixel_values"], processor(rgb)["pixel_values"])
@@ -123,7 +123,7 @@ def test_processor_converts_grey_and_rgba_frames(generated_video):
 
 def test_processor_sampling_arguments(generated_video):
     """do_sample_frames (attribute and call), num_frames, fps with video_metadata, return_metadata."""
-    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
     frames = read_frames(str(generated_video), range(50))
     processor.do_sample_frames = False
     assert processor(frames[:6])["pixel_values"].shape == (1, 6, 3, 32, 32)
@@ -152,9 +152,9 @@ def test_processor_sampling_arguments(generated_video):
 
 def test_processor_per_call_normalisation_device_and_tensor_types(generated_video):
     frames = read_frames(str(generated_video), range(50))
-    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
     given = processor(frames, image_mean=[0.1, 0.2, 0.3], image_std=0.5)["pixel_values"]
-    saved = TadaResNetVideoProcessor(num_frames=4, image_size=32, image_mean=[0.1, 0.2, 0.3],
+    saved = TadaVideoProcessor(num_frames=4, image_size=32, image_mean=[0.1, 0.2, 0.3],
                                      image_std=[0.5] * 3)(frames)["pixel_values"]
     assert torch.equal(given, saved)
     unit = processor(frames, do_normalize=False)["pixel_values"]
@@ -169,7 +169,7 @@ def test_processor_per_call_normalisation_device_and_tensor_types(generated_vide
 
 
 def test_processor_refuses_what_it_would_otherwise_get_wrong(generated_video):
-    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
     frames = read_frames(str(generated_video), range(50))
     with pytest.raises(ValueError, match=r"expected uint8 frames; got torch.float32.*never cast"):
         processor(frames.float())
@@ -177,7 +177,7 @@ def test_processor_refuses_what_it_would_otherwise_get_wrong(generated_video):
         with pytest.raises(ValueError, match="set image_size, eval_crop_fraction or antialias instead"):
             processor(frames, **geometry)
         with pytest.raises(ValueError, match="set image_size, eval_crop_fraction or antialias instead"):
-            TadaResNetVideoProcessor(**geometry)
+            TadaVideoProcessor(**geometry)
     with pytest.raises(ValueError, match="rescale_factor=0.5: the recipe scales uint8 frames by 1/255"):
         processor(frames, rescale_factor=0.5)
     with pytest.raises(ValueError, match=r"clips of different shapes.*process them one by one"):
@@ -188,7 +188,7 @@ def test_processor_refuses_what_it_would_otherwise_get_wrong(generated_video):
 
 def test_processor_views_settings_and_round_trip(tmp_path, generated_video):
     settings = ClipSettings(num_frames=4, sample_interval=2, image_size=32, temporal_crops=2, spatial_crops=3)
-    processor = TadaResNetVideoProcessor.from_clip_settings(settings, video_backend="decord")
+    processor = TadaVideoProcessor.from_clip_settings(settings, video_backend="decord")
     assert processor.clip_settings() == settings
     views = processor(str(generated_video))["pixel_values"]
     assert views.shape == (1, 6, 4, 3, 32, 32)
@@ -197,7 +197,7 @@ def test_processor_views_settings_and_round_trip(tmp_path, generated_video):
     assert reloaded.clip_settings() == processor.clip_settings() and reloaded.video_backend == "decord"
     assert torch.equal(reloaded(str(generated_video))["pixel_values"], views)
     with pytest.raises(ValueError, match="spatial_crops=2"):
-        TadaResNetVideoProcessor(spatial_crops=2)
+        TadaVideoProcessor(spatial_crops=2)
 
 
 def test_a_multi_view_pipeline_answers_once_with_the_mean_of_the_views_softmax(tmp_path, generated_video):
@@ -206,7 +206,7 @@ def test_a_multi_view_pipeline_answers_once_with_the_mean_of_the_views_softmax(t
     config = TadaResNetConfig(**tiny_config_kwargs(num_labels=4, num_frames=4, image_size=32, id2label=LABELS))
     model = TadaResNetForVideoClassification(config).eval()
     model.save_pretrained(tmp_path)
-    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32, temporal_crops=2,
+    processor = TadaVideoProcessor(num_frames=4, sample_interval=2, image_size=32, temporal_crops=2,
                                          spatial_crops=3)
     processor.save_pretrained(tmp_path)
     views = processor(str(generated_video))["pixel_values"][0]  # (6, T, C, H, W)
@@ -249,7 +249,7 @@ def test_pipeline_runs_from_remote_code_where_hf_video_cannot_be_imported(model_
     assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
     assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
     copied = {path.name for path in model_folder.glob("*.py")}
-    assert {"video_processing_tada_resnet.py", "video_io.py", "views.py", "clip_ops.py"} <= copied
+    assert {"video_processing_tada.py", "video_io.py", "views.py", "clip_ops.py"} <= copied
 
 
 def test_processor_and_pipeline_read_videos_from_urls(model_folder, generated_video):
@@ -306,14 +306,14 @@ def test_urls_have_a_deadline_and_a_size_cap_and_errors_name_the_url(generated_v
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        processor = TadaResNetVideoProcessor(num_frames=4, image_size=32, download_timeout=1.5)
+        processor = TadaVideoProcessor(num_frames=4, image_size=32, download_timeout=1.5)
         with pytest.raises(ValueError, match=re.escape(f"{base}/slow") + r": the download took longer than "
                                              r"download_timeout=1.5 s"):
             processor(f"{base}/slow")
         with pytest.raises(ValueError, match=re.escape(f"{base}/large") + r": the video has 10,737,418,240 bytes, "
                                              r"more than max_download_bytes="):
             processor(f"{base}/large")
-        small = TadaResNetVideoProcessor(num_frames=4, image_size=32, max_download_bytes=1000, download_timeout=30)
+        small = TadaVideoProcessor(num_frames=4, image_size=32, max_download_bytes=1000, download_timeout=30)
         with pytest.raises(ValueError, match=r"/endless: more than max_download_bytes=1,000 bytes"):
             small(f"{base}/endless")
         with pytest.raises(VideoDecodeError, match="^" + re.escape(f"{base}/notvideo") + ": cannot open as a video"):
@@ -329,7 +329,7 @@ def test_urls_have_a_deadline_and_a_size_cap_and_errors_name_the_url(generated_v
 def test_a_fifo_is_refused_not_waited_on(tmp_path):
     fifo = tmp_path / "video.avi"
     os.mkfifo(fifo)
-    processor = TadaResNetVideoProcessor(num_frames=4, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
     with pytest.raises(VideoDecodeError, match=r"video\.avi: not a regular file \(a FIFO"):
         processor(str(fifo))
     with pytest.raises(VideoDecodeError, match=r"not a regular file"):
@@ -347,26 +347,26 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path):
 ])
 def test_frames_the_processor_cannot_take_are_named(videos, message):
     with pytest.raises(ValueError, match=message):
-        TadaResNetVideoProcessor(num_frames=4, image_size=32)(videos)
+        TadaVideoProcessor(num_frames=4, image_size=32)(videos)
 
 
 def test_a_zero_std_is_refused():
     with pytest.raises(ValueError, match=r"std=\(0\.0, 0\.0, 0\.0\): every channel's std must be positive"):
-        TadaResNetVideoProcessor(num_frames=4, image_size=32)(np.zeros((6, 40, 50, 3), np.uint8), image_std=0.0)
+        TadaVideoProcessor(num_frames=4, image_size=32)(np.zeros((6, 40, 50, 3), np.uint8), image_std=0.0)
     with pytest.raises(ValueError, match="every channel's std must be positive"):
         ClipSettings(std=(0.2, 0, 0.2))
     with pytest.raises(ValueError, match="std=0: expected three numbers"):
         ClipSettings(std=0)
     with pytest.raises(ValueError, match="every channel's std must be positive"):
-        TadaResNetVideoProcessor(image_std=[0.2, 0.0, 0.2])
+        TadaVideoProcessor(image_std=[0.2, 0.0, 0.2])
 
 
 def test_a_rotated_video_is_processed_as_displayed(model_folder, reference_dir):
     """A phone's video with a display rotation: the processor's metadata, frames and views are the displayed ones."""
-    from hf_video.data.views import eval_views
+    from hf_video.clips.views import eval_views
 
     path = str(reference_dir / "video_corpus" / "rotated_90.mp4")
-    processor = TadaResNetVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
+    processor = TadaVideoProcessor(num_frames=4, sample_interval=2, image_size=32)
     output = processor(path, return_metadata=True)
     metadata = output["video_metadata"][0]
     assert (metadata.width, metadata.height, metadata.total_num_frames) == (180, 240, 60)

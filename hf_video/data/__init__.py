@@ -1,5 +1,6 @@
-"""Data: the HMDB51 and UCF101 datasets builders, video decoding, frame sampling, clip settings, evaluation views, clip
-transforms, batching and the synthetic motion set.
+"""Data: the datasets. The HMDB51 and UCF101 builders on their shared layer (`video_builder`), their label lists, the
+dataset kinds a run resolves (`dataset_kinds`), exports for the Hub and streaming (`export`), and the synthetic
+motion set. Turning a video into clips is `hf_video.clips`' job.
 
 Names are imported on first use: `import hf_video.data` pulls in neither `datasets` nor a video decoder, so the
 model side works where those are not installed.
@@ -18,29 +19,12 @@ _PUBLIC_NAMES = {
     "Ucf101DataError": "ucf101",
     "load_ucf101": "ucf101",
     "UCF101_CLASSES": "ucf101_labels",
-    "ClipSettings": "clip_settings",
-    "RECIPE": "clip_settings",
-    "VideoClipTransform": "clip_transform",
-    "TadaResNetVideoProcessor": "video_processing_tada_resnet",
-    "num_eval_views": "views",
-    "eval_view_index": "views",
-    "eval_view_position": "views",
-    "collate_clips": "collate",
-    "collate_crops": "device_augmentation",
-    "DeviceAugmentation": "device_augmentation",
-    "move_batch": "device_augmentation",
-    "read_frames": "video_io",
-    "read_frame_list": "video_io",
-    "probe_video": "video_io",
-    "VideoDecodeError": "video_io",
-    "InMemoryVideo": "video_io",
     "export_dataset": "export",
     "load_export": "export",
     "ExportError": "export",
+    "VideoDataError": "video_builder",
     "DatasetKind": "dataset_kinds",
     "DATASET_KINDS": "dataset_kinds",
-    "VIDEO_BACKENDS": "video_io",
-    "DEFAULT_VIDEO_BACKEND": "video_io",
     "write_mpeg4_avi": "video_writing",
     "SYNTHETIC_CLASSES": "synthetic",
     "synthetic_class_names": "synthetic",

@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 from dataclasses import dataclass
 
-from .clip_settings import RECIPE
+from ..clips.clip_settings import RECIPE
 from .hmdb51_labels import HMDB51_CLASSES
 from .synthetic import SYNTHETIC_CLASSES
 from .ucf101_labels import UCF101_CLASSES

@@ -19,7 +19,7 @@ from pathlib import Path
 import datasets
 
 from ..atomic_folder import atomic_folder
-from .video_io import check_unchanged
+from ..clips.video_io import check_unchanged
 
 DEFAULT_SHARD_BYTES = 500 * 2**20  # about what the Hub's dataset viewer and streaming handle well
 _MACHINE_LOCAL = ("file_size", "file_mtime_ns")
@@ -224,7 +224,7 @@ displayed), `rotation`, and `packets` (the stream's packet list, which spares ea
 
 ```python
 from datasets import load_dataset
-from hf_video.data import ClipSettings, VideoClipTransform
+from hf_video.clips import ClipSettings, VideoClipTransform
 
 dataset = load_dataset("<this repository>")  # a local copy: hf_video.data.load_export(folder)
 dataset["train"].set_transform(VideoClipTransform(ClipSettings(), train=True))  # decodes from the bytes

@@ -20,7 +20,7 @@ Videos whose container promises more frames than decode are listed in a warning 
 
 Each row records its video's size and modification time, and the cache of a prepared split is keyed on the sizes and
 modification times of the files it reads under `data_dir`: a video repaired, replaced or added is picked up by the next
-prepare, and the transform refuses a row whose file changed since (`hf_video.data.clip_transform`).
+prepare, and the transform refuses a row whose file changed since (`hf_video.clips.clip_transform`).
 """
 
 import os

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import datasets
 
-from .video_io import VideoDecodeError, probe_video
+from ..clips.video_io import VideoDecodeError, probe_video
 
 logger = datasets.logging.get_logger(__name__)
 

@@ -3,15 +3,15 @@ as ordinary clips (so batching, devices and distributed gathering are the Traine
 
 import numpy as np
 
-from ..data.clip_settings import ClipSettings
-from ..data.clip_transform import VideoClipTransform
-from ..data.views import num_eval_views
+from ..clips.clip_settings import ClipSettings
+from ..clips.clip_transform import VideoClipTransform
+from ..clips.views import num_eval_views
 from .metrics import multi_view_accuracy, video_probabilities
 
 
 def expand_views(dataset, settings: ClipSettings):
     """One row per (video, view) of a prepared dataset (no transform set): its columns plus `video_index` (the
-    video's row) and `view_index` (numbered as in `hf_video.data.views`)."""
+    video's row) and `view_index` (numbered as in `hf_video.clips.views`)."""
     num_views = num_eval_views(settings)
     video_index = np.repeat(np.arange(len(dataset)), num_views)
     expanded = dataset.select(video_index).flatten_indices()

@@ -5,9 +5,9 @@ import random
 
 import torch
 
-from hf_video.data.clip_ops import augment_clip, draw_augmentation
-from hf_video.data.collate import collate_clips
-from hf_video.data.device_augmentation import DeviceAugmentation, move_batch
+from hf_video.clips.clip_ops import augment_clip, draw_augmentation
+from hf_video.clips.collate import collate_clips
+from hf_video.clips.device_augmentation import DeviceAugmentation, move_batch
 
 
 def random_videos(sizes, num_frames: int, seed: int = 0) -> list:

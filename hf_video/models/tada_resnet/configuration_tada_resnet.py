@@ -92,7 +92,7 @@ class TadaResNetConfig(PreTrainedConfig):
         batch_norm_eps=1e-5,
         batch_norm_momentum=0.1,
         classifier_dropout=0.5,
-        # The recipe's clip (hf_video.data.clip_settings.RECIPE), restated because this file ships alone as remote
+        # The recipe's clip (hf_video.clips.clip_settings.RECIPE), restated because this file ships alone as remote
         # code; tests/test_configuration.py keeps the two equal.
         num_frames=16,
         image_size=112,

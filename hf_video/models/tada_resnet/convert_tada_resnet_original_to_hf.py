@@ -21,7 +21,7 @@ import torch
 
 from ...atomic_folder import atomic_folder
 from ...cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
-from ...data.clip_settings import RECIPE
+from ...clips.clip_settings import RECIPE
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .label_sets import LABEL_SETS, named_label_set, read_id2label_file
 from .modeling_tada_resnet import TadaResNetForVideoClassification
@@ -178,7 +178,7 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
                                 **config_overrides) -> TadaResNetForVideoClassification:
     """Convert an original checkpoint into a complete transformers folder at `output_dir` (which must not exist
     or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    from ...data.video_processing_tada_resnet import TadaResNetVideoProcessor
+    from ...clips.video_processing_tada import TadaVideoProcessor
 
     output_dir = Path(output_dir)
     if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
@@ -197,8 +197,8 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
     config = TadaResNetConfig(**config_kwargs)
     model = TadaResNetForVideoClassification(config)
     model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    processor = TadaResNetVideoProcessor(num_frames=config.num_frames, image_size=config.image_size,
-                                         **(processor_kwargs or {}))
+    processor = TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size,
+                                   **(processor_kwargs or {}))
     if released is not None:
         card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
     else:

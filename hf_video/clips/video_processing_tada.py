@@ -1,4 +1,7 @@
-"""TadaResNetVideoProcessor: the inference-time counterpart of the evaluation transform, on transformers' own path.
+"""TadaVideoProcessor: the video processor of the TAda family, the inference-time counterpart of the evaluation
+transform, on transformers' own path. It is a function of the clip settings, not of one model: every checkpoint saves
+its own (frames, sampling, size, mean and std, views). `TadaResNetVideoProcessor`, its name before the family had more
+than one model, is a subclass with nothing of its own, so that folders saved under that name load.
 
 It is a `BaseVideoProcessor` that overrides the base class's hooks, so every standard argument of transformers'
 video processors works (videos as paths, arrays, tensors or lists of PIL frames, nested batches, channels first or
@@ -46,7 +49,7 @@ _ATTRIBUTE_NAMES = {"mean": "image_mean", "std": "image_std"}
 _GEOMETRY_ARGUMENTS = ("size", "crop_size", "do_resize", "do_center_crop", "resample", "do_pad", "pad_size")
 
 
-class TadaResNetVideoProcessorKwargs(VideosKwargs, total=False):
+class TadaVideoProcessorKwargs(VideosKwargs, total=False):
     """The recipe's evaluation settings (see `ClipSettings`), on top of transformers' video arguments."""
 
     sample_mode: str
@@ -63,8 +66,8 @@ class TadaResNetVideoProcessorKwargs(VideosKwargs, total=False):
     max_download_bytes: int
 
 
-class TadaResNetVideoProcessor(BaseVideoProcessor):
-    """Video processor for TAda ResNet3D.
+class TadaVideoProcessor(BaseVideoProcessor):
+    """Video processor for the TAda models.
 
     Args:
         num_frames, sample_mode, sample_interval, target_fps, minus_interval: which frames make a clip (see
@@ -73,7 +76,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         image_mean, image_std: per-channel normalisation.
         eval_crop_fraction: the evaluation crop's side as a fraction of the frame's short side (224/256).
         temporal_crops, spatial_crops: evaluation views per video; with more than one view in all, `pixel_values`
-            is (batch, views, frames, channels, height, width), views in `hf_video.data.views` order; the
+            is (batch, views, frames, channels, height, width), views in `hf_video.clips.views` order; the
             classifier then answers once per video with the mean of the views' softmax.
         antialias: smooth the downscaling (the recipe does not).
         video_backend: "pyav" or "decord", for videos given as file paths.
@@ -86,7 +89,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
     `video_metadata` says otherwise. Frames must be uint8; they are never cast.
     """
 
-    valid_kwargs = TadaResNetVideoProcessorKwargs
+    valid_kwargs = TadaVideoProcessorKwargs
     model_input_names = ["pixel_values"]
     num_frames = RECIPE.num_frames
     sample_mode = RECIPE.sample_mode
@@ -121,7 +124,7 @@ class TadaResNetVideoProcessor(BaseVideoProcessor):
         self.clip_settings()  # validate now, not at the first video
 
     @classmethod
-    def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaResNetVideoProcessor":
+    def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaVideoProcessor":
         """The processor that evaluates like `settings` (the training script's data settings)."""
         return cls(**{_ATTRIBUTE_NAMES.get(name, name): value for name, value in settings.eval_fields().items()},
                    **kwargs)
@@ -316,10 +319,16 @@ def _per_channel(values, name: str) -> tuple:
 def _refuse_generic_geometry(arguments: dict) -> None:
     given = {name: arguments[name] for name in _GEOMETRY_ARGUMENTS if arguments.get(name) is not None}
     if given:
-        raise ValueError(f"{given}: TadaResNetVideoProcessor crops and resizes as the recipe evaluates (a square of "
+        raise ValueError(f"{given}: TadaVideoProcessor crops and resizes as the recipe evaluates (a square of "
                          f"eval_crop_fraction x the short side, resized to image_size); set image_size, "
                          f"eval_crop_fraction or antialias instead.")
 
 
+class TadaResNetVideoProcessor(TadaVideoProcessor):
+    """`TadaVideoProcessor` under its name before the family had more than one model: folders saved then name it
+    (`video_processor_type`), and transformers finds a class by that name. Nothing of its own."""
+
+
 # Saved folders carry this file and its sibling modules, so they load with `trust_remote_code=True` anywhere.
+TadaVideoProcessor.register_for_auto_class()
 TadaResNetVideoProcessor.register_for_auto_class()

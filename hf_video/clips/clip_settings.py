@@ -24,7 +24,7 @@ class ClipSettings:
     """How a clip is cut from a video and prepared for the model; the original HMDB51 recipe by default.
 
     Shared by the dataset transform, the video processor, the training script and the benchmarks.
-    Evaluation takes `temporal_crops` x `spatial_crops` views of each video (see `hf_video.data.views`).
+    Evaluation takes `temporal_crops` x `spatial_crops` views of each video (see `hf_video.clips.views`).
     """
 
     num_frames: int = field(default=16, metadata=_EVAL)

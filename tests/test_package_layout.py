@@ -1,0 +1,82 @@
+"""The packages' imports run one way (models -> data -> clips; training uses both; clips imports nothing else of
+hf_video, so the video processor's remote-code folder is a copy of clips modules only), read from the source; and the
+family's video processor loads folders saved before its rename."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from transformers import AutoVideoProcessor
+
+import hf_video
+from hf_video import TadaResNetVideoProcessor, TadaVideoProcessor
+
+PACKAGE = Path(hf_video.__file__).parent
+# package -> the hf_video packages and modules it may import
+ALLOWED = {
+    "clips": set(),
+    "data": {"clips", "atomic_folder"},
+    "models": {"data", "clips", "atomic_folder", "cards"},
+    "training": {"data", "clips", "cards"},
+}
+
+
+def imported_hf_video_parts(path: Path) -> set:
+    """The top-level parts of hf_video (`clips`, `data`, ...) that a module imports, relatively or absolutely."""
+    package = path.relative_to(PACKAGE).parts[:-1]  # e.g. ("models", "tada_resnet")
+    parts = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(package[:len(package) - node.level + 1])
+                target = base + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == "hf_video":
+                target = node.module.split(".")[1:]
+            else:
+                continue
+        elif isinstance(node, ast.Import):
+            targets = [alias.name.split(".")[1:] for alias in node.names if alias.name.split(".")[0] == "hf_video"]
+            if not targets:
+                continue
+            target = targets[0]
+        else:
+            continue
+        if target and target[0] != package[0]:
+            parts.add(target[0])
+    return parts
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_run_one_way(package):
+    modules = sorted((PACKAGE / package).rglob("*.py"))
+    assert modules
+    wrong = {str(path.relative_to(PACKAGE)): sorted(imported_hf_video_parts(path) - ALLOWED[package])
+             for path in modules if imported_hf_video_parts(path) - ALLOWED[package]}
+    assert wrong == {}, f"{package}/ imports what it may not: {wrong}"
+
+
+def test_clips_imports_only_its_siblings():
+    """What the processor's remote-code folder relies on: every import of ours is a single-dot sibling import."""
+    for path in sorted((PACKAGE / "clips").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 and node.module, (path.name, ast.unparse(node))
+
+
+def test_a_processor_folder_saved_before_the_rename_still_loads(reference_dir):
+    """A folder saved by the code before the family rename (its config names TadaResNetVideoProcessor)."""
+    folder = reference_dir / "processor_saved_before_rename"
+    processor = AutoVideoProcessor.from_pretrained(folder)
+    assert isinstance(processor, TadaVideoProcessor) and type(processor) is TadaResNetVideoProcessor
+    settings = processor.clip_settings()
+    assert (settings.num_frames, settings.sample_interval, settings.image_size, settings.temporal_crops,
+            settings.spatial_crops, settings.mean) == (8, 2, 64, 2, 3, (0.4, 0.45, 0.5))
+    assert processor.download_timeout == TadaVideoProcessor.download_timeout  # keys it did not save: the defaults
+
+
+def test_a_saved_processor_names_the_family_class(tmp_path):
+    TadaVideoProcessor(num_frames=4).save_pretrained(tmp_path)
+    saved = (tmp_path / "video_preprocessor_config.json").read_text()
+    assert '"video_processor_type": "TadaVideoProcessor"' in saved
+    assert '"AutoVideoProcessor": "video_processing_tada.TadaVideoProcessor"' in saved
+    assert type(AutoVideoProcessor.from_pretrained(tmp_path)) is TadaVideoProcessor
