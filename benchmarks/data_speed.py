@@ -46,7 +46,7 @@ from hmdb51_like import hmdb51_like_videos  # noqa: E402
 from hf_video.clips.clip_settings import ClipSettings  # noqa: E402
 from hf_video.clips.clip_transform import VideoClipTransform  # noqa: E402
 from hf_video.clips.sampling import clip_indices  # noqa: E402
-from hf_video.clips.video_io import VIDEO_BACKENDS, packet_timestamps, probe_video, read_frames  # noqa: E402
+from hf_video.clips.video_io import VIDEO_BACKENDS, probe_video, read_frames  # noqa: E402
 
 TARGET_OVER_BARE_DECODE = 0.85  # training transform / bare decode of the fastest backend, at least
 TARGET_LOADER_SIDE_OVER_BARE_DECODE = 0.95  # loader half of the device-side augmentation / bare decode, at least
@@ -80,7 +80,11 @@ def stream_timestamps(videos) -> dict:
     found = {}
     for video in videos:
         with av.open(video["video"]) as container:
-            found[video["video"]] = packet_timestamps(container, container.streams.video[0])
+            packets = [(packet.pts, packet.dts) for packet in container.demux(video=0)
+                       if packet.pts is not None and packet.size]
+        # The generated files' timestamps are in display order (PyAV writes them): sorting them is the bare way.
+        reorder_delay = max((pts - dts for pts, dts in packets if dts is not None), default=0)
+        found[video["video"]] = sorted(pts for pts, _ in packets), max(reorder_delay, 0)
     return found
 
 

@@ -34,8 +34,8 @@ from transformers import AutoConfig, AutoModelForVideoClassification, HfArgument
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_resnet_2d
 from hf_video.clips import RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips
 from hf_video.data import load_export, synthetic_class_names, write_synthetic_motion_dataset
-from hf_video.data.dataset_kinds import DATASET_KINDS, SYNTHETIC_MOTION, DatasetKind, kind_of_classes
-from hf_video.data.export import ExportError
+from hf_video.data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes
+from hf_video.data.export import ExportError, is_export
 from hf_video.data.video_builder import VideoDataError
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
@@ -114,8 +114,11 @@ class DataArguments:
         "synthetic set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
+    dataset_name: str | None = field(default=None, metadata={"help": (
+        "An export (python -m hf_video.data.export) to train on instead of data_dir: a local folder or its copy on "
+        "the Hub (a dataset repo id). Loaded whole and decoded through set_transform; with --streaming, streamed.")})
     streaming: bool = field(default=False, metadata={"help": (
-        "data_dir is an export (python -m hf_video.data.export, or its Hub copy): stream the training split from its "
+        "Stream the training split of the export (--dataset_name, or data_dir given as one) from its "
         "parquet shards, each process reading its own shards (needs --max_steps); the test split is loaded whole.")})
     augment_on_device: bool = field(default=False, metadata={"help": (
         "Loader processes only decode and cut the crop box (uint8); resize, normalisation and flip run batched on the "
@@ -150,29 +153,30 @@ def resolve_dataset(data_arguments: DataArguments, training_arguments) -> tuple[
         kind = DATASET_KINDS[data_arguments.dataset]
         raise UsageError(f"--data_dir {data_dir}: no such folder. Put {kind.name} there (the README says how), "
                          "or pass --synthetic_if_missing FOLDER to train on the synthetic motion set.")
-    synthetic = synthetic_class_names(data_dir)
-    if synthetic is not None:
-        return data_dir, SYNTHETIC_MOTION.with_class_names(synthetic)
-    return data_dir, DATASET_KINDS[data_arguments.dataset]
+    if is_export(data_dir):
+        raise UsageError(f"--data_dir {data_dir} is an export (python -m hf_video.data.export): pass it as "
+                         f"--dataset_name {data_dir} (add --streaming to stream it).")
+    return data_dir, dataset_kind_at(data_dir, data_arguments.dataset)
 
 
 STREAM_SHUFFLE_BUFFER = 1000  # rows; the shards' order is shuffled too
 
 
-def streamed_splits(data_arguments: DataArguments) -> tuple[dict, DatasetKind]:
-    """({"train": streamed IterableDataset, "test": Dataset}, the dataset's kind) of an export: the kind whose
-    classes the export has, else the layout `--dataset` names, over the export's classes."""
+def export_splits(data_arguments: DataArguments) -> tuple[dict, DatasetKind]:
+    """({"train": Dataset, or a streamed IterableDataset with --streaming; "test": Dataset}, the dataset's kind) of an
+    export (--dataset_name, or data_dir with --streaming): the kind whose classes the export has, else the layout
+    `--dataset` names, over the export's classes."""
+    location = data_arguments.dataset_name or data_arguments.data_dir
     problems = [f"--{name} {value} does not apply to --streaming" for name, value in (
         ("num_folds", data_arguments.num_folds), ("synthetic_if_missing", data_arguments.synthetic_if_missing))
-        if value not in (1, None)]
+        if data_arguments.streaming and value not in (1, None)]
     if problems:
         raise UsageError("; ".join(problems) + ".")
-    if not os.path.isfile(os.path.join(data_arguments.data_dir, "README.md")) and os.path.exists(
-            data_arguments.data_dir):
-        raise UsageError(f"--streaming: {data_arguments.data_dir} is not an export (no README.md with its splits); "
-                         "write one with `python -m hf_video.data.export`.")
-    train = load_export(data_arguments.data_dir, split="train", streaming=True)
-    test = load_export(data_arguments.data_dir, split="test")
+    if os.path.exists(location) and not is_export(location):
+        raise UsageError(f"{location} is not an export (no README.md and data/*.parquet); write one with "
+                         "`python -m hf_video.data.export`, or pass a dataset's folder as --data_dir.")
+    train = load_export(location, split="train", streaming=data_arguments.streaming)
+    test = load_export(location, split="test")
     labels = tuple(train.features["label"].names)
     kind = kind_of_classes(labels) or DATASET_KINDS[data_arguments.dataset].with_class_names(labels)
     return {"train": train, "test": test}, kind
@@ -374,9 +378,10 @@ def run(argv=None):
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     training_arguments = quiet_loader_settings(training_arguments)
 
-    if data_arguments.streaming:
-        data_dir, (splits, kind) = data_arguments.data_dir, streamed_splits(data_arguments)
-        training_arguments = stream_by_process(training_arguments)
+    if data_arguments.streaming or data_arguments.dataset_name:
+        data_dir, (splits, kind) = data_arguments.dataset_name or data_arguments.data_dir, export_splits(data_arguments)
+        if data_arguments.streaming:
+            training_arguments = stream_by_process(training_arguments)
     else:
         data_dir, kind = resolve_dataset(data_arguments, training_arguments)
         with training_arguments.main_process_first(desc="preparing the dataset"):

@@ -34,11 +34,14 @@ def atomic_folder(output_dir):
         raise FileExistsError(f"{output_dir} exists and is not an empty folder; remove it or choose another one.")
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(output_dir)
-    with _terminate_raises():
+    with _interrupts_raise() as interrupted:
         prefix = f"{_staging_prefix(output_dir)}{socket.gethostname()}-{os.getpid()}-"
         staging = Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir.parent))
         try:
             yield staging
+            # A signal that arrived while writing, but whose exception some library caught, still stops the move.
+            if interrupted:
+                raise KeyboardInterrupt if interrupted[0] == signal.SIGINT else SystemExit(128 + interrupted[0])
             os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the folder should be like any other
             if output_dir.exists():
                 output_dir.rmdir()  # empty, checked above
@@ -83,17 +86,23 @@ def _umask() -> int:
 
 
 @contextmanager
-def _terminate_raises():
-    """While writing, SIGTERM raises SystemExit (exit status 143, as if killed), so that the cleanup runs."""
-    def terminate(signum, frame):
-        raise SystemExit(128 + signum)
+def _interrupts_raise():
+    """While writing, SIGINT raises KeyboardInterrupt and SIGTERM SystemExit (exit status 143, as if killed), so that
+    the cleanup runs; yields the list of signals received."""
+    received = []
 
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, terminate)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, interrupt)
     except ValueError:  # not the main thread, where Python handles signals: nothing to install
-        previous = None
+        pass
     try:
-        yield
+        yield received
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

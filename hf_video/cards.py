@@ -155,9 +155,9 @@ model = AutoModelForVideoClassification.from_pretrained("{name}", trust_remote_c
 ```
 
 The model, its video processor (decoding, sampling and cropping as the recipe evaluates) and the modules they use
-ship in this repository as code, which `trust_remote_code=True` runs: read it first. With hf_video installed from its
-source repository (`pip install -e .` in a clone) and imported, `trust_remote_code` is not needed. The `hf_video`
-name on PyPI belongs to an unrelated package: do not `pip install hf_video`.
+ship in this repository as code, which `trust_remote_code=True` runs: read it first. With hf_video installed
+(`pip install tada-video`; the `hf-video` name on PyPI is an unrelated project) and imported, `trust_remote_code` is
+not needed.
 """
 
 
@@ -253,7 +253,7 @@ def _framework_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     lines = []
-    for package in ("hf_video", "transformers", "torch", "datasets", "accelerate"):
+    for package in ("tada-video", "transformers", "torch", "datasets", "accelerate"):
         try:
             lines.append(f"- {package} {version(package)}")
         except PackageNotFoundError:

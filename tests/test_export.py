@@ -232,3 +232,41 @@ def test_an_interrupted_export_leaves_nothing_or_is_cleaned_by_the_next(hmdb51_t
         export_dataset({"test": rows["test"].select(range(2))}, output, "HMDB51")
     assert "half-written folder(s) left by an interrupted run" in caplog.text and str(left[0]) in caplog.text
     assert sorted(path.name for path in tmp_path.iterdir()) == ["export"]
+
+
+def test_the_card_is_the_hubs_metadata(small_export):
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(small_export / "README.md")
+    data = card.data.to_dict()
+    assert data["license"] == "other" and data["task_categories"] == ["video-classification"]
+    assert data["pretty_name"] == "HMDB51" and data["size_categories"] == ["n<1K"]
+    assert {entry["name"]: entry["num_examples"] for entry in data["dataset_info"]["splits"]} == {"train": 6,
+                                                                                                 "test": 6}
+    assert "Video(decode=False)" in card.text and "torchcodec" in card.text
+
+
+def test_the_command_line_exports_the_synthetic_set_and_takes_class_names(tmp_path):
+    from huggingface_hub import DatasetCard
+
+    from hf_video.data.synthetic import SYNTHETIC_CLASSES, write_synthetic_motion_dataset
+
+    motion = write_synthetic_motion_dataset(tmp_path / "motion", videos_per_class=2, test_per_class=1,
+                                            num_frames_range=(8, 8))
+    command = [sys.executable, "-m", "hf_video.data.export", "--data_dir", str(motion), "--cache_dir",
+               str(tmp_path / "cache")]
+    result = subprocess.run([*command, "--output_dir", str(tmp_path / "all")], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = load_export(tmp_path / "all")
+    assert exported["train"].features["label"].names == list(SYNTHETIC_CLASSES) and exported["train"].num_rows == 8
+    card = DatasetCard.load(tmp_path / "all" / "README.md")
+    assert card.data.license == "apache-2.0" and "synthetic motion set" in card.data.pretty_name
+    reordered = SYNTHETIC_CLASSES[::-1]
+    result = subprocess.run([*command, "--output_dir", str(tmp_path / "reordered"), "--class_names",
+                             ",".join(reordered)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = load_export(tmp_path / "reordered")["train"]
+    assert again.features["label"].names == list(reordered)
+    names = {row["video_id"]: reordered[row["label"]] for row in again}
+    assert all(video_id.split("/")[0] == name for video_id, name in names.items())  # labels follow the names

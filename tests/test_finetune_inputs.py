@@ -45,7 +45,7 @@ def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, 
     exported = export_dataset({name: split.select(range(3)) for name, split in splits.items()}, tmp_path / "export",
                               "HMDB51 (split 1)")
     _, data_arguments, _ = arguments(script, tmp_path, "--streaming", "--data_dir", str(exported), "--max_steps", "1")
-    streamed, kind = script.streamed_splits(data_arguments)
+    streamed, kind = script.export_splits(data_arguments)
     assert kind is HMDB51 and kind.flip_probability == 0.5 and kind.name == "HMDB51"
     assert streamed["test"].num_rows == 3
 

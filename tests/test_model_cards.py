@@ -26,8 +26,9 @@ def test_released_cards_are_current_and_parse(name):
                     "## Loading and predicting", "## Intended use and limits", "## Citation"):
         assert section in card.text
     assert f"--released {name}" in card.text and checkpoint.views in card.text
-    # The PyPI package named hf_video is another project: the cards never tell users to install it.
-    assert card.text.count("pip install hf_video") == card.text.count("do not `pip install hf_video`") == 1
+    # The PyPI package named hf-video is another project: the cards say which to install.
+    assert "pip install tada-video" in card.text and "pip install hf_video" not in card.text
+    assert "pip install hf-video" not in card.text
 
 
 def test_converter_writes_the_released_card_and_checks_the_class_count(reference_dir, tmp_path):

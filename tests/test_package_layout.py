@@ -15,9 +15,9 @@ PACKAGE = Path(hf_video.__file__).parent
 # package -> the hf_video packages and modules it may import
 ALLOWED = {
     "clips": set(),
-    "data": {"clips", "atomic_folder"},
+    "data": {"clips", "atomic_folder", "extras"},
     "models": {"data", "clips", "atomic_folder", "cards"},
-    "training": {"data", "clips", "cards"},
+    "training": {"data", "clips", "cards", "extras"},
 }
 
 
@@ -60,7 +60,7 @@ def test_clips_imports_only_its_siblings():
     for path in sorted((PACKAGE / "clips").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module, (path.name, ast.unparse(node))
+                assert node.level == 1, (path.name, ast.unparse(node))
 
 
 def test_a_processor_folder_saved_before_the_rename_still_loads(reference_dir):

@@ -50,7 +50,7 @@ def test_two_processes_see_every_streamed_clip_once_per_epoch(exported, tmp_path
         from hf_video.training import VideoTrainer
 
         model_arguments, data_arguments, training_arguments = script.parse_arguments(sys.argv[1:])
-        splits, kind = script.streamed_splits(data_arguments)
+        splits, kind = script.export_splits(data_arguments)
         labels = kind.class_names
         training_arguments = script.stream_by_process(training_arguments)
         stream = splits["train"].shuffle(seed=0, buffer_size=script.STREAM_SHUFFLE_BUFFER)
@@ -100,3 +100,22 @@ def test_the_script_fine_tunes_from_a_stream(exported, tmp_path):
     refused = subprocess.run([sys.executable, SCRIPT, "--streaming", "--data_dir", str(exported), "--output_dir",
                               str(tmp_path / "refused"), "--use_cpu"], capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "--streaming needs --max_steps" in refused.stderr
+
+
+def test_the_script_trains_on_an_export_given_as_dataset_name(exported, tmp_path):
+    """An export (as on the Hub) loaded whole and decoded through set_transform; one given as --data_dir is pointed
+    to --dataset_name."""
+    common = ["--output_dir", str(tmp_path / "run"), "--depth", "18", "--stem_width", "8", "--hidden_sizes",
+              "8,16,32,64", "--num_frames", "4", "--sample_interval", "2", "--image_size", "32",
+              "--per_device_train_batch_size", "8", "--max_steps", "2", "--eval_strategy", "no",
+              "--eval_temporal_crops", "1", "--eval_spatial_crops", "1", "--use_cpu", "--dataloader_num_workers", "0",
+              "--report_to", "none", "--disable_tqdm", "True"]
+    run = subprocess.run([sys.executable, SCRIPT, "--dataset_name", str(exported), *common], capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "on the synthetic motion set (time-reversed twins)" in run.stdout and "32 training clips, 16 test videos" in run.stdout
+    assert json.loads((tmp_path / "run" / "all_results.json").read_text())["test_num_videos"] == 16
+    pointed = subprocess.run([sys.executable, SCRIPT, "--data_dir", str(exported), *common], capture_output=True,
+                             text=True, timeout=300)
+    assert pointed.returncode != 0 and "Traceback" not in pointed.stderr
+    assert f"--data_dir {exported} is an export" in pointed.stderr and "--dataset_name" in pointed.stderr

@@ -342,8 +342,10 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path):
     ([Image.new("L", (50, 40)) for _ in range(6)], r"PIL frames in mode L; convert them to colour"),
     ([], r"videos is an empty list"),
     (np.zeros((6, 40, 50), np.uint8), r"shape \(6, 40, 50\): .*grey frames need their channel axis"),
-    ([Image.new("RGB", (50, 40))] * 3 + [Image.new("RGB", (50, 30))] * 3, r"frames of different sizes 50x30, 50x40"),
+    ([Image.new("RGB", (50, 40))] * 3 + [Image.new("RGB", (50, 30))] * 3, r"frames of different sizes \(30, 50\), "
+                                                                           r"\(40, 50\)"),
     ([np.zeros((6, 40, 50, 3), np.uint8), np.zeros((6, 40, 50), np.uint8)], r"videos\[1\] has shape \(6, 40, 50\)"),
+    ([np.zeros((40, 50), np.uint8)] * 6, r"frames of shape \(40, 50\) have no channel axis"),
 ])
 def test_frames_the_processor_cannot_take_are_named(videos, message):
     with pytest.raises(ValueError, match=message):

@@ -18,10 +18,10 @@ from .views import eval_view_index, eval_view_position, num_eval_views
 
 _PROCESSORS = ("TadaVideoProcessor", "TadaResNetVideoProcessor")
 
-__all__ = sorted(["RECIPE", "ClipSettings", "VideoClipTransform", "collate_clips", "DeviceAugmentation", "collate_crops",
-                  "move_batch", "DEFAULT_VIDEO_BACKEND", "VIDEO_BACKENDS", "InMemoryVideo", "VideoDecodeError",
-                  "probe_video", "read_frame_list", "read_frames", "stream_info", "eval_view_index",
-                  "eval_view_position", "num_eval_views", *_PROCESSORS])
+__all__ = ["DEFAULT_VIDEO_BACKEND", "RECIPE", "VIDEO_BACKENDS", "ClipSettings", "DeviceAugmentation", "InMemoryVideo",
+           "TadaResNetVideoProcessor", "TadaVideoProcessor", "VideoClipTransform", "VideoDecodeError", "collate_clips",
+           "collate_crops", "eval_view_index", "eval_view_position", "move_batch", "num_eval_views", "probe_video",
+           "read_frame_list", "read_frames", "stream_info"]
 
 
 def __getattr__(name):

@@ -591,8 +591,8 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
     try:
         import decord
     except ImportError as error:
-        raise ImportError("video_backend='decord' needs the decord package (pip install decord); "
-                          "video_backend='pyav' needs only av.") from error
+        raise ImportError("video_backend='decord' needs the decord package (pip install 'tada-video[data]', or pip "
+                          "install decord); video_backend='pyav' needs only av.") from error
 
     container, stream = _open_pyav(path)
     try:

@@ -283,29 +283,37 @@ def _check_videos(videos, where: str = "videos") -> None:
     if isinstance(videos, (str, os.PathLike, InMemoryVideo)):
         return
     if isinstance(videos, (np.ndarray, torch.Tensor)):
-        if videos.ndim == 3:
+        if videos.ndim == 3 and videos.shape[0] not in (1, 3, 4) and videos.shape[-1] not in (1, 3, 4):
             raise ValueError(f"{where} has shape {tuple(videos.shape)}: a video is (frames, height, width, channels) "
                              "or (frames, channels, height, width); grey frames need their channel axis "
                              "(video[..., None]).")
         if videos.ndim in (4, 5) and 0 in videos.shape:
             raise ValueError(f"{where} has shape {tuple(videos.shape)}: an empty video.")
         return
-    if isinstance(videos, (list, tuple)):
-        if not videos:
-            raise ValueError(f"{where} is an empty list: pass a video (a path, frames) or a list of them.")
-        images = [frame for frame in videos if isinstance(frame, Image.Image)]
-        if not images:
-            for index, video in enumerate(videos):
-                _check_videos(video, f"{where}[{index}]")
-            return
-        modes = sorted({frame.mode for frame in images} - {"RGB", "RGBA"})
+    if not isinstance(videos, (list, tuple)):
+        return
+    if not videos:
+        raise ValueError(f"{where} is an empty list: pass a video (a path, frames) or a list of them.")
+    if all(isinstance(frame, Image.Image) for frame in videos):  # the frames of one video
+        modes = sorted({frame.mode for frame in videos} - {"RGB", "RGBA"})
         if modes:
             raise ValueError(f"{where}: PIL frames in mode {', '.join(modes)}; convert them to colour first "
                              "([frame.convert('RGB') for frame in frames]).")
-        sizes = sorted({frame.size for frame in images})
-        if len(sizes) > 1:
-            raise ValueError(f"{where}: frames of different sizes {', '.join(f'{w}x{h}' for w, h in sizes)} in one "
-                             "video; resize them to one size first.")
+        _check_one_size(where, {frame.size[::-1] for frame in videos})
+    elif all(isinstance(frame, (np.ndarray, torch.Tensor)) and frame.ndim <= 3 for frame in videos):
+        if any(frame.ndim < 3 for frame in videos):
+            raise ValueError(f"{where}: frames of shape {tuple(videos[0].shape)} have no channel axis; grey frames "
+                             "need one (frame[..., None]).")
+        _check_one_size(where, {tuple(frame.shape) for frame in videos})
+    else:
+        for index, video in enumerate(videos):
+            _check_videos(video, f"{where}[{index}]")
+
+
+def _check_one_size(where: str, shapes: set) -> None:
+    if len(shapes) > 1:
+        raise ValueError(f"{where}: frames of different sizes {', '.join(map(str, sorted(shapes)))} in one video; "
+                         "resize them to one size first.")
 
 
 def _per_channel(values, name: str) -> tuple:

@@ -16,10 +16,14 @@ import os
 import re
 from pathlib import Path
 
-import datasets
+from ..extras import require
 
-from ..atomic_folder import atomic_folder
-from ..clips.video_io import check_unchanged
+require("data", "datasets")
+
+import datasets  # noqa: E402
+
+from ..atomic_folder import atomic_folder  # noqa: E402
+from ..clips.video_io import check_unchanged  # noqa: E402
 
 DEFAULT_SHARD_BYTES = 500 * 2**20  # about what the Hub's dataset viewer and streaming handle well
 _MACHINE_LOCAL = ("file_size", "file_mtime_ns")
@@ -32,19 +36,21 @@ class ExportError(ValueError):
 
 
 def export_dataset(splits: dict, output_dir, dataset_name: str, homepage: str = "", citation: str = "",
-                   max_shard_bytes: int = DEFAULT_SHARD_BYTES, video_root: str | None = None) -> Path:
+                   max_shard_bytes: int = DEFAULT_SHARD_BYTES, video_root: str | None = None,
+                   license: str = "other") -> Path:
     """Write `splits` ({name: prepared `Dataset`}, e.g. `load_hmdb51(...)`) to `output_dir` as
     `data/<split>-<i>-of-<n>.parquet` shards of at most about `max_shard_bytes` of video (one video at least), plus
     README.md (the card, whose metadata tells `load_dataset` the splits and their row counts). Every video must still
-    be the file that was prepared; relative paths (`relative_paths=True`) are read under `video_root`. The folder is
+    be the file that was prepared; relative paths (`relative_paths=True`) are read under `video_root`. `license`: the
+    videos' licence as the Hub names it ("other": the dataset's own terms, linked to `homepage`). The folder is
     complete or absent (`atomic_folder`)."""
     _check_export_arguments(splits, max_shard_bytes)
     with atomic_folder(output_dir) as staging:
         counts = {name: _write_split(split, name, staging / "data", max_shard_bytes, video_root)
                   for name, split in splits.items()}
         label_names = next(iter(splits.values())).features["label"].names
-        (staging / "README.md").write_text(dataset_card(dataset_name, counts, label_names, homepage, citation),
-                                           encoding="utf-8")
+        (staging / "README.md").write_text(dataset_card(dataset_name, counts, label_names, homepage, citation,
+                                                        license), encoding="utf-8")
     return Path(output_dir)
 
 
@@ -63,6 +69,12 @@ def _check_export_arguments(splits, max_shard_bytes) -> None:
             raise ValueError(f"splits[{name!r}] has no rows: leave the split out.")
     if isinstance(max_shard_bytes, bool) or not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
         raise ValueError(f"max_shard_bytes={max_shard_bytes!r}: expected a positive number of bytes.")
+
+
+def is_export(folder) -> bool:
+    """Whether `folder` holds an export: its card and parquet shards (not checked further; `load_export` does)."""
+    folder = Path(folder)
+    return (folder / "README.md").is_file() and any((folder / "data").glob("*.parquet"))
 
 
 def load_export(location, split: str | None = None, streaming: bool = False):
@@ -192,15 +204,17 @@ def _embed_video(batch: dict) -> dict:
     return {"video": videos}
 
 
-def dataset_card(dataset_name: str, counts: dict, label_names: list, homepage: str, citation: str) -> str:
+def dataset_card(dataset_name: str, counts: dict, label_names: list, homepage: str, citation: str,
+                 license: str = "other") -> str:
     """README.md of an export: metadata (`DatasetCardData`: the shards of each split and their row counts, the
     licence, the task), then what the rows hold and how to read them."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     total = sum(counts.values())
-    licence = {"license": "other"}
-    if homepage:  # the videos' terms are the dataset's own, on its site
-        licence.update(license_name=re.sub(r"[^a-z0-9]+", "-", dataset_name.lower()).strip("-") + "-terms",
+    licence = {"license": license}
+    if license == "other" and homepage:  # the videos' terms are the dataset's own, on its site
+        name = re.sub(r"\s*\(.*\)$", "", dataset_name)  # "HMDB51 (split 1)" -> "hmdb51-terms"
+        licence.update(license_name=re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + "-terms",
                        license_link=homepage)
     data = DatasetCardData(
         pretty_name=dataset_name, task_categories=["video-classification"], tags=["hf_video", "video"],
@@ -236,10 +250,17 @@ neighbouring frames on HMDB51-style AVIs (DivX/XviD with B-frames) and never the
 
 ## Licence
 
-The videos belong to the dataset's authors{f" ({homepage})" if homepage else ""}; their terms decide whether you may
-redistribute them. Check them before pushing this folder to a public repository, or keep the repository private.
+{_licence_text(license, homepage)}
 {citation_block}"""
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def _licence_text(license: str, homepage: str) -> str:
+    if license != "other":
+        return f"The videos are under the {license} licence."
+    return (f"The videos belong to the dataset's authors{f' ({homepage})' if homepage else ''}; their terms decide "
+            "whether you may redistribute them. Check them before pushing this folder to a public repository, or keep "
+            "the repository private.")
 
 
 def _size_category(rows: int) -> str:
@@ -251,25 +272,27 @@ def _size_category(rows: int) -> str:
 
 
 def main(argv=None):
+    from .dataset_kinds import DATASET_KINDS, dataset_kind_at
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", choices=["hmdb51", "ucf101"], required=True)
+    parser.add_argument("--dataset", choices=sorted(set(DATASET_KINDS) - {"synthetic-motion"}), default="hmdb51",
+                        help="the layout of data_dir (a synthetic motion set is found by its marker file)")
     parser.add_argument("--data_dir", required=True, help="the dataset's folder, as for load_hmdb51 / load_ucf101")
     parser.add_argument("--split", type=int, choices=[1, 2, 3], default=1)
+    parser.add_argument("--class_names", default=None,
+                        help="comma-separated class folder names, in label order (default: the dataset's own)")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--cache_dir", default=None, help="datasets cache (default HF's)")
     parser.add_argument("--num_proc", type=int, default=None, help="processes probing videos at prepare")
     parser.add_argument("--max_shard_mb", type=int, default=DEFAULT_SHARD_BYTES // 2**20)
     args = parser.parse_args(argv)
-    if args.dataset == "ucf101":
-        from . import ucf101 as module
-
-        splits, name = module.load_ucf101(args.data_dir, args.split, args.cache_dir, args.num_proc), "UCF101"
-    else:
-        from . import hmdb51 as module
-
-        splits, name = module.load_hmdb51(args.data_dir, args.split, args.cache_dir, args.num_proc), "HMDB51"
-    written = export_dataset(splits, args.output_dir, f"{name} (split {args.split})", module.HOMEPAGE,
-                             module.CITATION, args.max_shard_mb * 2**20)
+    kind = dataset_kind_at(args.data_dir, args.dataset)
+    if args.class_names:
+        kind = kind.with_class_names(name.strip() for name in args.class_names.split(",") if name.strip())
+    splits = kind.load(args.data_dir, split=args.split, cache_dir=args.cache_dir, num_proc=args.num_proc)
+    homepage, citation = kind.homepage_and_citation()
+    written = export_dataset(splits, args.output_dir, f"{kind.name} (split {args.split})", homepage, citation,
+                             args.max_shard_mb * 2**20, license=kind.license)
     print(f"Wrote {written}: load it with hf_video.data.export.load_export({str(written)!r}) (or load_dataset on its "
           f"Hub copy); push it with `huggingface-cli upload <you>/<name> {written} --repo-type dataset`.")
 

@@ -27,12 +27,16 @@ import os
 import re
 from pathlib import Path
 
-import datasets
+from ..extras import require
 
-from .hmdb51_labels import HMDB51_CLASSES
-from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, invisible_characters_note,
-                            some_names)
-from .video_builder import extract_archives as extract_video_archives
+require("data", "datasets")
+
+import datasets  # noqa: E402
+
+from .hmdb51_labels import HMDB51_CLASSES  # noqa: E402
+from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig,  # noqa: E402
+                            invisible_characters_note, some_names)
+from .video_builder import extract_archives as extract_video_archives  # noqa: E402
 
 logger = datasets.logging.get_logger(__name__)
 

@@ -22,10 +22,14 @@ import os
 import re
 from pathlib import Path
 
-import datasets
+from ..extras import require
 
-from .ucf101_labels import UCF101_CLASSES
-from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, extract_archives,
+require("data", "datasets")
+
+import datasets  # noqa: E402
+
+from .ucf101_labels import UCF101_CLASSES  # noqa: E402
+from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, extract_archives,  # noqa: E402
                             invisible_characters_note, some_names)
 
 logger = datasets.logging.get_logger(__name__)

@@ -15,9 +15,13 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-import datasets
+from ..extras import require
 
-from ..clips.video_io import VideoDecodeError, probe_video
+require("data", "datasets")
+
+import datasets  # noqa: E402
+
+from ..clips.video_io import VideoDecodeError, probe_video  # noqa: E402
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -217,6 +221,7 @@ def _relative_paths(stored_path: dict, data_dir: str | None) -> list:
 
 def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
     """`dl_manager.extract` (one path or a list), with RAR failures turned into errors that say what to install."""
+    require("data", "rarfile")
     import rarfile
 
     try:

@@ -3,15 +3,19 @@
 Trainer's own push through `VideoTrainer`), and what keeps a run from being lost (its output folder, SIGTERM, a full
 disk)."""
 
-from ..cards import finetuned_model_card
-from .arguments import RECIPE_TRAINING_DEFAULTS, VideoTrainingArguments
-from .metrics import (TOP_K_ACCURACY, clip_accuracy, load_top_k_accuracy, multi_view_accuracy,
+from ..extras import require
+
+require("train", "accelerate", "evaluate", "tensorboard", "datasets")
+
+from ..cards import finetuned_model_card  # noqa: E402
+from .arguments import RECIPE_TRAINING_DEFAULTS, VideoTrainingArguments  # noqa: E402
+from .metrics import (TOP_K_ACCURACY, clip_accuracy, load_top_k_accuracy, multi_view_accuracy,  # noqa: E402
                       video_probabilities)
-from .multi_view import evaluate_multi_view, expand_views
-from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume
-from .termination import StopOnTermination, stop_with_launcher
-from .top_k_accuracy import top_k_accuracy
-from .trainer import VideoTrainer
+from .multi_view import evaluate_multi_view, expand_views  # noqa: E402
+from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume  # noqa: E402
+from .termination import StopOnTermination, stop_with_launcher  # noqa: E402
+from .top_k_accuracy import top_k_accuracy  # noqa: E402
+from .trainer import VideoTrainer  # noqa: E402
 
 __all__ = [
     "RECIPE_TRAINING_DEFAULTS",
