@@ -41,6 +41,10 @@ if is_torchvision_available():
         model_type = "tada_renamed_video_processors"
 
     AutoVideoProcessor.register(_RenamedVideoProcessors, TadaResNetVideoProcessor, exist_ok=True)
+
+    from .pipeline import install as _install_checked_pipeline
+
+    _install_checked_pipeline()
 else:
     TadaVideoProcessor = TadaResNetVideoProcessor = None
 

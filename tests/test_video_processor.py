@@ -377,3 +377,12 @@ def test_a_rotated_video_is_processed_as_displayed(model_folder, reference_dir):
     assert torch.equal(output["pixel_values"][0], eval_views(frames, processor.clip_settings()))
     classifier = pipeline("video-classification", model=str(model_folder))
     assert len(classifier(path, top_k=2)) == 2
+
+
+@pytest.mark.parametrize("top_k", [-1, 0, 1.5, True])
+def test_the_pipeline_names_a_top_k_it_cannot_take(model_folder, generated_video, top_k):
+    classifier = pipeline("video-classification", model=str(model_folder))
+    with pytest.raises(ValueError, match=rf"top_k={top_k!r}: expected how many labels to return, a whole number "
+                                         r"from 1 \(all: 4\)"):
+        classifier(str(generated_video), top_k=top_k)
+    assert len(classifier(str(generated_video), top_k=10)) == 4  # more than there are: all of them, as before

@@ -1,0 +1,24 @@
+"""transformers' video-classification pipeline with its `top_k` checked: a negative or zero `top_k` reached torch's
+`topk` and failed there ("selected index k out of range"). Importing hf_video makes it the task's pipeline; it is
+otherwise the same class (a subclass), for every model."""
+
+from transformers.pipelines import PIPELINE_REGISTRY
+from transformers.pipelines.video_classification import VideoClassificationPipeline
+
+
+class CheckedVideoClassificationPipeline(VideoClassificationPipeline):
+    def _sanitize_parameters(self, top_k=None, **kwargs):
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 (all: "
+                             f"{self.model.config.num_labels}).")
+        return super()._sanitize_parameters(top_k=top_k, **kwargs)
+
+
+def install() -> bool:
+    """Make it the pipeline `pipeline("video-classification")` builds (where transformers' task table has the task);
+    returns whether it did."""
+    task = PIPELINE_REGISTRY.supported_tasks.get("video-classification")
+    if not isinstance(task, dict) or "impl" not in task:
+        return False
+    task["impl"] = CheckedVideoClassificationPipeline
+    return True
