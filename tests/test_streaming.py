@@ -113,7 +113,8 @@ def test_the_script_trains_on_an_export_given_as_dataset_name(exported, tmp_path
     run = subprocess.run([sys.executable, SCRIPT, "--dataset_name", str(exported), *common], capture_output=True,
                          text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert run.returncode == 0, run.stderr[-4000:]
-    assert "on the synthetic motion set (time-reversed twins)" in run.stdout and "32 training clips, 16 test videos" in run.stdout
+    assert "on the synthetic motion set (time-reversed twins)" in run.stdout
+    assert "32 training clips, 16 test videos" in run.stdout
     assert json.loads((tmp_path / "run" / "all_results.json").read_text())["test_num_videos"] == 16
     pointed = subprocess.run([sys.executable, SCRIPT, "--data_dir", str(exported), *common], capture_output=True,
                              text=True, timeout=300)
