@@ -84,7 +84,7 @@ def test_python_run_on_the_synthetic_fallback_learns_and_writes_everything(synth
     assert card.data.pipeline_tag == "video-classification" and card.data.library_name == "transformers"
     assert card.data.eval_results[0].metric_value == pytest.approx(100 * results["test_video_top1"], abs=0.01)
     assert "| learning rate | 0.003 |" in card.text
-    assert "trust_remote_code=True" in card.text and "belongs to an unrelated package" in card.text
+    assert "trust_remote_code=True" in card.text and "pip install tada-video" in card.text
     from transformers import pipeline
 
     import hf_video  # noqa: F401  registers the video processor
