@@ -1,17 +1,14 @@
 """transformers' video-classification pipeline with its `top_k` checked: a negative or zero `top_k` reached torch's
 `topk` and failed there ("selected index k out of range"). Importing hf_video makes it the task's pipeline; it is
-otherwise the same class (a subclass), for every model."""
+otherwise the same class (a subclass), for every model.
+
+The class is made when a pipeline is first built, not when hf_video is imported: transformers' pipeline module imports
+a video decoder, which `import hf_video` must not.
+"""
 
 from transformers.pipelines import PIPELINE_REGISTRY
-from transformers.pipelines.video_classification import VideoClassificationPipeline
 
-
-class CheckedVideoClassificationPipeline(VideoClassificationPipeline):
-    def _sanitize_parameters(self, top_k=None, **kwargs):
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 (all: "
-                             f"{self.model.config.num_labels}).")
-        return super()._sanitize_parameters(top_k=top_k, **kwargs)
+CLASS_NAME = "CheckedVideoClassificationPipeline"
 
 
 def install() -> bool:
@@ -20,5 +17,30 @@ def install() -> bool:
     task = PIPELINE_REGISTRY.supported_tasks.get("video-classification")
     if not isinstance(task, dict) or "impl" not in task:
         return False
-    task["impl"] = CheckedVideoClassificationPipeline
+    # Newer transformers name each task's class by its dotted path and import it when a pipeline is built.
+    task["impl"] = f"{__name__}.{CLASS_NAME}" if isinstance(task["impl"], str) else _checked_pipeline_class()
     return True
+
+
+def __getattr__(name):
+    if name == CLASS_NAME:
+        return _checked_pipeline_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_made = {}
+
+
+def _checked_pipeline_class():
+    if CLASS_NAME not in _made:
+        from transformers.pipelines.video_classification import VideoClassificationPipeline
+
+        class CheckedVideoClassificationPipeline(VideoClassificationPipeline):
+            def _sanitize_parameters(self, top_k=None, **kwargs):
+                if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+                    raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 "
+                                     f"(all: {self.model.config.num_labels}).")
+                return super()._sanitize_parameters(top_k=top_k, **kwargs)
+
+        _made[CLASS_NAME] = CheckedVideoClassificationPipeline
+    return _made[CLASS_NAME]
