@@ -29,8 +29,9 @@ index. Only indices past the last decodable frame are clamped to it. Frames are 
 Nothing is opened at import time and no reader outlives a call, so DataLoader workers open their own files (decord
 readers made in the parent process deadlock forked workers) and repeated reads do not accumulate readers.
 A reader given `num_frames` (the count measured when the dataset was prepared) also checks that the file still
-holds that many frames. Every reader takes a path or an `InMemoryVideo` (a file's bytes; `video_source` makes one
-from a `datasets.Video(decode=False)` value), with the same frames.
+holds that many frames. Every reader takes a path to a local regular file or an `InMemoryVideo` (a file's bytes;
+`video_source` makes one from a `datasets.Video(decode=False)` value), with the same frames; a URL, an FFmpeg protocol
+or a FIFO is refused before FFmpeg sees it.
 """
 
 import io
