@@ -6,6 +6,8 @@ The class is made when a pipeline is first built, not when hf_video is imported:
 a video decoder, which `import hf_video` must not.
 """
 
+import functools
+
 from transformers.pipelines import PIPELINE_REGISTRY
 
 CLASS_NAME = "CheckedVideoClassificationPipeline"
@@ -28,19 +30,15 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_made = {}
-
-
+@functools.cache
 def _checked_pipeline_class():
-    if CLASS_NAME not in _made:
-        from transformers.pipelines.video_classification import VideoClassificationPipeline
+    from transformers.pipelines.video_classification import VideoClassificationPipeline
 
-        class CheckedVideoClassificationPipeline(VideoClassificationPipeline):
-            def _sanitize_parameters(self, top_k=None, **kwargs):
-                if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-                    raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 "
-                                     f"(all: {self.model.config.num_labels}).")
-                return super()._sanitize_parameters(top_k=top_k, **kwargs)
+    class CheckedVideoClassificationPipeline(VideoClassificationPipeline):
+        def _sanitize_parameters(self, top_k=None, **kwargs):
+            if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+                raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 (all: "
+                                 f"{self.model.config.num_labels}).")
+            return super()._sanitize_parameters(top_k=top_k, **kwargs)
 
-        _made[CLASS_NAME] = CheckedVideoClassificationPipeline
-    return _made[CLASS_NAME]
+    return CheckedVideoClassificationPipeline

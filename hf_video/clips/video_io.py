@@ -217,13 +217,20 @@ def _vop_type(packet) -> str:
     return _VOP_TYPES[data[start + 4] >> 6] if 0 <= start < len(data) - 4 else "?"
 
 
-def _packet_list(container, stream) -> list:
-    """The stream's packets that carry a frame, in decoding order: one pass over the file, no decoding."""
-    if not _unpacks_b_frames(container, stream):
-        return [_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard, packet.pts)
-                for packet in container.demux(stream) if packet.pts is not None and packet.size]
-    return _typed_packet_list([(packet.pts, packet.dts, _vop_type(packet)) for packet in _demuxed(container, stream)
-                               if packet.pts is not None and packet.size])
+def _packet_list(container, stream, each=None) -> list:
+    """The stream's packets that carry a frame, in decoding order, from one pass over the file; `each(packet)` sees
+    every packet of the pass (the probe decodes them as they come)."""
+    unpacked = _unpacks_b_frames(container, stream)
+    described = []
+    for packet in _demuxed(container, stream):
+        if packet.pts is not None and packet.size:
+            described.append((packet.pts, packet.dts, packet.is_keyframe, packet.is_discard,
+                              _vop_type(packet) if unpacked else None))
+        if each is not None:
+            each(packet)
+    if unpacked:
+        return _typed_packet_list([(pts, dts, frame_type) for pts, dts, _, _, frame_type in described])
+    return [_Packet(pts, dts, keyframe, discard, pts) for pts, dts, keyframe, discard, _ in described]
 
 
 def _typed_packet_list(typed: list) -> list:
@@ -258,10 +265,18 @@ def _packets_from_columns(path: str, columns: dict) -> list:
                          f"({error}); prepare the dataset again.") from error
 
 
-def _shown_timestamps(packets: list) -> list:
-    """The timestamps of the frames a decode shows, in display order: frame i carries the i-th."""
-    return [packet.pts for packet in sorted((packet for packet in packets if not packet.discard),
-                                            key=lambda packet: packet.display)]
+class _FrameOrder(NamedTuple):
+    """The frames a decode shows: the timestamps they carry in display order (frame i carries the i-th), and each
+    timestamp's frame index. Made once per read."""
+
+    timestamps: list
+    index_of: dict
+
+
+def _frame_order(packets: list) -> _FrameOrder:
+    timestamps = [packet.pts for packet in sorted((packet for packet in packets if not packet.discard),
+                                                  key=lambda packet: packet.display)]
+    return _FrameOrder(timestamps, {timestamp: index for index, timestamp in enumerate(timestamps)})
 
 
 def probe_video(path: str) -> VideoInfo:
@@ -321,26 +336,22 @@ def _packet_list_and_count(path: str, container, stream) -> tuple[list, int, flo
     """`_packet_list` (packets whose frame the decode did not show marked as discarded), the number of frames a
     sequential decode shows and the first frame's display rotation, from one pass that decodes every packet. The
     frames must come out in the display order the packet list gives."""
-    codec, unpacked, labels, rotation = stream.codec_context, _unpacks_b_frames(container, stream), [], 0
-    typed, packets = [], []
-    for packet in _demuxed(container, stream):
-        if packet.pts is not None and packet.size:
-            if unpacked:
-                typed.append((packet.pts, packet.dts, _vop_type(packet)))
-            else:
-                packets.append(_Packet(packet.pts, packet.dts, packet.is_keyframe, packet.is_discard, packet.pts))
+    codec, labels, rotations = stream.codec_context, [], []
+
+    def decode(packet):
         for frame in codec.decode(packet):
             if not labels:
-                rotation = frame.rotation
+                rotations.append(frame.rotation)
             labels.append(frame.pts)
-    if unpacked:
-        packets = _typed_packet_list(typed)
+
+    packets = _packet_list(container, stream, each=decode)
+    rotation = rotations[0] if rotations else 0
     # A packet whose frame never came out (damaged, or a placeholder that carries none) is not shown: marked so, the
     # stored list numbers the frames as the decode showed them.
     seen = set(labels)
     packets = [packet if packet.discard or packet.pts in seen else packet._replace(discard=True)
                for packet in packets]
-    index_of = {timestamp: index for index, timestamp in enumerate(_shown_timestamps(packets))}
+    index_of = _frame_order(packets).index_of
     shown = [index_of[label] for label in labels if label in index_of]
     if any(later <= earlier for earlier, later in zip(shown, shown[1:])):
         raise _out_of_order(path, container, stream)
@@ -357,22 +368,21 @@ def _out_of_order(path, container, stream) -> VideoDecodeError:
 def _decodable_count(path: str, container, stream, packets: list) -> tuple[int, float]:
     """(How many frames a sequential decode shows, the last one's display rotation): every frame before the last
     keyframe, plus those that decode from it (a file can promise a last frame that does not decode)."""
-    shown = _shown_timestamps(packets)
-    if not shown:
+    order = _frame_order(packets)
+    if not order.timestamps:
         return 0, 0
-    start = _start_keyframe(packets, shown, len(shown) - 1)
-    decoded = _decode_from(path, container, stream, packets, start, shown, wanted=None)
-    before_start = shown.index(packets[start].pts) if packets[start].pts in shown else 0
+    start = _start_keyframe(packets, order, len(order.timestamps) - 1)
+    decoded = _decode_from(path, container, stream, packets, start, order, wanted=None)
+    before_start = order.index_of.get(packets[start].pts, 0)
     rotation = decoded.last_frame.rotation if decoded.last_frame is not None else 0
     return before_start + decoded.num_shown_from_start, rotation
 
 
-def _start_keyframe(packets: list, shown: list, first_index: int) -> int:
+def _start_keyframe(packets: list, order: _FrameOrder, first_index: int) -> int:
     """Position (in decoding order) of the last keyframe shown at or before frame `first_index`: frames from it on
     decode without any earlier packet. 0 (the first packet) when there is none."""
-    index_of = {timestamp: index for index, timestamp in enumerate(shown)}
     return max((position for position, packet in enumerate(packets)
-                if packet.keyframe and index_of.get(packet.pts, first_index + 1) <= first_index), default=0)
+                if packet.keyframe and order.index_of.get(packet.pts, first_index + 1) <= first_index), default=0)
 
 
 class _Decoded:
@@ -386,7 +396,7 @@ class _Decoded:
         self.reached_end = False
 
 
-def _decode_from(path: str, container, stream, packets: list, start: int, shown: list, wanted, skip=False,
+def _decode_from(path: str, container, stream, packets: list, start: int, order: _FrameOrder, wanted, skip=False,
                  untouched=False):
     """Decode from keyframe `packets[start]` on, collecting the frames at the indices `wanted` (None: count the frames
     to the end). Frames are identified by their timestamps; frames shown before the start keyframe are never used
@@ -398,12 +408,11 @@ def _decode_from(path: str, container, stream, packets: list, start: int, shown:
     somewhere unknown: containers such as MPEG-TS seek inexactly), the file is read again from its beginning.
     `untouched`: nothing was demuxed from `container` yet, so a decode from the first keyframe starts there."""
     position_of = {(packet.pts, packet.dts): position for position, packet in enumerate(packets)}
-    index_of = {timestamp: index for index, timestamp in enumerate(shown)}
     start_packet = packets[start]
-    wanted_pts = None if wanted is None else {shown[index]: index for index in wanted}
+    wanted_pts = None if wanted is None else {order.timestamps[index]: index for index in wanted}
     skip = skip and stream.codec_context.name in _SKIPS_EXACTLY
     keyframe_pts = {packet.pts for packet in packets if packet.keyframe}
-    feed = (position_of, start, start_packet.pts, keyframe_pts, index_of, wanted_pts, skip)
+    feed = (position_of, start, start_packet.pts, keyframe_pts, order.index_of, wanted_pts, skip)
     if start > 0:
         target = start_packet.dts if start_packet.dts is not None else start_packet.pts
         container.seek(target, stream=stream, backward=True, any_frame=False)
@@ -557,7 +566,8 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
     try:
         if not stored:
             packets = _packet_list(container, stream)
-        shown = _shown_timestamps(packets)
+        order = _frame_order(packets)
+        shown = order.timestamps
         if not shown:
             raise VideoDecodeError(f"{path}: the video stream holds no frames.")
         if num_frames is not None and num_frames > len(shown):
@@ -566,8 +576,8 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
                                    "prepared; prepare the dataset again.")
         last_index = (num_frames or len(shown)) - 1
         wanted = sorted({min(index, last_index) for index in indices})
-        start = _start_keyframe(packets, shown, wanted[0])
-        decoded = _decode_from(path, container, stream, packets, start, shown, wanted, skip=True,
+        start = _start_keyframe(packets, order, wanted[0])
+        decoded = _decode_from(path, container, stream, packets, start, order, wanted, skip=True,
                                untouched=stored)
         if len(decoded.frames) < len(wanted) and decoded.reached_end and num_frames is None:
             # The end of the video is unknown, and frames left undecoded by the skipping might be it: decode them all,
@@ -575,7 +585,7 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
             # (With the prepared count, a wanted frame that did not decode is an error however the rest went.)
             container.close()
             container, stream = _open_pyav(path)
-            decoded = _decode_from(path, container, stream, packets, start, shown, wanted, untouched=True)
+            decoded = _decode_from(path, container, stream, packets, start, order, wanted, untouched=True)
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: decoding failed ({error}).") from error
     finally:

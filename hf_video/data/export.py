@@ -126,10 +126,10 @@ def checked_export_shards(folder: Path) -> dict:
         rows = 0
         for path in paths:
             try:
-                schema = pyarrow.parquet.read_schema(path)
-                rows += pyarrow.parquet.read_metadata(path).num_rows
-                _check_shard(path, schema)
-                _check_labels(path, schema, pyarrow.parquet.read_table(path, columns=["label"])["label"])
+                with pyarrow.parquet.ParquetFile(path) as shard:  # its footer once: schema and row count
+                    rows += shard.metadata.num_rows
+                    _check_shard(path, shard.schema_arrow)
+                    _check_labels(path, shard.schema_arrow, shard.read(columns=["label"])["label"])
             except (pyarrow.ArrowException, OSError) as error:
                 raise ExportError(f"{path}: not a readable shard of an export ({error}); download or export it "
                                   "again.") from error
