@@ -29,8 +29,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, write_json)
 
-from hf_video.models.tada_resnet.modeling_tada_resnet import (  # noqa: E402
-    TadaRouteFunction, temporal_average_pool)
+from hf_video.models.tada_ops import temporal_average_pool  # noqa: E402
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaRouteFunction  # noqa: E402
 
 # (channels, height = width) of the 3x3 convolutions' outputs in the four stages of R50 at 112^2.
 STAGES = ((64, 28), (128, 14), (256, 7), (512, 4))

@@ -566,7 +566,7 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, kind,
               "precision": "bf16" if arguments.bf16 else "fp16" if arguments.fp16 else "fp32",
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
-    trainer.model_card = finetuned_model_card(model_name, kind.name, kind.key, base_model, recipe, results)
+    trainer.model_card = finetuned_model_card(model_name, model.config, kind.name, kind.key, base_model, recipe, results)
     if not arguments.push_to_hub:
         trainer.create_model_card()
 

@@ -1,13 +1,21 @@
 """hf_video: video classification models for the HuggingFace stack.
 
-Importing the package registers the TAda ResNet3D classes with transformers' Auto* factories, so that
-`AutoConfig`, `AutoModel` and `AutoModelForVideoClassification` resolve `model_type="tada_resnet"`.
+Importing the package registers the TAda ResNet3D and TAdaConvNeXtV2 classes with transformers' Auto* factories, so
+that `AutoConfig`, `AutoModel` and `AutoModelForVideoClassification` resolve `model_type="tada_resnet"` and
+`"tada_convnext_v2"`.
 Data modules (`hf_video.data`) import their decoders lazily: the model works where no decoder is installed.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
 from transformers.utils import is_torchvision_available
 
+from .models.tada_convnext_v2 import (
+    TadaConvNextV2Config,
+    TadaConvNextV2ForVideoClassification,
+    TadaConvNextV2Model,
+    TadaConvNextV2PreTrainedModel,
+)
+from .models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import convert_tada_convnext_v2_checkpoint
 from .models.tada_resnet import (
     TadaResNetConfig,
     TadaResNetForVideoClassification,
@@ -19,9 +27,12 @@ from .models.tada_resnet.inflate_tada_resnet_from_2d import inflate_resnet_2d
 
 __version__ = "0.1.0"
 
-AutoConfig.register(TadaResNetConfig.model_type, TadaResNetConfig, exist_ok=True)
-AutoModel.register(TadaResNetConfig, TadaResNetModel, exist_ok=True)
-AutoModelForVideoClassification.register(TadaResNetConfig, TadaResNetForVideoClassification, exist_ok=True)
+for _config, _model, _classifier in (
+        (TadaResNetConfig, TadaResNetModel, TadaResNetForVideoClassification),
+        (TadaConvNextV2Config, TadaConvNextV2Model, TadaConvNextV2ForVideoClassification)):
+    AutoConfig.register(_config.model_type, _config, exist_ok=True)
+    AutoModel.register(_config, _model, exist_ok=True)
+    AutoModelForVideoClassification.register(_config, _classifier, exist_ok=True)
 
 # transformers' video processors need torchvision; without it the model still works, the processor does not.
 if is_torchvision_available():
@@ -32,6 +43,7 @@ if is_torchvision_available():
     from .clips.video_processing_tada import TadaResNetVideoProcessor, TadaVideoProcessor
 
     AutoVideoProcessor.register(TadaResNetConfig, TadaVideoProcessor, exist_ok=True)
+    AutoVideoProcessor.register(TadaConvNextV2Config, TadaVideoProcessor, exist_ok=True)
 
     class _RenamedVideoProcessors(PreTrainedConfig):
         """No model's: AutoVideoProcessor finds a processor named in a saved folder (`video_processor_type`) among
@@ -49,6 +61,10 @@ else:
     TadaVideoProcessor = TadaResNetVideoProcessor = None
 
 __all__ = [
+    "TadaConvNextV2Config",
+    "TadaConvNextV2ForVideoClassification",
+    "TadaConvNextV2Model",
+    "TadaConvNextV2PreTrainedModel",
     "TadaResNetConfig",
     "TadaResNetForVideoClassification",
     "TadaResNetModel",
@@ -56,5 +72,6 @@ __all__ = [
     "TadaResNetVideoProcessor",
     "TadaVideoProcessor",
     "convert_original_checkpoint",
+    "convert_tada_convnext_v2_checkpoint",
     "inflate_resnet_2d",
 ]

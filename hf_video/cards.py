@@ -1,5 +1,5 @@
-"""Every model card hf_video writes: the four released TAda2D checkpoints, any other converted original checkpoint,
-and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub metadata (`ModelCardData`): transformers'
+"""Every model card hf_video writes: the released checkpoints of the TAda families (TAda2D, TAdaConvNeXtV2), any
+other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub metadata (`ModelCardData`): transformers'
 own card does not know the video-classification task (no results, no pipeline_tag).
 
 `python -m hf_video.cards model_cards/` rewrites the cards kept in `model_cards/` (a test checks that they match
@@ -7,20 +7,60 @@ what this module writes, so they cannot drift from the converter's).
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCardData
 
-CONVERTER = "hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf"
-CITATION = """\
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """What a card says of a model family: its name, paper, citation and converter, decided once per family."""
+
+    model_type: str  # the configuration's model_type
+    name: str
+    paper: str
+    converter: str  # the module that converts the authors' checkpoints
+    citation: str
+    tag: str
+    describe: Callable  # config -> a one-line description of the architecture
+
+    def architecture(self, config) -> str:
+        return self.describe(config)
+
+
+TADA_RESNET = ModelFamily(
+    model_type="tada_resnet", name="TAda ResNet3D (TAda2D)", paper="TAdaConv, ICLR 2022",
+    converter="hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf", tag="tada2d",
+    describe=lambda config: f"TAda2D ResNet-{config.depth}",
+    citation="""\
 @inproceedings{huang2022tada,
   title={{TAda}! Temporally-Adaptive Convolutions for Video Understanding},
   author={Huang, Ziyuan and Zhang, Shiwei and Pan, Liang and Qing, Zhiwu and Tang, Mingqian and Liu, Ziwei and
           Ang Jr, Marcelo H},
   booktitle={International Conference on Learning Representations (ICLR)},
   year={2022}
-}"""
+}""")
+TADA_CONVNEXT_V2 = ModelFamily(
+    model_type="tada_convnext_v2", name="TAdaConvNeXtV2",
+    paper="TAdaConvV2, \"Temporally-Adaptive Models for Efficient Video Understanding\"",
+    converter="hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf", tag="tadaconvnextv2",
+    describe=lambda config: f"TAdaConvNeXtV2 (depths {list(config.depths)}, widths {list(config.hidden_sizes)})",
+    citation="""\
+@article{huang2023tadaconvv2,
+  title={Temporally-Adaptive Models for Efficient Video Understanding},
+  author={Huang, Ziyuan and Zhang, Shiwei and Pan, Liang and Qing, Zhiwu and Zhang, Yingya and Liu, Ziwei and
+          Ang Jr, Marcelo H},
+  journal={arXiv preprint arXiv:2308.05787},
+  year={2023}
+}""")
+MODEL_FAMILIES = {family.model_type: family for family in (TADA_RESNET, TADA_CONVNEXT_V2)}
+
+
+def family_of(config) -> ModelFamily:
+    return MODEL_FAMILIES[config.model_type]
 
 
 @dataclass(frozen=True)
@@ -28,6 +68,8 @@ class ReleasedCheckpoint:
     """Facts about one checkpoint released with the TAdaConv repository (its MODEL_ZOO)."""
 
     name: str  # the name we publish it under
+    family: ModelFamily
+    architecture: str
     dataset: str
     dataset_id: str
     num_labels: int
@@ -35,9 +77,11 @@ class ReleasedCheckpoint:
     sample_mode: str
     sample_interval: int
     top1: str
-    top5: float
+    top5: float | None
     views: str  # temporal x spatial evaluation views of the reported accuracy
     label_option: str  # the converter option that gives its label names
+    pretraining: str = ""  # what the authors started from, for the card
+    route_head_dim: int | None = None  # TAdaConvNeXtV2: the route attention's head size, which no shape shows
 
     @property
     def temporal_and_spatial_views(self) -> tuple[int, int]:
@@ -45,70 +89,99 @@ class ReleasedCheckpoint:
         return int(temporal), int(spatial)
 
     def convert_command(self) -> str:
+        if self.family is TADA_CONVNEXT_V2:  # the preset carries the frames, sampling and head size
+            return (f"python -m {self.family.converter} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth "
+                    f"--output_dir {self.name} \\\n    --released {self.name} {self.label_option}")
         sampling = f"--sample_mode {self.sample_mode}" + (
             f" --sample_interval {self.sample_interval}" if self.sample_mode == "interval" else "")
-        return (f"python -m {CONVERTER} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth --output_dir {self.name} "
-                f"\\\n    --released {self.name} {self.label_option} \\\n    --num_frames {self.num_frames} "
-                f"--image_size 224 {sampling}")
+        return (f"python -m {self.family.converter} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth "
+                f"--output_dir {self.name} \\\n    --released {self.name} {self.label_option} \\\n    "
+                f"--num_frames {self.num_frames} --image_size 224 {sampling}")
 
 
-CARD_TAGS = ["video-classification", "tadaconv", "tada2d", "hf_video", "custom_code"]
+CARD_TAGS = ["video-classification", "tadaconv", "hf_video", "custom_code"]
 SSV2_LABELS = "--id2label something-something-v2-labels.json"
 KINETICS = dict(dataset="Kinetics-400", dataset_id="kinetics400", num_labels=400, sample_mode="interval",
-                views="10x3", label_option="--label_set kinetics400")
+                label_option="--label_set kinetics400")
 SSV2 = dict(dataset="Something-Something V2", dataset_id="something-something-v2", num_labels=174,
-            sample_mode="segment", sample_interval=1, views="2x3", label_option=SSV2_LABELS)
+            sample_mode="segment", sample_interval=1, label_option=SSV2_LABELS)
+TADA2D_R50 = dict(family=TADA_RESNET, architecture="TAda2D ResNet-50")
+# TAdaConvNeXtV2 at 16 frames, from ImageNet-1K ConvNeXt (SSv2: then Kinetics-400), evaluated on 3 x 4 (K400) and
+# 3 x 2 (SSv2) views; the authors publish top-1 only. K400 clips take every 5th frame, as their configs say.
+V2_K400 = dict(family=TADA_CONVNEXT_V2, num_frames=16, sample_interval=5, top5=None, views="4x3", **KINETICS)
+V2_SSV2 = dict(family=TADA_CONVNEXT_V2, num_frames=16, top5=None, views="2x3", **SSV2)
 RELEASED_CHECKPOINTS = {
     checkpoint.name: checkpoint for checkpoint in (
-        ReleasedCheckpoint("tada2d-r50-k400-8x8", num_frames=8, sample_interval=8, top1="76.7", top5=92.6, **KINETICS),
+        ReleasedCheckpoint("tada2d-r50-k400-8x8", num_frames=8, sample_interval=8, top1="76.7", top5=92.6,
+                           views="10x3", **TADA2D_R50, **KINETICS),
         ReleasedCheckpoint("tada2d-r50-k400-16x5", num_frames=16, sample_interval=5, top1="77.4", top5=93.1,
-                           **KINETICS),
-        ReleasedCheckpoint("tada2d-r50-ssv2-8f", num_frames=8, top1="64.0-64.2", top5=88.0, **SSV2),
-        ReleasedCheckpoint("tada2d-r50-ssv2-16f", num_frames=16, top1="65.6", top5=89.1, **SSV2),
+                           views="10x3", **TADA2D_R50, **KINETICS),
+        ReleasedCheckpoint("tada2d-r50-ssv2-8f", num_frames=8, top1="64.0-64.2", top5=88.0, views="2x3",
+                           **TADA2D_R50, **SSV2),
+        ReleasedCheckpoint("tada2d-r50-ssv2-16f", num_frames=16, top1="65.6", top5=89.1, views="2x3",
+                           **TADA2D_R50, **SSV2),
+        ReleasedCheckpoint("tadaconvnextv2-t-k400-16f", architecture="TAdaConvNeXtV2-T", top1="79.6",
+                           route_head_dim=48, pretraining="ImageNet-1K", **V2_K400),
+        ReleasedCheckpoint("tadaconvnextv2-s-k400-16f", architecture="TAdaConvNeXtV2-S", top1="80.8",
+                           route_head_dim=48, pretraining="ImageNet-1K", **V2_K400),
+        ReleasedCheckpoint("tadaconvnextv2-b-k400-16f", architecture="TAdaConvNeXtV2-B", top1="81.4",
+                           route_head_dim=64, pretraining="ImageNet-1K", **V2_K400),
+        ReleasedCheckpoint("tadaconvnextv2-t-ssv2-16f", architecture="TAdaConvNeXtV2-T", top1="67.2",
+                           route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
+        ReleasedCheckpoint("tadaconvnextv2-s-ssv2-16f", architecture="TAdaConvNeXtV2-S", top1="68.4",
+                           route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
     )
 }
 
 
-def _front_matter(model_name: str, **metadata) -> str:
+def _front_matter(model_name: str, family: ModelFamily, **metadata) -> str:
     """The card's YAML header: what every hf_video card declares, plus `metadata` (ModelCardData fields)."""
     card_data = ModelCardData(library_name="transformers", pipeline_tag="video-classification", license="apache-2.0",
-                              tags=CARD_TAGS, model_name=model_name, **metadata)
+                              tags=[*CARD_TAGS[:2], family.tag, *CARD_TAGS[2:]], model_name=model_name, **metadata)
     return f"---\n{card_data.to_yaml()}\n---\n"
 
 
 def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
-    """The card of a released TAda2D checkpoint converted with our converter."""
+    """The card of a released checkpoint converted with our converter."""
+    family = checkpoint.family
     temporal, spatial = checkpoint.temporal_and_spatial_views
     top1_value = float(checkpoint.top1.split("-")[0])
+    reported = [("top-1", top1_value)] + ([("top-5", checkpoint.top5)] if checkpoint.top5 is not None else [])
     front_matter = _front_matter(
-        checkpoint.name,
+        checkpoint.name, family,
         datasets=[checkpoint.dataset_id],
         eval_results=[
             EvalResult(task_type="video-classification", dataset_type=checkpoint.dataset_id,
                        dataset_name=checkpoint.dataset, metric_type="accuracy", metric_value=value,
                        metric_name=f"{name} accuracy ({checkpoint.views} views, reported by the authors)")
-            for name, value in (("top-1", top1_value), ("top-5", checkpoint.top5))
+            for name, value in reported
         ],
     )
     sampling = (f"{checkpoint.num_frames} frames, one every {checkpoint.sample_interval} (at 30 fps)"
                 if checkpoint.sample_mode == "interval" else
                 f"{checkpoint.num_frames} frames, one from each of {checkpoint.num_frames} equal segments")
+    if family is TADA_RESNET:
+        architecture = "TAda2D ResNet-50, temporally-adaptive 3x3 convolutions, 224 x 224 input."
+    else:
+        architecture = (f"{checkpoint.architecture}, temporally-adaptive depthwise 7x7 convolutions, 224 x 224 input; "
+                        f"initialised by the authors from {checkpoint.pretraining}.")
+    top5 = "" if checkpoint.top5 is None else f" {checkpoint.top5} |"
     return front_matter + f"""
 # {checkpoint.name}
 
-TAda2D ResNet-50 (TAdaConv, ICLR 2022) trained on {checkpoint.dataset} by the original authors, converted to a
+{checkpoint.architecture} ({family.paper}) trained on {checkpoint.dataset} by the original authors, converted to a
 transformers model by hf_video from the checkpoint released in the TAdaConv repository
 (alibaba-mmai-research/TAdaConv, MODEL_ZOO). The conversion is exact: converted models reproduce the original
 implementation's outputs to 1e-5 (hf_video's tests check this on golden outputs of the original code).
 
-- Architecture: TAda2D ResNet-50, temporally-adaptive 3x3 convolutions, 224 x 224 input.
+- Architecture: {architecture}
 - Clip: {sampling}.
 
 ## Results reported by the authors
 
-| dataset | top-1 | top-5 | evaluation views (temporal x spatial) |
-|---|---|---|---|
-| {checkpoint.dataset} | {checkpoint.top1} | {checkpoint.top5} | {checkpoint.views} |
+| dataset | top-1 |{" top-5 |" if top5 else ""} evaluation views (temporal x spatial) |
+|---|---|---|{"---|" if top5 else ""}
+| {checkpoint.dataset} | {checkpoint.top1} |{top5} {checkpoint.views} |
 
 These are the authors' figures, not measured by us. The video processor saved with the model takes a single centre
 view; a processor with `temporal_crops={temporal}, spatial_crops={spatial}` gives the {checkpoint.views} views, and the
@@ -135,10 +208,14 @@ Action recognition on short clips like those of {checkpoint.dataset}, and a star
 other video datasets. Its labels are {checkpoint.dataset}'s classes and nothing else; accuracy falls on footage
 unlike the training data (viewpoint, length, domain). The training data's biases carry over.
 
+## Licence
+
+Apache-2.0, the licence of the authors' code and checkpoints (alibaba-mmai-research/TAdaConv).
+
 ## Citation
 
 ```bibtex
-{CITATION}
+{family.citation}
 ```
 """
 
@@ -162,11 +239,12 @@ not needed.
 
 
 def converted_checkpoint_card(name: str, source_file: str, config, label_origin: str) -> str:
-    """The card the converter writes for an original checkpoint that is not one of the released ones."""
-    return _front_matter(name) + f"""
+    """The card the converters write for an original checkpoint that is not one of the released ones."""
+    family = family_of(config)
+    return _front_matter(name, family) + f"""
 # {name}
 
-A TAda2D ResNet-{config.depth} (TAdaConv, ICLR 2022) converted to a transformers model by hf_video from the
+A {family.architecture(config)} ({family.paper}) converted to a transformers model by hf_video from the
 original checkpoint `{source_file}`, exactly (every original tensor mapped, none left over).
 
 - {config.num_labels} labels ({label_origin}); {config.num_frames} frames at {config.image_size} x
@@ -177,12 +255,12 @@ original checkpoint `{source_file}`, exactly (every original tensor mapped, none
 ## Citation
 
 ```bibtex
-{CITATION}
+{family.citation}
 ```
 """
 
 
-def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, base_model: str | None,
+def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id: str, base_model: str | None,
                          recipe: dict, results: dict | None) -> str:
     """The card of a model fine-tuned by `examples/finetune_hmdb51.py`. `recipe`: settings to list (name -> value).
     `results`: the multi-view evaluation metrics on the test split (video_top1, video_top5, clip_top1, clip_top5,
@@ -194,12 +272,13 @@ def finetuned_model_card(model_name: str, dataset_name: str, dataset_id: str, ba
                    metric_name=f"{label} ({results['views']} views)")
         for key, label in (("video_top1", "video-level top-1"), ("video_top5", "video-level top-5"))
     ]
-    front_matter = _front_matter(model_name, base_model=base_model, eval_results=eval_results or None)
+    family = family_of(config)
+    front_matter = _front_matter(model_name, family, base_model=base_model, eval_results=eval_results or None)
     recipe_lines = "\n".join(f"| {name} | {value} |" for name, value in recipe.items())
     return front_matter + f"""
 # {model_name}
 
-A TAda ResNet3D (TAda2D, TAdaConv, ICLR 2022) fine-tuned on {dataset_name} with hf_video's
+A {family.architecture(config)} ({family.paper}) fine-tuned on {dataset_name} with hf_video's
 `examples/finetune_hmdb51.py` (transformers Trainer){f", starting from `{base_model}`" if base_model else
 ", trained from scratch"}.
 
@@ -231,7 +310,7 @@ accuracy falls on footage unlike it.
 ## Citation
 
 ```bibtex
-{CITATION}
+{family.citation}
 ```
 """
 
@@ -259,6 +338,11 @@ def _framework_versions() -> str:
         except PackageNotFoundError:
             continue
     return "\n".join(lines)
+
+
+def released_checkpoints_of(family: ModelFamily) -> dict:
+    """{name: ReleasedCheckpoint} of one family's released checkpoints (a converter's --released choices)."""
+    return {name: checkpoint for name, checkpoint in RELEASED_CHECKPOINTS.items() if checkpoint.family is family}
 
 
 def write_released_cards(folder) -> list[Path]:

@@ -23,7 +23,7 @@ from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import (
     infer_config_kwargs,
     load_original_state_dict,
 )
-from hf_video.models.tada_resnet.label_sets import named_label_set, read_id2label_file
+from hf_video.models.label_sets import named_label_set, read_id2label_file
 
 CONVERTER = "hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf"
 LAYOUTS = ["tada2d_public_tadaconv_format.pyth", "tada2d_public_essmc2_format.pth"]

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaRouteFunction, temporal_average_pool
+from hf_video.models.tada_ops import temporal_average_pool
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaRouteFunction
 
 
 def grouped_reference(x, alpha, weight, stride):

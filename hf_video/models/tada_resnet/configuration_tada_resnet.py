@@ -2,6 +2,8 @@
 
 from transformers import PreTrainedConfig
 
+from .config_checks import check_choice, check_odd, check_positive_int, check_positive_number, check_probability
+
 # Blocks per stage for each supported depth.
 STAGE_DEPTHS = {
     18: (2, 2, 2, 2),
@@ -99,26 +101,26 @@ class TadaResNetConfig(PreTrainedConfig):
         temporal_adaptive=True,
         **kwargs,
     ):
-        _check_choice("depth", depth, tuple(STAGE_DEPTHS))
+        check_choice("depth", depth, tuple(STAGE_DEPTHS))
         layer_type = "basic" if depth in BASIC_BLOCK_DEPTHS else "bottleneck"
         hidden_sizes = list(DEFAULT_HIDDEN_SIZES[layer_type] if hidden_sizes is None else hidden_sizes)
         route_kernel_sizes = list(route_kernel_sizes)
 
         for name, value in (("num_channels", num_channels), ("stem_width", stem_width), ("num_frames", num_frames),
                             ("image_size", image_size), ("route_reduction", route_reduction)):
-            _check_positive_int(name, value)
-        _check_odd("stem_kernel_size", stem_kernel_size)
-        _check_odd("temporal_pool_kernel_size", temporal_pool_kernel_size)
+            check_positive_int(name, value)
+        check_odd("stem_kernel_size", stem_kernel_size)
+        check_odd("temporal_pool_kernel_size", temporal_pool_kernel_size)
         if len(route_kernel_sizes) != 2:
             raise ValueError(
                 f"route_kernel_sizes={route_kernel_sizes!r}: expected two odd temporal kernels, e.g. [3, 3]."
             )
         for kernel in route_kernel_sizes:
-            _check_odd("route_kernel_sizes", kernel)
+            check_odd("route_kernel_sizes", kernel)
         if len(hidden_sizes) != 4:
             raise ValueError(f"hidden_sizes={hidden_sizes!r}: expected four stage widths, e.g. [256, 512, 1024, 2048].")
         for width in hidden_sizes:
-            _check_positive_int("hidden_sizes", width)
+            check_positive_int("hidden_sizes", width)
             if layer_type == "bottleneck" and width % BOTTLENECK_EXPANSION:
                 raise ValueError(
                     f"hidden_sizes={hidden_sizes!r}: with depth {depth} (bottleneck blocks) every stage width must be "
@@ -131,12 +133,10 @@ class TadaResNetConfig(PreTrainedConfig):
                     f"route_reduction={route_reduction} must divide the width of every TAdaConv2d input "
                     f"({tada_widths}); it does not divide {width}. Use a divisor of all of them, e.g. 1, 2 or 4."
                 )
-        if not (isinstance(batch_norm_eps, (int, float)) and batch_norm_eps > 0):
-            raise ValueError(f"batch_norm_eps={batch_norm_eps!r}: expected a positive number such as 1e-5.")
+        check_positive_number("batch_norm_eps", batch_norm_eps, 1e-5)
         if not (isinstance(batch_norm_momentum, (int, float)) and 0 < batch_norm_momentum <= 1):
             raise ValueError(f"batch_norm_momentum={batch_norm_momentum!r}: expected a number in (0, 1], e.g. 0.1.")
-        if not (isinstance(classifier_dropout, (int, float)) and 0 <= classifier_dropout < 1):
-            raise ValueError(f"classifier_dropout={classifier_dropout!r}: expected a probability in [0, 1).")
+        check_probability("classifier_dropout", classifier_dropout)
         if not isinstance(temporal_adaptive, bool):
             raise ValueError(f"temporal_adaptive={temporal_adaptive!r}: expected True or False.")
 
@@ -165,22 +165,6 @@ class TadaResNetConfig(PreTrainedConfig):
     def depths(self) -> tuple:
         """Number of blocks in each of the four stages."""
         return STAGE_DEPTHS[self.depth]
-
-
-def _check_choice(name, value, allowed):
-    if isinstance(value, bool) or value not in allowed:
-        raise ValueError(f"{name}={value!r} is not supported; allowed values: {', '.join(map(str, allowed))}.")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")
-
-
-def _check_odd(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0:
-        raise ValueError(f"{name}={value!r}: expected an odd positive integer (1, 3, 5, ...) so the output keeps "
-                         f"the input's size.")
 
 
 __all__ = ["TadaResNetConfig"]

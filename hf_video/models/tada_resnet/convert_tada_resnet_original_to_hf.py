@@ -12,21 +12,19 @@ processor's config, the modeling code for `trust_remote_code=True`, and a model 
 """
 
 import argparse
-import os
-import pickle
 import re
 from pathlib import Path
 
-import torch
-
 from ...atomic_folder import atomic_folder
-from ...cards import RELEASED_CHECKPOINTS, converted_checkpoint_card, released_checkpoint_card
+from ...cards import TADA_RESNET, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
 from ...clips.clip_settings import RECIPE
+from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
-from .label_sets import LABEL_SETS, named_label_set, read_id2label_file
 from .modeling_tada_resnet import TadaResNetForVideoClassification
 from .weight_names import BLOCK_KEY, CLASSIFIER_KEY, STEM_KEY, TENSOR_NAME, bottleneck_depth, bottleneck_depths_text
 
+RELEASED_CHECKPOINTS = released_checkpoints_of(TADA_RESNET)
 # Block parts: original name (inside `backbone.conv<stage>.res_<block>.`) -> ours (the `part` of BLOCK_KEY).
 _BLOCK_PARTS = {
     "short_cut": "shortcut.convolution",
@@ -52,42 +50,7 @@ _ORIGINAL_HEAD_KEY = re.compile(r"head\.out\.(weight|bias)")
 def load_original_state_dict(checkpoint_path) -> dict:
     """Read an original checkpoint safely (`weights_only=True`) and return its model state dict, without the
     `module.` prefix that EssentialMC2 (DistributedDataParallel) adds."""
-    expected = "an original TAda checkpoint (.pyth / .pth, written by torch.save)"
-    if os.path.isfile(checkpoint_path):
-        with open(checkpoint_path, "rb") as file:
-            magic = file.read(4)
-        if not magic:
-            raise ValueError(f"{checkpoint_path} is empty (0 bytes), not {expected}: download it again.")
-        if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
-            raise ValueError(f"{checkpoint_path} is not {expected}: it is neither a zip archive nor a pickle, the "
-                             "two forms torch.save writes.")
-    try:
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise  # a missing or unreadable file: its own message names the path
-    except pickle.UnpicklingError as error:
-        if "Weights only load failed" not in str(error):
-            raise ValueError(f"{checkpoint_path} is not {expected} ({error}).") from error
-        raise ValueError(
-            f"{checkpoint_path} holds objects other than tensors and plain containers; it is refused rather than "
-            f"unpickled, since unpickling can run arbitrary code. Re-save its state dict alone "
-            f"(torch.save(checkpoint['model_state'], path)) where you trust the file. Details: {error}"
-        ) from error
-    except Exception as error:  # what torch's readers raise on damaged bytes varies: EOFError, RuntimeError, ...
-        raise ValueError(f"{checkpoint_path} cannot be read as {expected}; it may be truncated or damaged: download "
-                         f"it again ({type(error).__name__}: {str(error).splitlines()[0]}).") from error
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model_state"), dict):
-        state_dict = checkpoint["model_state"]  # TAdaConv repository layout
-    elif isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
-        state_dict = checkpoint["state_dict"]  # EssentialMC2 CheckpointHook layout
-    elif isinstance(checkpoint, dict) and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        state_dict = checkpoint
-    else:
-        raise ValueError(
-            f"{checkpoint_path} is not a TAda checkpoint: expected a dict with 'model_state' (TAdaConv) or "
-            f"'state_dict' (EssentialMC2), or a plain state dict."
-        )
-    return {key.removeprefix("module."): tensor for key, tensor in state_dict.items()}
+    return original_state_dict(read_original_checkpoint(checkpoint_path), checkpoint_path)
 
 
 def rename_original_key(key: str) -> str | None:
@@ -108,35 +71,8 @@ def convert_original_state_dict(original_state_dict: dict, target_state_dict: di
     """Map every original tensor onto the target model's state dict (`model.state_dict()` of a
     `TadaResNetForVideoClassification`), dropping singleton axes. Raises `ValueError` listing every original key
     left unmapped, every model weight left unfilled and every shape that disagrees."""
-    converted, unmapped, mismatched = {}, [], []
-    for key, tensor in original_state_dict.items():
-        name = rename_original_key(key)
-        if name is None or name not in target_state_dict:
-            unmapped.append(key)
-            continue
-        target_shape = target_state_dict[name].shape
-        if _without_singletons(tensor.shape) != _without_singletons(target_shape):
-            mismatched.append(f"{key} {tuple(tensor.shape)} -> {name} {tuple(target_shape)}")
-            continue
-        converted[name] = tensor.reshape(target_shape)
-    unfilled = sorted(set(target_state_dict) - set(converted))
-    problems = []
-    if unmapped:
-        problems.append(f"{len(unmapped)} original keys have no place in the model: {unmapped}")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shapes disagree: {mismatched}")
-    if unfilled:
-        problems.append(f"{len(unfilled)} model weights are not in the checkpoint: {unfilled}")
-    if problems:
-        raise ValueError(
-            "The checkpoint does not match the model configuration. " + " ".join(problems)
-            + " Check depth, widths and number of classes."
-        )
-    return converted
-
-
-def _without_singletons(shape) -> list:
-    return [size for size in shape if size != 1]
+    return map_state_dict(original_state_dict, target_state_dict, rename_original_key,
+                          "Check depth, widths and number of classes.")
 
 
 def infer_config_kwargs(original_state_dict: dict) -> dict:

@@ -7,8 +7,8 @@ equals a BatchNorm2d over (B*T, C, H, W), and a TAdaConv2d, whose calibration sc
 weight, equals a plain convolution of the calibrated input: conv2d(x_t, alpha_t * W) == conv2d(alpha_t * x_t, W).
 The original builds B*T weight copies and runs a grouped convolution instead, which is several times slower.
 
-This file imports only torch, transformers and its sibling configuration file, so that `register_for_auto_class`
-can ship it beside saved weights for `trust_remote_code=True` users.
+This file imports only torch, transformers and its sibling files (configuration, tada_ops), so that
+`register_for_auto_class` can ship them beside saved weights for `trust_remote_code=True` users.
 """
 
 import math
@@ -27,6 +27,7 @@ from transformers.modeling_outputs import (
 )
 
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
+from .tada_ops import average_views, flatten_views, spatial_mean, temporal_average_pool, temporal_convolution
 
 # The original's route-function BatchNorm ignores the model-wide settings.
 ROUTE_BATCH_NORM_EPS = 1e-5
@@ -41,36 +42,6 @@ def _starting_at_zero(module: nn.Module) -> nn.Module:
     """Marks a layer whose weight `_init_weights` sets to zero: the original switches some paths off at the start."""
     module.zero_init_weight = True
     return module
-
-
-def temporal_average_pool(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
-    """Average each frame with its temporal neighbours, zero-padded at the clip ends and divided by `kernel_size`
-    (AvgPool3d((k, 1, 1), stride 1, padding (k // 2, 0, 0), count_include_pad=True) of the original)."""
-    return _TemporalAveragePool.apply(frames, num_frames, kernel_size)
-
-
-def _sum_of_shifted_frames(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
-    clips = frames.reshape(-1, num_frames, frames[0].numel())
-    pooled = clips.clone()
-    for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):
-        pooled[:, shift:] += clips[:, :-shift]
-        pooled[:, :-shift] += clips[:, shift:]
-    return pooled.div_(kernel_size).view(frames.shape)
-
-
-class _TemporalAveragePool(torch.autograd.Function):
-    """Sums of time-shifted slices, elementwise work that parallelises over every pixel (avg_pool2d over a
-    (B, 1, T, C*H*W) view was about 6x slower on CPU, forward and backward). The pool is a symmetric, zero-padded
-    band matrix along time, so its backward is the same pool applied to the gradient: nothing is saved for it."""
-
-    @staticmethod
-    def forward(ctx, frames, num_frames, kernel_size):
-        ctx.num_frames, ctx.kernel_size = num_frames, kernel_size
-        return _sum_of_shifted_frames(frames, num_frames, kernel_size)
-
-    @staticmethod
-    def backward(ctx, gradient):
-        return _TemporalAveragePool.apply(gradient, ctx.num_frames, ctx.kernel_size), None, None
 
 
 class TadaConv2d(nn.Module):
@@ -98,38 +69,13 @@ class TadaConv2d(nn.Module):
         return f"{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class _SpatialMean(torch.autograd.Function):
-    """Per-frame channel means, (N, C, H, W) -> (N, C). Its backward hands back a broadcast view of the gradient
-    instead of the full-size tensor autograd's `mean` writes: the route's gradient is then added into its input's
-    without an extra pass over the frames."""
-
-    @staticmethod
-    def forward(ctx, frames):
-        ctx.shape = frames.shape
-        return frames.mean(dim=(2, 3))
-
-    @staticmethod
-    def backward(ctx, gradient):
-        height, width = ctx.shape[2:]
-        return (gradient / (height * width))[:, :, None, None].expand(ctx.shape)
-
-
-def _temporal_convolution(sequence: torch.Tensor, convolution: nn.Conv1d) -> torch.Tensor:
-    """`convolution` (zero-padded, stride 1) along time of a (B, T, C_in) sequence, as one matrix product over each
-    frame's window: (B, T, C_out)."""
-    kernel_size = convolution.kernel_size[0]
-    windows = F.pad(sequence, (0, 0, kernel_size // 2, kernel_size // 2)).unfold(1, kernel_size, 1)  # (B, T, C, k)
-    return F.linear(windows.reshape(*sequence.shape[:2], -1), convolution.weight.flatten(1), convolution.bias)
-
-
 class TadaRouteFunction(nn.Module):
     """Computes a TAdaConv2d's calibration from its input: per-frame channel descriptors (spatial means), plus a
     projection of the clip-level descriptor, go through two temporal convolutions; the output is `1 + ...`, with the
     last convolution zero-initialised so the calibration starts at exactly 1.
 
     The convolutions keep the original's Conv1d weights (and checkpoint names) but run as matrix products on
-    (B, T, C) sequences: on a CPU, each of these tiny convolutions cost about 0.4 ms forward and backward through
-    the convolution kernels, and the whole route function is about 1.6x faster this way."""
+    (B, T, C) sequences (`temporal_convolution`)."""
 
     def __init__(self, channels: int, reduction: int, kernel_sizes):
         super().__init__()
@@ -144,12 +90,12 @@ class TadaRouteFunction(nn.Module):
 
     def forward(self, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
         channels = frames.shape[1]
-        per_frame = _SpatialMean.apply(frames).view(-1, num_frames, channels)  # (B, T, C)
+        per_frame = spatial_mean(frames).view(-1, num_frames, channels)  # (B, T, C)
         per_clip = per_frame.mean(dim=1, keepdim=True)  # (B, 1, C)
         clip_term = F.linear(per_clip, self.global_projection.weight.flatten(1), self.global_projection.bias)
-        hidden = _temporal_convolution(per_frame + clip_term, self.reduce)  # (B, T, hidden)
+        hidden = temporal_convolution(per_frame + clip_term, self.reduce)  # (B, T, hidden)
         hidden = self.activation(self.normalization(hidden.transpose(1, 2))).transpose(1, 2)
-        calibration = _temporal_convolution(hidden, self.expand) + 1
+        calibration = temporal_convolution(hidden, self.expand) + 1
         return calibration.reshape(-1, channels)  # (B*T, C)
 
 
@@ -503,18 +449,9 @@ class TadaResNetForVideoClassification(TadaResNetPreTrainedModel):
             `num_labels == 1`); `config.problem_type` picks among them as in every transformers classifier.
         kwargs: arguments that generic code passes to every model (e.g. `output_attentions`), unused here.
         """
-        views = None
-        if pixel_values.dim() == 6:
-            if self.config.problem_type not in (None, "single_label_classification"):
-                raise ValueError(f"pixel_values of shape {tuple(pixel_values.shape)} hold several views per video, "
-                                 "which are averaged as softmax probabilities: that is for single-label "
-                                 f"classification, not {self.config.problem_type}. Give one clip per row.")
-            batch, views = pixel_values.shape[:2]
-            pixel_values = pixel_values.flatten(0, 1)
+        pixel_values, views = flatten_views(pixel_values, self.config.problem_type)
         outputs = self.tada_resnet(pixel_values, output_hidden_states=output_hidden_states, return_dict=True, **kwargs)
-        logits = self.classifier(self.dropout(outputs.pooler_output))
-        if views is not None:
-            logits = logits.view(batch, views, -1).softmax(dim=-1).mean(dim=1).log()
+        logits = average_views(self.classifier(self.dropout(outputs.pooler_output)), views)
         loss = None
         if labels is not None:
             loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)

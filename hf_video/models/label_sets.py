@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from ...data.hmdb51_labels import HMDB51_CLASSES, HMDB51_CLASSES_ESSMC2_ORDER
+from ..data.hmdb51_labels import HMDB51_CLASSES, HMDB51_CLASSES_ESSMC2_ORDER
 
 
 def _kinetics400() -> list[str]:

@@ -1,0 +1,321 @@
+"""The authors' TAdaConvNeXtV2 checkpoints (alibaba-mmai-research/TAdaConv) -> transformers folders.
+
+    python -m hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf \
+        --checkpoint_path CKPT --output_dir DIR [--original_config CONFIG.yaml | --released NAME] [--ema] \
+        [--label_set kinetics400 | --id2label labels.json] [--num_frames 16 --image_size 224 ...]
+
+Checkpoints are read with `torch.load(weights_only=True)` only, in the authors' layout (`model_state`, or the EMA
+weights `model_ema_state` with --ema; with or without DistributedDataParallel's `module.` prefix). Depths, widths,
+stem kernel, route-function reduction and kernels, bias calibration and the number of classes are read off the
+tensors' shapes. What no shape shows comes, in rising precedence, from a `--released` preset, from the configuration
+the authors' code stores in its checkpoints (`cfg`, a YAML text), from `--original_config` (one of the authors' YAML
+files; `_BASE_`, `_BASE_RUN` and `_BASE_MODEL` files are followed relative to it), and from the options here: the
+route functions' attention head size, the stem's temporal stride, the frame count, crop size, sampling and
+normalisation of the clips, the layer-scale, drop-path and dropout settings. The head size has no default: a wrong one
+gives wrong outputs, so the converter asks for it.
+
+The output folder holds config.json, model.safetensors, the video processor's config, the modeling code for
+`trust_remote_code=True`, and a model card (README.md).
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+import yaml
+
+from ...atomic_folder import atomic_folder
+from ...cards import TADA_CONVNEXT_V2, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
+from ...clips.clip_settings import RECIPE
+from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
+from .configuration_tada_convnext_v2 import TadaConvNextV2Config
+from .modeling_tada_convnext_v2 import TadaConvNextV2ForVideoClassification
+
+RELEASED_CHECKPOINTS = released_checkpoints_of(TADA_CONVNEXT_V2)
+ORIGINAL_BASE_KEYS = ("_BASE", "_BASE_RUN", "_BASE_MODEL")
+# The authors' stem stride (every configuration of theirs), when nothing states it; the clip's mean and std default
+# to the recipe's, which are also theirs (0.45, 0.225).
+AUTHORS_STEM_TEMPORAL_STRIDE = 2
+
+_TENSOR = r"(weight|bias)"
+# Block parts: original name (inside `backbone.stages.<stage>.<block>.`) -> ours (inside `...layers.<block>.`).
+_BLOCK_PARTS = {
+    "dwconv": "dwconv",
+    "dwconv_rf.a": "route.reduce",
+    "dwconv_rf.norm": "route.normalization",
+    "dwconv_rf.norm_transformer": "route.attention_normalization",
+    "dwconv_rf.qkv_proj": "route.qkv",
+    "dwconv_rf.attn_out": "route.attention_output",
+    "dwconv_rf.b": "route.expand",
+    "dwconv_rf.b_bias": "route.expand_bias",
+    "norm": "layernorm",
+    "norm_avgpool": "temporal_pool_layernorm",
+    "pwconv1": "pwconv1",
+    "pwconv2": "pwconv2",
+}
+_ORIGINAL_BLOCK_KEY = re.compile(rf"backbone\.stages\.(\d+)\.(\d+)\.(.+)\.{_TENSOR}")
+_ORIGINAL_LAYER_SCALE_KEY = re.compile(r"backbone\.stages\.(\d+)\.(\d+)\.gamma")
+_ORIGINAL_DOWNSAMPLING_KEY = re.compile(rf"backbone\.downsample_layers\.(\d+)\.([01])\.{_TENSOR}")
+_ORIGINAL_OTHER_KEYS = {
+    "backbone.norm.weight": "tada_convnext_v2.layernorm.weight",
+    "backbone.norm.bias": "tada_convnext_v2.layernorm.bias",
+    "head.out.weight": "classifier.weight",
+    "head.out.bias": "classifier.bias",
+}
+_PREFIX = "tada_convnext_v2"
+
+
+def rename_original_key(key: str) -> str | None:
+    """Our name for an original state-dict key, or None if the key is not part of a TAdaConvNeXtV2."""
+    if key in _ORIGINAL_OTHER_KEYS:
+        return _ORIGINAL_OTHER_KEYS[key]
+    if match := _ORIGINAL_LAYER_SCALE_KEY.fullmatch(key):
+        return f"{_PREFIX}.encoder.stages.{match[1]}.layers.{match[2]}.layer_scale_parameter"
+    if match := _ORIGINAL_BLOCK_KEY.fullmatch(key):
+        part = _BLOCK_PARTS.get(match[3])
+        return None if part is None else f"{_PREFIX}.encoder.stages.{match[1]}.layers.{match[2]}.{part}.{match[4]}"
+    if match := _ORIGINAL_DOWNSAMPLING_KEY.fullmatch(key):
+        stage, part, tensor = int(match[1]), int(match[2]), match[3]
+        if stage == 0:
+            return f"{_PREFIX}.embeddings.{('patch_embeddings', 'layernorm')[part]}.{tensor}"
+        return f"{_PREFIX}.encoder.stages.{stage}.downsampling_layer.{part}.{tensor}"
+    return None
+
+
+def convert_original_state_dict(original: dict, target_state_dict: dict) -> dict:
+    """Map every original tensor onto a `TadaConvNextV2ForVideoClassification` state dict, dropping singleton axes;
+    a `ValueError` lists whatever is left over, missing or of another shape."""
+    return map_state_dict(original, target_state_dict, rename_original_key,
+                          "Check depths, widths, route settings and number of classes.")
+
+
+def infer_config_kwargs(original: dict) -> dict:
+    """TadaConvNextV2Config arguments read off an authors' state dict's tensor shapes."""
+    def shape(key):
+        if key not in original:
+            raise ValueError(f"the checkpoint has no {key}: it is not a TAdaConvNeXtV2 state dict (the authors' "
+                             "ConvNeXt backbone with TAdaConvNeXtV2Block branches).")
+        return tuple(original[key].shape)
+
+    depths, hidden_sizes = [], []
+    for stage in range(4):
+        blocks = {int(match[1]) for key in original
+                  if (match := re.fullmatch(rf"backbone\.stages\.{stage}\.(\d+)\.dwconv\.weight", key))}
+        if not blocks or blocks != set(range(len(blocks))):
+            raise ValueError(f"stage {stage}: expected blocks 0..n-1 with a dwconv, found {sorted(blocks)}: not a "
+                             "TAdaConvNeXtV2 state dict.")
+        depths.append(len(blocks))
+        hidden_sizes.append(shape(f"backbone.stages.{stage}.0.dwconv.weight")[2])
+    kwargs = dict(depths=depths, hidden_sizes=hidden_sizes, num_channels=shape("backbone.downsample_layers.0.0.weight")[1],
+                  stem_temporal_kernel_size=shape("backbone.downsample_layers.0.0.weight")[2],
+                  num_labels=shape("head.out.weight")[0])
+    route = "backbone.stages.0.0.dwconv_rf"
+    kwargs["temporal_adaptive"] = f"{route}.a.weight" in original
+    if kwargs["temporal_adaptive"]:
+        reduced, channels, reduce_kernel = shape(f"{route}.a.weight")[:3]
+        kwargs.update(route_reduction=channels // reduced,
+                      route_kernel_sizes=[reduce_kernel, shape(f"{route}.b.weight")[2]],
+                      bias_calibration=f"{route}.b_bias.weight" in original)
+    if "backbone.stages.0.0.gamma" not in original:
+        kwargs["layer_scale_init_value"] = 0.0
+    return kwargs
+
+
+def read_original_config(path) -> dict:
+    """One of the authors' YAML configurations, with the files it names in `_BASE` / `_BASE_RUN` / `_BASE_MODEL`
+    (relative to it) merged under it as the authors' code merges them: the file over its run base over its model
+    base."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read the authors' YAML configuration ({error}).") from error
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected the authors' YAML configuration (a mapping with VIDEO, DATA, ...).")
+    merged = {}
+    for base_key in ("_BASE", "_BASE_MODEL", "_BASE_RUN"):  # lowest precedence first
+        if config.get(base_key):
+            base_path = path.parent / config[base_key]
+            if not base_path.is_file():
+                raise ValueError(f"{path}: its {base_key} {config[base_key]} is not at {base_path}; keep the authors' "
+                                 "configs folder together, or pass a configuration with nothing left to base files.")
+            merged = _merged(merged, read_original_config(base_path))
+    return _merged(merged, {key: value for key, value in config.items() if key not in ORIGINAL_BASE_KEYS})
+
+
+def _merged(base: dict, override: dict) -> dict:
+    result = dict(base)
+    for key, value in override.items():
+        result[key] = _merged(result[key], value) if isinstance(value, dict) and isinstance(
+            result.get(key), dict) else value
+    return result
+
+
+def _at(config: dict, dotted: str):
+    for name in dotted.split("."):
+        if not isinstance(config, dict) or name not in config:
+            return None
+        config = config[name]
+    return config
+
+
+def facts_from_original_config(config: dict, origin: str) -> tuple[dict, dict]:
+    """(config kwargs, processor kwargs) that an authors' configuration states beyond the weights' shapes; a
+    configuration of another architecture is refused."""
+    meta_arch, branch = _at(config, "VIDEO.BACKBONE.META_ARCH"), _at(config, "VIDEO.BACKBONE.BRANCH.NAME")
+    if (meta_arch, branch) != ("ConvNeXt", "TAdaConvNeXtV2Block") and (meta_arch or branch):
+        raise ValueError(f"{origin} describes a {meta_arch} with {branch} blocks, not a TAdaConvNeXtV2 (ConvNeXt with "
+                         "TAdaConvNeXtV2Block): is it the configuration of this checkpoint?")
+    model = {name: _at(config, key) for name, key in (
+        ("route_head_dim", "VIDEO.BACKBONE.BRANCH.HEAD_DIM"), ("stem_temporal_stride", "VIDEO.BACKBONE.STEM.T_STRIDE"),
+        ("stem_temporal_kernel_size", "VIDEO.BACKBONE.STEM.T_KERNEL_SIZE"),
+        ("depths", "VIDEO.BACKBONE.DEPTH"), ("hidden_sizes", "VIDEO.BACKBONE.NUM_FILTERS"),
+        ("route_reduction", "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_R"),
+        ("route_kernel_sizes", "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_K"),
+        ("layer_scale_init_value", "VIDEO.BACKBONE.LARGE_SCALE_INIT_VALUE"),
+        ("drop_path_rate", "VIDEO.BACKBONE.DROP_PATH"), ("classifier_dropout", "VIDEO.HEAD.DROPOUT_RATE"),
+        ("num_labels", "VIDEO.HEAD.NUM_CLASSES"), ("num_frames", "DATA.NUM_INPUT_FRAMES"),
+        ("image_size", "DATA.TRAIN_CROP_SIZE"))}
+    processor = {name: _at(config, key) for name, key in (
+        ("image_mean", "DATA.MEAN"), ("image_std", "DATA.STD"), ("sample_interval", "DATA.SAMPLING_RATE"))}
+    sampling = _at(config, "DATA.SAMPLING_MODE")
+    if sampling is not None:
+        modes = {"interval_based": "interval", "segment_based": "segment"}
+        if sampling not in modes:
+            raise ValueError(f"{origin}: DATA.SAMPLING_MODE {sampling!r} is neither interval_based nor segment_based.")
+        processor["sample_mode"] = modes[sampling]
+    model = {name: _numbers(value) for name, value in model.items() if value is not None}
+    if isinstance(model.get("layer_scale_init_value"), str):  # PyYAML reads 1e-6 (no dot) as a string
+        model["layer_scale_init_value"] = float(model["layer_scale_init_value"])
+    return model, {name: value for name, value in processor.items() if value is not None}
+
+
+def _numbers(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _preset_facts(released: str, num_labels: int, checkpoint_path) -> tuple[dict, dict]:
+    checkpoint = RELEASED_CHECKPOINTS[released]
+    if checkpoint.num_labels != num_labels:
+        raise ValueError(f"{released} has {checkpoint.num_labels} classes; {checkpoint_path} has {num_labels}: is it "
+                         "the right file?")
+    return ({"route_head_dim": checkpoint.route_head_dim, "num_frames": checkpoint.num_frames, "image_size": 224},
+            {"sample_mode": checkpoint.sample_mode, "sample_interval": checkpoint.sample_interval})
+
+
+def conversion_settings(checkpoint: dict, checkpoint_path, original, original_config=None, released=None,
+                        config_overrides=None, processor_overrides=None) -> tuple[dict, dict]:
+    """(TadaConvNextV2Config kwargs, video processor kwargs): the shapes, then the preset, the checkpoint's stored
+    configuration, `original_config` and the overrides, each over the ones before. A setting that the shapes show
+    and a configuration contradicts is an error."""
+    shapes = infer_config_kwargs(original)
+    model, processor = {"stem_temporal_stride": AUTHORS_STEM_TEMPORAL_STRIDE}, {}
+    sources = []
+    if released is not None:
+        sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
+    stored = checkpoint.get("cfg")
+    if isinstance(stored, str) and stored.strip():
+        parsed = yaml.safe_load(stored)
+        if isinstance(parsed, dict):
+            sources.append((f"the configuration stored in {checkpoint_path}",
+                            facts_from_original_config(parsed, f"the configuration stored in {checkpoint_path}")))
+    if original_config is not None:
+        sources.append((str(original_config), facts_from_original_config(read_original_config(original_config),
+                                                                          str(original_config))))
+    for origin, (model_facts, processor_facts) in sources:
+        for name, value in model_facts.items():
+            if name in shapes and value != shapes[name]:
+                raise ValueError(f"{origin} gives {name}={value!r}, but the checkpoint's tensors show "
+                                 f"{shapes[name]!r}: the configuration is not this checkpoint's.")
+        model.update({name: value for name, value in model_facts.items() if name not in shapes})
+        processor.update(processor_facts)
+    model.update(config_overrides or {})
+    processor.update(processor_overrides or {})
+    if shapes["temporal_adaptive"] and model.get("route_head_dim") is None:
+        raise ValueError(f"{checkpoint_path}: the route functions' attention head size is not in the weights' shapes, "
+                         "and a wrong one gives wrong outputs. Give the authors' configuration (--original_config "
+                         "CONFIG.yaml, VIDEO.BACKBONE.BRANCH.HEAD_DIM), a --released preset, or --route_head_dim "
+                         "(the authors use 48 for T and S, 64 for B).")
+    return {**model, **shapes}, processor
+
+
+def convert_tada_convnext_v2_checkpoint(checkpoint_path, output_dir, original_config=None, released=None,
+                                        use_ema=False, label_names=None, label_origin=None, processor_kwargs=None,
+                                        **config_overrides) -> TadaConvNextV2ForVideoClassification:
+    """Convert an authors' TAdaConvNeXtV2 checkpoint into a complete transformers folder at `output_dir` (which must
+    not exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
+    from ...clips.video_processing_tada import TadaVideoProcessor
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
+        raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
+    checkpoint = read_original_checkpoint(checkpoint_path)
+    original = original_state_dict(checkpoint, checkpoint_path, use_ema=use_ema)
+    config_kwargs, processor_settings = conversion_settings(
+        checkpoint, checkpoint_path, original, original_config, released, config_overrides, processor_kwargs)
+    if label_names is not None:
+        if len(label_names) != config_kwargs["num_labels"]:
+            raise ValueError(f"{len(label_names)} label names given ({label_origin}), but the checkpoint's head has "
+                             f"{config_kwargs['num_labels']} classes.")
+        config_kwargs["id2label"] = dict(enumerate(label_names))
+        config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
+    config = TadaConvNextV2Config(**config_kwargs)
+    model = TadaConvNextV2ForVideoClassification(config)
+    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
+    processor = TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size, **processor_settings)
+    if released is not None:
+        card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
+    else:
+        card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
+                                         label_origin or "generic names LABEL_0, LABEL_1, ...")
+    with atomic_folder(output_dir) as staging:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+    return model.eval()
+
+
+def _parse_arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint_path", required=True, help="the authors' checkpoint (.pyth / .pth)")
+    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
+    parser.add_argument("--original_config", help="the authors' YAML configuration of the checkpoint")
+    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
+                        help="a checkpoint of the authors' zoo: its settings and model card")
+    parser.add_argument("--ema", action="store_true", help="convert the EMA weights (model_ema_state)")
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--label_set", choices=sorted(LABEL_SETS), help="known label names (kinetics400, ...)")
+    labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
+    parser.add_argument("--route_head_dim", type=int, help="channels per route attention head (T, S: 48; B: 64)")
+    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects")
+    parser.add_argument("--image_size", type=int, help="input side in pixels")
+    parser.add_argument("--sample_mode", choices=["interval", "segment"], help="how the processor picks frames")
+    parser.add_argument("--sample_interval", type=int,
+                        help=f"frame interval at {RECIPE.target_fps} fps (interval mode)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    arguments = _parse_arguments(argv)
+    label_names, label_origin = None, None
+    if arguments.label_set:
+        label_names, label_origin = named_label_set(arguments.label_set), f"label set {arguments.label_set}"
+    elif arguments.id2label:
+        label_names, label_origin = read_id2label_file(arguments.id2label), Path(arguments.id2label).name
+    overrides = {name: getattr(arguments, name) for name in ("route_head_dim", "num_frames", "image_size")
+                 if getattr(arguments, name) is not None}
+    processor_kwargs = {name: getattr(arguments, name) for name in ("sample_mode", "sample_interval")
+                        if getattr(arguments, name) is not None}
+    model = convert_tada_convnext_v2_checkpoint(
+        arguments.checkpoint_path, arguments.output_dir, arguments.original_config, arguments.released,
+        arguments.ema, label_names, label_origin, processor_kwargs, **overrides)
+    config = model.config
+    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAdaConvNeXtV2 depths "
+          f"{config.depths}, widths {config.hidden_sizes}, {config.num_labels} classes, "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Operations that every TAda model family shares: the temporal average pool of the TAdaConv output branch, the
+per-frame spatial mean and the temporal convolutions that the route functions read, and the classifiers' handling
+of several views per video.
+
+Activations are (batch * frames, ...) tensors, frames of one clip next to each other. This file imports only torch:
+each model folder holds it as a link to this one file, so that `register_for_auto_class` copies it beside the weights
+(it follows single-level relative imports only) and a saved folder stands alone; there is one source to edit.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def temporal_average_pool(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
+    """Average each frame with its temporal neighbours, zero-padded at the clip ends and divided by `kernel_size`
+    (AvgPool3d((k, 1, 1), stride 1, padding (k // 2, 0, 0), count_include_pad=True) of the originals). Any per-frame
+    layout: (B*T, C, H, W), (B*T, H, W, C), ..."""
+    return _TemporalAveragePool.apply(frames, num_frames, kernel_size)
+
+
+def _sum_of_shifted_frames(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
+    clips = frames.reshape(-1, num_frames, frames[0].numel())
+    pooled = clips.clone()
+    for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):
+        pooled[:, shift:] += clips[:, :-shift]
+        pooled[:, :-shift] += clips[:, shift:]
+    return pooled.div_(kernel_size).view(frames.shape)
+
+
+class _TemporalAveragePool(torch.autograd.Function):
+    """Sums of time-shifted slices, elementwise work that parallelises over every pixel (avg_pool2d over a
+    (B, 1, T, C*H*W) view was about 6x slower on CPU, forward and backward). The pool is a symmetric, zero-padded
+    band matrix along time, so its backward is the same pool applied to the gradient: nothing is saved for it."""
+
+    @staticmethod
+    def forward(ctx, frames, num_frames, kernel_size):
+        ctx.num_frames, ctx.kernel_size = num_frames, kernel_size
+        return _sum_of_shifted_frames(frames, num_frames, kernel_size)
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return _TemporalAveragePool.apply(gradient, ctx.num_frames, ctx.kernel_size), None, None
+
+
+def spatial_mean(frames: torch.Tensor) -> torch.Tensor:
+    """Per-frame channel means, (N, C, H, W) -> (N, C), whatever the memory format."""
+    return _SpatialMean.apply(frames)
+
+
+class _SpatialMean(torch.autograd.Function):
+    """Its backward hands back a broadcast view of the gradient instead of the full-size tensor autograd's `mean`
+    writes: the route's gradient is then added into its input's without an extra pass over the frames."""
+
+    @staticmethod
+    def forward(ctx, frames):
+        ctx.shape = frames.shape
+        return frames.mean(dim=(2, 3))
+
+    @staticmethod
+    def backward(ctx, gradient):
+        height, width = ctx.shape[2:]
+        return (gradient / (height * width))[:, :, None, None].expand(ctx.shape)
+
+
+def temporal_convolution(sequence: torch.Tensor, convolution: nn.Conv1d) -> torch.Tensor:
+    """`convolution` (zero-padded, stride 1) along time of a (B, T, C_in) sequence, as one matrix product over each
+    frame's window: (B, T, C_out). On a CPU, each of the route functions' tiny convolutions cost about 0.4 ms forward
+    and backward through the convolution kernels; as matrix products the route functions run about 1.6x faster."""
+    kernel_size = convolution.kernel_size[0]
+    windows = F.pad(sequence, (0, 0, kernel_size // 2, kernel_size // 2)).unfold(1, kernel_size, 1)  # (B, T, C, k)
+    return F.linear(windows.reshape(*sequence.shape[:2], -1), convolution.weight.flatten(1), convolution.bias)
+
+
+def flatten_views(pixel_values: torch.Tensor, problem_type: str | None) -> tuple[torch.Tensor, int | None]:
+    """(batch, views, frames, C, H, W) -> (batch * views, frames, C, H, W) and the number of views; a 5-D batch of
+    clips comes back as it is, with None. Views are averaged as softmax probabilities: single-label only."""
+    if pixel_values.dim() != 6:
+        return pixel_values, None
+    if problem_type not in (None, "single_label_classification"):
+        raise ValueError(f"pixel_values of shape {tuple(pixel_values.shape)} hold several views per video, which are "
+                         "averaged as softmax probabilities: that is for single-label classification, not "
+                         f"{problem_type}. Give one clip per row.")
+    return pixel_values.flatten(0, 1), pixel_values.shape[1]
+
+
+def average_views(logits: torch.Tensor, views: int | None) -> torch.Tensor:
+    """One answer per video from the logits of its `views` views: the log of the mean of their softmax."""
+    if views is None:
+        return logits
+    return logits.view(-1, views, logits.shape[-1]).softmax(dim=-1).mean(dim=1).log()
