@@ -1,5 +1,5 @@
 """transformers' own test battery (the common mixins of the installed version's source distribution) run against
-TadaResNet and its video processor: what every transformers model is held to. Tests that do not apply to a
+TadaResNet, TadaConvNextV2 and their video processor: what every transformers model is held to. Tests that do not apply to a
 convolutional video classifier are skipped with the reason.
 
 The pipeline mixin (`test_pipeline_mixin`) is not run: it loads tiny checkpoints of transformers' own architectures
@@ -11,7 +11,8 @@ import unittest
 
 import torch
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor
+from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaConvNextV2Model,
+                      TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor)
 from helpers.configs import tiny_config_kwargs
 from helpers.transformers_battery import battery_module
 
@@ -46,6 +47,7 @@ class TadaResNetModelTester:
 
 class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
     all_model_classes = (TadaResNetModel, TadaResNetForVideoClassification)
+    classifier_class = TadaResNetForVideoClassification
     has_attentions = False  # convolutions only
     test_resize_embeddings = False  # no token embeddings
 
@@ -79,7 +81,7 @@ class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
     def _prepare_for_class(self, inputs_dict, model_class, return_labels=False):
         # The mixin adds labels for transformers' own classifiers only (it looks them up by name).
         inputs = super()._prepare_for_class(inputs_dict, model_class, return_labels=return_labels)
-        if return_labels and model_class is TadaResNetForVideoClassification:
+        if return_labels and model_class is self.classifier_class:
             inputs["labels"] = torch.arange(self.model_tester.batch_size) % self.model_tester.num_labels
         return inputs
 
@@ -94,11 +96,48 @@ class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
 
     @contextlib.contextmanager
     def _classifier_only(self):
-        self.all_model_classes = (TadaResNetForVideoClassification,)
+        self.all_model_classes = (self.classifier_class,)
         try:
             yield
         finally:
             del self.all_model_classes  # back to the class's
+
+
+class TadaConvNextV2ModelTester(TadaResNetModelTester):
+    """A TAdaConvNeXtV2 of four narrow stages, 5 frames (3 after the stem) of 32x32."""
+
+    def __init__(self, parent, batch_size=2, num_frames=5, image_size=32, num_labels=3):
+        super().__init__(parent, batch_size, num_frames, image_size, num_labels)
+
+    def get_config(self):
+        return TadaConvNextV2Config(depths=[1, 1, 2, 1], hidden_sizes=[16, 32, 64, 128], route_head_dim=8,
+                                    num_labels=self.num_labels, num_frames=self.num_frames,
+                                    image_size=self.image_size)
+
+
+class TadaConvNextV2ModelTest(TadaResNetModelTest):
+    all_model_classes = (TadaConvNextV2Model, TadaConvNextV2ForVideoClassification)
+    classifier_class = TadaConvNextV2ForVideoClassification
+
+    def setUp(self):
+        self.model_tester = TadaConvNextV2ModelTester(self)
+        self.config_tester = ConfigTester(self, config_class=TadaConvNextV2Config, has_text_modality=False,
+                                          common_properties=["num_channels", "hidden_sizes", "num_frames"])
+
+    def test_hidden_states_output(self):
+        """Videos (batch, channels, frames, height, width): the stem's (a quarter of the side, frames halved by its
+        stride) and each stage's, halving height and width after the first."""
+        config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+        tester = self.model_tester
+        frames = config.frames_after_stem(tester.num_frames)
+        widths = [config.hidden_sizes[0], *config.hidden_sizes]
+        sizes = [tester.image_size // 4, *(tester.image_size // 4 // 2 ** stage for stage in range(4))]
+        for model_class in self.all_model_classes:
+            model = model_class(config).eval()
+            with torch.no_grad():
+                hidden_states = model(**inputs, output_hidden_states=True).hidden_states
+            self.assertEqual([tuple(state.shape) for state in hidden_states],
+                             [(tester.batch_size, width, frames, size, size) for width, size in zip(widths, sizes)])
 
 
 class TadaVideoProcessorTester:

@@ -299,7 +299,9 @@ class TadaConvNextV2Model(TadaConvNextV2PreTrainedModel):
     def __init__(self, config: TadaConvNextV2Config):
         super().__init__(config)
         self.embeddings = TadaConvNextV2Embeddings(config)
-        rates = torch.linspace(0, config.drop_path_rate, sum(config.depths)).tolist()
+        # Rising linearly over the blocks; plain floats (a tensor here would not build on the meta device).
+        blocks = sum(config.depths)
+        rates = [config.drop_path_rate * index / max(blocks - 1, 1) for index in range(blocks)]
         starts = [sum(config.depths[:index]) for index in range(len(config.depths))]
         in_channels = [None] + list(config.hidden_sizes[:-1])
         self.encoder = nn.Module()
