@@ -16,6 +16,7 @@ from .models.tada_convnext_v2 import (
     TadaConvNextV2PreTrainedModel,
 )
 from .models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import convert_tada_convnext_v2_checkpoint
+from .models.tada_convnext_v2.inflate_tada_convnext_v2_from_2d import inflate_convnext_2d
 from .models.tada_resnet import (
     TadaResNetConfig,
     TadaResNetForVideoClassification,
@@ -73,5 +74,6 @@ __all__ = [
     "TadaVideoProcessor",
     "convert_original_checkpoint",
     "convert_tada_convnext_v2_checkpoint",
+    "inflate_convnext_2d",
     "inflate_resnet_2d",
 ]
