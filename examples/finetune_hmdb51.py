@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Fine-tune TAda ResNet3D on HMDB51 (or UCF101 with `--dataset ucf101`, or the synthetic motion set) with the
-transformers Trainer.
+"""Fine-tune a TAda model (TAda ResNet3D, TAdaConvNeXtV2) on HMDB51 (or UCF101 with `--dataset ucf101`, or the
+synthetic motion set) with the transformers Trainer.
 
 The same command runs on CPU, one GPU, several GPUs and several machines:
 
@@ -10,8 +10,10 @@ The same command runs on CPU, one GPU, several GPUs and several machines:
 
 Defaults follow the original recipe (EssentialMC2's HMDB51 fine-tune): SGD lr 0.001 weight decay 0.001, a cosine
 schedule to 0 over 100 epochs, 16 frames every 4th at 30 fps, 112x112 crops, logging every 10 steps, evaluation and
-a checkpoint every epoch, TensorBoard logs. After training, every test video is evaluated on
-`eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to all_results.json.
+a checkpoint every epoch, TensorBoard logs. A checkpoint's own video processor gives the clip settings it was
+trained with (frames, sampling, size, mean and std) unless options say otherwise. After training, every test video is
+evaluated on `eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to
+all_results.json.
 `--help` lists every option.
 """
 
@@ -31,15 +33,16 @@ import transformers
 from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
-from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_resnet_2d
+from hf_video import (TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_convnext_2d,
+                      inflate_resnet_2d)
 from hf_video.clips import RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips
 from hf_video.data import load_export, synthetic_class_names, write_synthetic_motion_dataset
 from hf_video.data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes
 from hf_video.data.export import ExportError, is_export
 from hf_video.data.video_builder import VideoDataError
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
-                               disk_full_error, evaluate_multi_view, finetuned_model_card, resolve_resume,
-                               stop_with_launcher)
+                               disk_full_error, evaluate_multi_view, finetuned_model_card,
+                               parse_learning_rate_multipliers, resolve_resume, stop_with_launcher)
 
 logger = logging.getLogger("finetune_hmdb51")
 
@@ -55,8 +58,10 @@ USER_MISTAKES = (VideoDataError, ExportError)
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": (
-        "A TAda checkpoint (folder or Hub id) to fine-tune; or a 2D ResNet to inflate (a transformers ResNet "
-        "folder / Hub id such as microsoft/resnet-50, or a torchvision ResNet-50/101/152 state dict .pth); or a "
+        "A TAda checkpoint (TAda ResNet or TAdaConvNeXtV2; folder or Hub id) to fine-tune; or a 2D network to "
+        "inflate: a ResNet (a transformers ResNet folder / Hub id such as microsoft/resnet-50, or a torchvision "
+        "ResNet-50/101/152 state dict .pth) into TAda ResNet, a ConvNeXt (a transformers ConvNeXt such as "
+        "facebook/convnext-tiny-224, or a timm ConvNeXt state dict .pth / .safetensors) into TAdaConvNeXtV2; or a "
         "TAda config (config.json, or a folder holding only one) to start from scratch; or nothing, to start from "
         "scratch with the architecture options below.")})
     depth: Literal[18, 34, 50, 101, 152] = field(default=50, metadata={
@@ -64,8 +69,9 @@ class ModelArguments:
     stem_width: int = field(default=64, metadata={"help": "From scratch: channels of the stem convolution."})
     hidden_sizes: str | None = field(default=None, metadata={
         "help": "From scratch: comma-separated output widths of the four stages (default: the ResNet widths)."})
-    temporal_adaptive: bool = field(default=True, metadata={
-        "help": "From scratch: TAda convolutions; False gives the same network frame by frame (a 2D baseline)."})
+    temporal_adaptive: bool | None = field(default=None, metadata={"help": (
+        "From scratch (options or a config): TAda convolutions (default); False gives the same network frame by "
+        "frame (a 2D baseline).")})
     classifier_dropout: float = field(default=0.5, metadata={"help": "Dropout before the classifier (recipe: 0.5)."})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "Convert BatchNorm to SyncBatchNorm when training on several GPUs (ignored on CPU or one process)."})
@@ -101,14 +107,20 @@ class DataArguments:
     synthetic_if_missing: str | None = field(default=None, metadata={"help": (
         "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
     split: Literal[1, 2, 3] = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
-    num_frames: int = field(default=RECIPE.num_frames, metadata={"help": "Frames per clip."})
-    sample_interval: int = field(default=RECIPE.sample_interval, metadata={
-        "help": "Take every n-th frame (at target_fps)."})
-    target_fps: float = field(default=RECIPE.target_fps, metadata={"help": "Frame rate the interval refers to."})
-    sample_mode: Literal["interval", "segment"] = field(default=RECIPE.sample_mode, metadata={
+    # The clip settings below default to the checkpoint's video processor's, then to the recipe's.
+    num_frames: int | None = field(default=None, metadata={"help": f"Frames per clip (recipe: {RECIPE.num_frames})."})
+    sample_interval: int | None = field(default=None, metadata={
+        "help": f"Take every n-th frame (at target_fps; recipe: {RECIPE.sample_interval})."})
+    target_fps: float | None = field(default=None, metadata={
+        "help": f"Frame rate the interval refers to (recipe: {RECIPE.target_fps})."})
+    sample_mode: Literal["interval", "segment"] | None = field(default=None, metadata={
         "help": "interval (the recipe's) or segment (TSN)."})
-    image_size: int = field(default=RECIPE.image_size, metadata={
-        "help": "Side of the square crops given to the model."})
+    image_size: int | None = field(default=None, metadata={
+        "help": f"Side of the square crops given to the model (recipe: {RECIPE.image_size})."})
+    image_mean: list[float] | None = field(default=None, metadata={
+        "help": f"Per-channel mean the pixels are normalised with (recipe: {' '.join(map(str, RECIPE.mean))})."})
+    image_std: list[float] | None = field(default=None, metadata={
+        "help": f"Per-channel std the pixels are normalised with (recipe: {' '.join(map(str, RECIPE.std))})."})
     flip_probability: float | None = field(default=None, metadata={"help": (
         f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51 and UCF101, 0 on the "
         "synthetic set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
@@ -198,7 +210,8 @@ def load_splits(data_dir: str, kind: DatasetKind, data_arguments: DataArguments)
 
 
 def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, labels: tuple):
-    """(model, base model name or None) for the options: a TAda checkpoint, an inflated 2D ResNet, or from scratch."""
+    """(model, base model name or None) for the options: a TAda checkpoint, an inflated 2D network, or from
+    scratch."""
     label_kwargs = dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
                         label2id={name: index for index, name in enumerate(labels)})
     clip_kwargs = dict(num_frames=data_arguments.num_frames, image_size=data_arguments.image_size)
@@ -206,19 +219,28 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
     if source is None:
         config = TadaResNetConfig(depth=model_arguments.depth, stem_width=model_arguments.stem_width,
                                   hidden_sizes=model_arguments.stage_widths(),
-                                  temporal_adaptive=model_arguments.temporal_adaptive,
+                                  temporal_adaptive=model_arguments.temporal_adaptive is not False,
                                   classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
     check_model_source(source)
     if source.endswith(".json") or _is_config_only_folder(source):  # a configuration: start from scratch
-        config = TadaResNetConfig.from_pretrained(source, classifier_dropout=model_arguments.classifier_dropout,
-                                                  **clip_kwargs, **label_kwargs)
-        return TadaResNetForVideoClassification(config), None
+        overrides = {} if model_arguments.temporal_adaptive is None else {
+            "temporal_adaptive": model_arguments.temporal_adaptive}
+        config = AutoConfig.from_pretrained(source, classifier_dropout=model_arguments.classifier_dropout,
+                                            **clip_kwargs, **label_kwargs, **overrides)
+        if config.model_type not in TADA_MODEL_TYPES:
+            raise UsageError(f"--model_name_or_path {source}: a {config.model_type} configuration; from scratch, this "
+                             f"script trains the TAda models ({', '.join(TADA_MODEL_TYPES)}).")
+        return AutoModelForVideoClassification.from_config(config), None
     hub_kwargs = model_arguments.hub_kwargs()
     try:
-        if source.endswith((".pth", ".pt")) or AutoConfig.from_pretrained(source, **hub_kwargs).model_type == "resnet":
-            model = inflate_resnet_2d(source, classifier_dropout=model_arguments.classifier_dropout,
-                                      hub_kwargs=hub_kwargs, **clip_kwargs, **label_kwargs)
+        if source.endswith(STATE_DICT_FILES):
+            inflate = inflate_convnext_2d if _holds_a_convnext(source) else inflate_resnet_2d
+        else:
+            inflate = INFLATE_2D.get(AutoConfig.from_pretrained(source, **hub_kwargs).model_type)
+        if inflate is not None:
+            model = inflate(source, classifier_dropout=model_arguments.classifier_dropout, hub_kwargs=hub_kwargs,
+                            **clip_kwargs, **label_kwargs)
             return model, source
         # Its own head and labels first: they are fitted to the data's classes below, by name.
         model = AutoModelForVideoClassification.from_pretrained(
@@ -227,6 +249,60 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
         raise UsageError(f"--model_name_or_path {source}: no such local folder, and no model of that name on the Hub "
                          f"could be reached ({str(error).splitlines()[0]}).") from None
     return fit_head_to_labels(model, labels), source
+
+
+TADA_MODEL_TYPES = ("tada_resnet", "tada_convnext_v2")
+# 2D networks by their transformers model_type, and the inflation that makes a TAda model of each.
+INFLATE_2D = {"resnet": inflate_resnet_2d, "convnext": inflate_convnext_2d}
+STATE_DICT_FILES = (".pth", ".pt", ".safetensors")
+
+
+def _holds_a_convnext(path: str) -> bool:
+    """Whether a 2D state dict file holds a ConvNeXt (timm or transformers names) rather than a ResNet."""
+    if path.endswith(".safetensors"):
+        from safetensors import safe_open
+
+        with safe_open(path, "pt") as weights:
+            keys = set(weights.keys())
+    else:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        keys = set(loaded.get("state_dict", loaded)) if isinstance(loaded, dict) else set()
+    return "stem.0.weight" in keys or any(key.endswith("embeddings.patch_embeddings.weight") for key in keys)
+
+
+# Data options that state the clip, and the ClipSettings field each one sets.
+CLIP_OPTIONS = {"num_frames": "num_frames", "sample_interval": "sample_interval", "target_fps": "target_fps",
+                "sample_mode": "sample_mode", "image_size": "image_size", "image_mean": "mean", "image_std": "std"}
+
+
+def with_clip_defaults(model_arguments: ModelArguments, data_arguments: DataArguments) -> DataArguments:
+    """`data_arguments` with every clip setting that was not given taken from the checkpoint's video processor, or
+    else from the recipe."""
+    defaults = checkpoint_clip_settings(model_arguments) or RECIPE
+    filled = {option: getattr(defaults, setting) for option, setting in CLIP_OPTIONS.items()
+              if getattr(data_arguments, option) is None}
+    for option in ("image_mean", "image_std"):
+        if option in filled:
+            filled[option] = list(filled[option])
+    return dataclasses.replace(data_arguments, **filled)
+
+
+def checkpoint_clip_settings(model_arguments: ModelArguments) -> ClipSettings | None:
+    """The clip settings of the checkpoint's own video processor; None for a checkpoint without one (a 2D network,
+    a configuration, a state dict file)."""
+    source = model_arguments.model_name_or_path
+    if source is None or source.endswith((".json", *STATE_DICT_FILES)):
+        return None
+    if os.path.isdir(os.path.expanduser(source)) and not (Path(source).expanduser() /
+                                                          "video_preprocessor_config.json").is_file():
+        return None
+    from transformers import AutoVideoProcessor
+
+    try:
+        processor = AutoVideoProcessor.from_pretrained(source, **model_arguments.hub_kwargs())
+    except (OSError, ValueError):  # none on the Hub either (or the Hub unreachable: the model's loading says so)
+        return None
+    return processor.clip_settings() if hasattr(processor, "clip_settings") else None
 
 
 def check_model_source(source: str) -> None:
@@ -305,6 +381,10 @@ def parse_arguments(argv=None) -> tuple:
     except ValueError as error:  # TrainingArguments' own checks of option combinations
         raise UsageError(f"error: {error}") from None
     check_counts(model_arguments, data_arguments)
+    try:
+        parse_learning_rate_multipliers(training_arguments.learning_rate_multipliers)
+    except ValueError as error:
+        raise UsageError(f"--learning_rate_multipliers: {error}") from None
     # TrainingArguments turns do_eval back on whenever eval_strategy is set: honour an explicit --do_eval False.
     if str(given.get("do_eval")).lower() in ("false", "0", "no"):
         training_arguments = dataclasses.replace(training_arguments, eval_strategy="no", do_eval=False)
@@ -360,6 +440,7 @@ def main(argv=None):
 
 def run(argv=None):
     model_arguments, data_arguments, training_arguments = parse_arguments(argv)
+    data_arguments = with_clip_defaults(model_arguments, data_arguments)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
     # transformers' own bars ("Writing model shards" at every checkpoint, "Loading weights"); the Trainer's stay.
@@ -392,6 +473,7 @@ def run(argv=None):
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
                                   target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
+                                  mean=tuple(data_arguments.image_mean), std=tuple(data_arguments.image_std),
                                   flip_probability=flip_probability)
     eval_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
@@ -428,7 +510,9 @@ def run(argv=None):
     device_augmentation = DeviceAugmentation(train_settings) if data_arguments.augment_on_device else None
     trainer = VideoTrainer(model=model, args=training_arguments, train_dataset=train, eval_dataset=per_epoch_eval,
                            data_collator=collate_clips, compute_metrics=clip_accuracy, callbacks=[stopper],
-                           processing_class=processor, device_augmentation=device_augmentation)
+                           processing_class=processor, device_augmentation=device_augmentation,
+                           learning_rate_multipliers=parse_learning_rate_multipliers(
+                               training_arguments.learning_rate_multipliers))
     if trainer.is_world_process_zero():
         num_train = None if data_arguments.streaming else len(train)
         print(run_summary(model, training_arguments, kind, data_dir, data_arguments, num_train, len(test)),
@@ -566,7 +650,8 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, kind,
               "precision": "bf16" if arguments.bf16 else "fp16" if arguments.fp16 else "fp32",
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
-    trainer.model_card = finetuned_model_card(model_name, model.config, kind.name, kind.key, base_model, recipe, results)
+    trainer.model_card = finetuned_model_card(model_name, trainer.model.config, kind.name, kind.key, base_model, recipe,
+                                              results)
     if not arguments.push_to_hub:
         trainer.create_model_card()
 

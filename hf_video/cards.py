@@ -1,6 +1,7 @@
 """Every model card hf_video writes: the released checkpoints of the TAda families (TAda2D, TAdaConvNeXtV2), any
-other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub metadata (`ModelCardData`): transformers'
-own card does not know the video-classification task (no results, no pipeline_tag).
+other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub
+metadata (`ModelCardData`): transformers' own card does not know the video-classification task (no results, no
+pipeline_tag).
 
 `python -m hf_video.cards model_cards/` rewrites the cards kept in `model_cards/` (a test checks that they match
 what this module writes, so they cannot drift from the converter's).
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCardData
-
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,56 @@ def test_a_bad_option_is_a_short_message_not_the_whole_usage(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) <= 2 and "--split: invalid choice: '7'" in lines[-1] and "--help lists them" in lines[0]
+
+
+def test_a_converted_tadaconvnextv2_gives_its_clip_settings_unless_options_do(script, reference_dir, tmp_path):
+    from hf_video import TadaConvNextV2ForVideoClassification, convert_tada_convnext_v2_checkpoint
+
+    golden = reference_dir / "tadaconv_v2"
+    folder = tmp_path / "converted"
+    convert_tada_convnext_v2_checkpoint(golden / "tadaconvnextv2_public_tadaconv_format.pyth", folder,
+                                        original_config=golden / "tadaconvnextv2_public_config.yaml",
+                                        processor_kwargs={"image_mean": [0.5, 0.4, 0.3], "sample_mode": "segment"})
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(folder))
+    filled = script.with_clip_defaults(model_arguments, data_arguments)
+    assert (filled.num_frames, filled.image_size, filled.sample_mode) == (8, 64, "segment")
+    assert filled.image_mean == [0.5, 0.4, 0.3] and filled.image_std == [0.225] * 3
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(folder),
+                                                   "--num_frames", "12", "--image_std", "0.2", "0.2", "0.2")
+    filled = script.with_clip_defaults(model_arguments, data_arguments)
+    assert (filled.num_frames, filled.image_size, filled.image_std) == (12, 64, [0.2] * 3)
+    model, base = script.build_model(model_arguments, filled, tuple(f"class {index}" for index in range(7)))
+    assert isinstance(model, TadaConvNextV2ForVideoClassification) and base == str(folder)
+    assert model.config.num_frames == 12
+    # Without a checkpoint, the recipe's.
+    model_arguments, data_arguments, _ = arguments(script, tmp_path)
+    filled = script.with_clip_defaults(model_arguments, data_arguments)
+    assert (filled.num_frames, filled.image_size, tuple(filled.image_mean)) == (16, 112, (0.45,) * 3)
+
+
+@pytest.mark.parametrize("layout", ["transformers_folder", "timm_safetensors"])
+def test_a_2d_convnext_is_inflated_into_tadaconvnextv2(script, tmp_path, layout):
+    from safetensors.torch import save_file
+    from timm.models.convnext import ConvNeXt
+    from transformers import ConvNextConfig, ConvNextForImageClassification
+
+    from hf_video import TadaConvNextV2ForVideoClassification
+
+    if layout == "transformers_folder":
+        source = tmp_path / "convnext-2d"
+        ConvNextForImageClassification(ConvNextConfig(depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128])
+                                       ).save_pretrained(source)
+    else:
+        source = tmp_path / "convnext.safetensors"
+        save_file(ConvNeXt(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128)).state_dict(), source)
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(source),
+                                                   "--num_frames", "6")
+    filled = script.with_clip_defaults(model_arguments, data_arguments)
+    model, base = script.build_model(model_arguments, filled, ("a", "b", "c"))
+    assert isinstance(model, TadaConvNextV2ForVideoClassification) and base == str(source)
+    assert (model.config.hidden_sizes, model.config.num_labels, model.config.num_frames) == ([16, 32, 64, 128], 3, 6)
+
+
+def test_learning_rate_multipliers_are_checked_at_start(script, tmp_path):
+    with pytest.raises(SystemExit, match="NAME=FACTOR"):
+        arguments(script, tmp_path, "--learning_rate_multipliers", "classifier=ten")

@@ -15,7 +15,7 @@ from .multi_view import evaluate_multi_view, expand_views  # noqa: E402
 from .run_folder import RunFolderError, checkpoint_problems, disk_full_error, resolve_resume  # noqa: E402
 from .termination import StopOnTermination, stop_with_launcher  # noqa: E402
 from .top_k_accuracy import top_k_accuracy  # noqa: E402
-from .trainer import VideoTrainer  # noqa: E402
+from .trainer import VideoTrainer, parse_learning_rate_multipliers  # noqa: E402
 
 __all__ = [
     "RECIPE_TRAINING_DEFAULTS",
@@ -32,6 +32,7 @@ __all__ = [
     "finetuned_model_card",
     "load_top_k_accuracy",
     "multi_view_accuracy",
+    "parse_learning_rate_multipliers",
     "resolve_resume",
     "stop_with_launcher",
     "top_k_accuracy",

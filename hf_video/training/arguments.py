@@ -52,7 +52,11 @@ VideoTrainingArguments = dataclasses.make_dataclass(
     [(name, _PARENT_FIELDS[name].type, _recipe_field(name, value)) for name, value in RECIPE_TRAINING_DEFAULTS.items()]
     + [("overwrite_output_dir", bool, dataclasses.field(default=False, metadata={"help": (
         "Start afresh in an output_dir that holds an earlier run: its checkpoints are removed. Without it, such a "
-        "folder is resumed from its last complete checkpoint, and a folder holding other files is refused.")}))],
+        "folder is resumed from its last complete checkpoint, and a folder holding other files is refused.")})),
+       ("learning_rate_multipliers", str | None, dataclasses.field(default=None, metadata={"help": (
+        "Learning-rate factors by parameter name, NAME=FACTOR,...: parameters whose names contain NAME train at "
+        "FACTOR x the rate (the first NAME that matches wins). The authors' TAdaConvNeXtV2 fine-tune: "
+        "classifier=10,route=10,temporal_pool_layernorm=10.")}))],
     bases=(TrainingArguments,),
 )
 VideoTrainingArguments.__module__ = __name__

@@ -107,8 +107,8 @@ def infer_config_kwargs(original: dict) -> dict:
                              "TAdaConvNeXtV2 state dict.")
         depths.append(len(blocks))
         hidden_sizes.append(shape(f"backbone.stages.{stage}.0.dwconv.weight")[2])
-    kwargs = dict(depths=depths, hidden_sizes=hidden_sizes, num_channels=shape("backbone.downsample_layers.0.0.weight")[1],
-                  stem_temporal_kernel_size=shape("backbone.downsample_layers.0.0.weight")[2],
+    stem = shape("backbone.downsample_layers.0.0.weight")
+    kwargs = dict(depths=depths, hidden_sizes=hidden_sizes, num_channels=stem[1], stem_temporal_kernel_size=stem[2],
                   num_labels=shape("head.out.weight")[0])
     route = "backbone.stages.0.0.dwconv_rf"
     kwargs["temporal_adaptive"] = f"{route}.a.weight" in original
@@ -221,8 +221,8 @@ def conversion_settings(checkpoint: dict, checkpoint_path, original, original_co
             sources.append((f"the configuration stored in {checkpoint_path}",
                             facts_from_original_config(parsed, f"the configuration stored in {checkpoint_path}")))
     if original_config is not None:
-        sources.append((str(original_config), facts_from_original_config(read_original_config(original_config),
-                                                                          str(original_config))))
+        facts = facts_from_original_config(read_original_config(original_config), str(original_config))
+        sources.append((str(original_config), facts))
     for origin, (model_facts, processor_facts) in sources:
         for name, value in model_facts.items():
             if name in shapes and value != shapes[name]:
