@@ -1,16 +1,20 @@
-"""Model speed: TAda ResNet (ours) against its per-frame 2D floor and the original's formulation, side by side.
+"""Model speed: a TAda model (ours) against its per-frame 2D floor and the original's formulation, side by side.
 
     python benchmarks/model_speed.py                        # CPU, TAda R50, 2 x 16 x 112^2, fp32
+    python benchmarks/model_speed.py --family tada_convnext_v2   # TAdaConvNeXtV2-T, the same clips
     python benchmarks/model_speed.py --compile              # also torch.compile of our model (+ graph breaks)
     python benchmarks/model_speed.py --device cuda --dtypes fp32,bf16,fp16 --batch_size 8 --channels_last
 
 Candidates, all with the same architecture and (where they share them) the same weights:
-- `tada`: hf_video's TadaResNetForVideoClassification;
-- `per_frame_2d`: the same network with `temporal_adaptive=False` (no route functions, no temporal pooling): the
-  floor a TAda model can reach;
-- `original`: the original's formulation (Conv3d on (B, C, T, H, W), B*T calibrated weight copies and a grouped
-  convolution), `tests/helpers/original_tada2d.py`, loaded with the weights that `tada` gets converted from; the run
-  checks that both give the same logits first;
+- `tada`: hf_video's TadaResNetForVideoClassification (`--family tada_resnet`, the default) or
+  TadaConvNextV2ForVideoClassification (`--family tada_convnext_v2`);
+- `per_frame_2d`: the floor a TAda model can reach. TAda ResNet: the same network with `temporal_adaptive=False` (no
+  route functions, no temporal pooling). TAdaConvNeXtV2: transformers' plain ConvNextForImageClassification of the
+  same depths and widths, run frame by frame on the frames the V2 stem leaves (every other one), its logits averaged
+  per clip;
+- `original`: the original's formulation (Conv3d on (B, C, T, H, W), calibrated weight copies per sample and frame
+  and a grouped convolution), `tests/helpers/original_tada2d.py` / `original_tadaconvnextv2.py`, loaded with the
+  weights that `tada` gets converted from; the run checks that both give the same logits first;
 - `tada_compiled`, `per_frame_2d_compiled` (`--compile`): `torch.compile` of each (fused elementwise passes); the
   graph-break count of `tada` comes from `torch._dynamo.explain`;
 - `*_channels_last` (`--channels_last`): the same models with channels-last weights and input.
@@ -39,19 +43,27 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from tests.helpers.original_tada2d import OriginalTada2d  # noqa: E402
+from tests.helpers.original_tadaconvnextv2 import OriginalTadaConvNextV2  # noqa: E402
 
+from hf_video.models.tada_convnext_v2 import TadaConvNextV2Config, TadaConvNextV2ForVideoClassification  # noqa: E402
+from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import (  # noqa: E402
+    convert_original_state_dict as convert_v2_state_dict)
 from hf_video.models.tada_resnet.configuration_tada_resnet import TadaResNetConfig  # noqa: E402
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_state_dict  # noqa: E402
 from hf_video.models.tada_resnet.modeling_tada_resnet import TadaResNetForVideoClassification  # noqa: E402
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-TARGET_TADA_OVER_2D = 1.10  # forward+backward, at most
-TARGET_ORIGINAL_OVER_TADA = 3.0  # forward+backward, at least
+# forward+backward targets per family: (tada / per_frame_2d at most, original / tada at least)
+TARGETS = {"tada_resnet": (1.10, 3.0), "tada_convnext_v2": (1.30, 1.45)}
+# TAdaConvNeXtV2-T: blocks per stage and widths; the route attention's head size (T: 48).
+CONVNEXT_T_DEPTHS, CONVNEXT_T_WIDTHS, CONVNEXT_T_HEAD_DIM = (3, 3, 9, 3), (96, 192, 384, 768), 48
 
 
 def parse_arguments(argv=None):
     parser = argument_parser(__doc__)
-    parser.add_argument("--depth", type=int, default=50, choices=(50, 101, 152))
+    parser.add_argument("--family", default="tada_resnet", choices=sorted(TARGETS),
+                        help="tada_resnet (TAda2D R50 by default) or tada_convnext_v2 (TAdaConvNeXtV2-T)")
+    parser.add_argument("--depth", type=int, default=50, choices=(50, 101, 152), help="TAda ResNet's depth")
     parser.add_argument("--width_divisor", type=int, default=1,
                         help="divide every width by this (a small network for quick checks; 1 = the real R50)")
     parser.add_argument("--batch_size", type=int, default=2)
@@ -81,6 +93,8 @@ def widths(args) -> list:
 
 def build_models(args) -> dict:
     """name -> model, with `tada` converted from `original`'s (randomised, non-trivial) weights."""
+    if args.family == "tada_convnext_v2":
+        return build_convnext_v2_models(args)
     torch.manual_seed(0)
     num_filters = widths(args)
     original = OriginalTada2d(args.depth, num_filters, args.num_classes)
@@ -95,6 +109,43 @@ def build_models(args) -> dict:
     shared = per_frame_2d.load_state_dict(tada.state_dict(), strict=False)
     assert not shared.missing_keys, shared.missing_keys
     models = {"tada": tada, "per_frame_2d": per_frame_2d, "original": original}
+    return {name: models[name].to(args.device) for name in args.candidates.split(",")}
+
+
+class PerFrameConvNext(torch.nn.Module):
+    """transformers' 2D ConvNeXt on every `stride`-th frame of (B, T, C, H, W) clips, logits averaged per clip."""
+
+    def __init__(self, config, stride: int):
+        super().__init__()
+        from transformers import ConvNextForImageClassification
+
+        self.convnext, self.stride = ConvNextForImageClassification(config), stride
+
+    def forward(self, pixel_values):
+        frames = pixel_values[:, ::self.stride]
+        logits = self.convnext(frames.flatten(0, 1)).logits
+        return logits.view(*frames.shape[:2], -1).mean(dim=1)
+
+
+def build_convnext_v2_models(args) -> dict:
+    from transformers import ConvNextConfig
+
+    torch.manual_seed(0)
+    widths = [width // args.width_divisor for width in CONVNEXT_T_WIDTHS]
+    head_dim = CONVNEXT_T_HEAD_DIM // args.width_divisor
+    original = OriginalTadaConvNextV2(CONVNEXT_T_DEPTHS, widths, args.num_classes, head_dim=head_dim)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # the zero-initialised route outputs and pooled-term norms too
+        for name, tensor in original.named_parameters():
+            if name.endswith(("dwconv_rf.b.weight", "dwconv_rf.b_bias.weight", "norm_avgpool.weight")):
+                tensor.copy_(torch.randn(tensor.shape, generator=generator) * 0.02)
+    config = TadaConvNextV2Config(depths=list(CONVNEXT_T_DEPTHS), hidden_sizes=widths, route_head_dim=head_dim,
+                                  num_labels=args.num_classes, num_frames=args.num_frames, image_size=args.image_size)
+    tada = TadaConvNextV2ForVideoClassification(config)
+    tada.load_state_dict(convert_v2_state_dict(original.state_dict(), tada.state_dict()))
+    floor = PerFrameConvNext(ConvNextConfig(depths=list(CONVNEXT_T_DEPTHS), hidden_sizes=widths,
+                                            num_labels=args.num_classes), stride=config.stem_temporal_stride)
+    models = {"tada": tada, "per_frame_2d": floor, "original": original}
     return {name: models[name].to(args.device) for name in args.candidates.split(",")}
 
 
@@ -278,7 +329,8 @@ def main(argv=None):
                 results["timings"][f"{name}/{mode}/{dtype_name}"] = summary
                 rows.append([name, mode, dtype_name, f"{summary['median'] * 1000:.0f}", f"{summary['min'] * 1000:.0f}",
                              f"{summary['max'] * 1000:.0f}", f"{summary['clips_per_second']:.2f}"])
-    print(f"TAda R{args.depth} (widths / {args.width_divisor}), batch {args.batch_size} x {args.num_frames} x "
+    architecture = f"TAda R{args.depth}" if args.family == "tada_resnet" else "TAdaConvNeXtV2-T"
+    print(f"{architecture} (widths / {args.width_divisor}), batch {args.batch_size} x {args.num_frames} x "
           f"{args.image_size}^2 on {args.device}; {args.repetitions} interleaved repetitions; "
           f"max |logits(tada) - logits(original)| = {difference}\n")
     print_table(["candidate", "mode", "dtype", "median ms", "min ms", "max ms", "clips/s"], rows)
@@ -299,7 +351,7 @@ def main(argv=None):
     print_table(["candidate / dtype", *(column.removesuffix("_bytes") for column in memory_columns)],
                 [[name, *(f"{memory[column] / 2**20:.0f} MiB" if column in memory else "-"
                           for column in memory_columns)] for name, memory in results["memory"].items()])
-    results["ratios"] = ratios(results["timings"], dtypes, args.modes.split(","))
+    results["ratios"] = ratios(results["timings"], dtypes, args.modes.split(","), TARGETS[args.family])
     print()
     print_table(["ratio (per repetition)", "median", "min", "max", "target"],
                 [[name, *(f"{value[key]:.3f}" for key in ("value", "min", "max")), value.get("verdict", "")]
@@ -319,11 +371,12 @@ def main(argv=None):
     write_json(args.output, results)
 
 
-def ratios(timings, dtypes, modes) -> dict:
+def ratios(timings, dtypes, modes, targets) -> dict:
     """Time ratios (median of the per-repetition ratios); the two with targets are checked."""
     found = {}
-    pairs = [("tada", "per_frame_2d", TARGET_TADA_OVER_2D, True),
-             ("original", "tada", TARGET_ORIGINAL_OVER_TADA, False),
+    over_2d, original_over_tada = targets
+    pairs = [("tada", "per_frame_2d", over_2d, True),
+             ("original", "tada", original_over_tada, False),
              ("tada_compiled", "tada", None, True), ("tada_compiled", "per_frame_2d_compiled", None, True),
              ("tada_compiled", "per_frame_2d", None, True), ("tada_channels_last", "tada", None, True),
              ("per_frame_2d_channels_last", "per_frame_2d", None, True)]

@@ -35,6 +35,7 @@ from transformers import AutoConfig, AutoModelForVideoClassification, HfArgument
 
 from hf_video import (TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_convnext_2d,
                       inflate_resnet_2d)
+from hf_video.cards import family_of
 from hf_video.clips import RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips
 from hf_video.data import load_export, synthetic_class_names, write_synthetic_motion_dataset
 from hf_video.data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes
@@ -591,7 +592,7 @@ def run_summary(model, arguments, kind, data_dir, data_arguments, num_train, num
     what = (f"{steps} steps ({per_epoch}) on {world} process(es) x batch "
             f"{arguments.per_device_train_batch_size}; checkpoints in {arguments.output_dir}"
             if arguments.do_train else f"no training (--do_train False); results in {arguments.output_dir}")
-    return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} TAda ResNet-{config.depth} "
+    return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} {family_of(config).architecture(config)} "
             f"(temporal_adaptive={config.temporal_adaptive}, {sum(p.numel() for p in model.parameters()):,} "
             f"parameters) on {kind.name} ({data_dir}, split {data_arguments.split}): {clips}, "
             f"{num_test} test videos; {what}; {trackers(arguments)}.")

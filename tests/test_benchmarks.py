@@ -135,3 +135,14 @@ def test_tada_unit_parts_checks_every_alternative_against_the_model(tmp_path):
         # The same outputs and gradients to float32 rounding: the alternatives compute what the model computes.
         assert all(difference < 2e-3 for difference in entry["max_relative_difference"].values()), name
         assert entry["max_relative_difference"]["model"] == 0
+
+
+def test_model_speed_compares_tadaconvnextv2_with_its_floor_and_the_authors_formulation(tmp_path):
+    output = tmp_path / "model_speed_v2.json"
+    result = run_benchmark("model_speed.py", "--family", "tada_convnext_v2", "--width_divisor", 16, "--num_frames", 4,
+                           "--image_size", 32, "--repetitions", 2, "--modes", "forward_backward", "--output", output)
+    assert "TAdaConvNeXtV2-T" in result.stdout and "tada / per_frame_2d (forward_backward, fp32)" in result.stdout
+    report = json.loads(output.read_text())
+    assert report["tada_minus_original_max_abs_logit"] < 1e-4  # same weights, same logits
+    assert report["ratios"]["tada / per_frame_2d (forward_backward, fp32)"]["verdict"]
+    assert set(report["memory"]) == {"tada/fp32", "per_frame_2d/fp32", "original/fp32"}

@@ -177,6 +177,22 @@ def test_torchrun_with_bf16_on_cpu_trains_from_a_config_file(synthetic, tmp_path
     assert len(config["id2label"]) == 8  # the labels come from the dataset, not the config file
 
 
+def test_the_demo_tadaconvnextv2_trains_with_the_authors_learning_rate_multipliers(synthetic, tmp_path):
+    """`make run`'s TAdaConvNeXtV2 option: the example configuration from scratch, head and TAda parts at x10."""
+    output_dir = tmp_path / "v2"
+    run([sys.executable, SCRIPT, *tiny_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "1",
+                                           "--report_to", "none", "--save_strategy", "no", "--do_predict", "False",
+                                           "--model_name_or_path",
+                                           str(ROOT / "examples" / "configs" / "tada_convnext_v2_demo.json"),
+                                           "--learning_rate_multipliers", "classifier=10,route=10")])
+    losses = logged(output_dir, "loss")
+    assert len(losses) == 6 and all(math.isfinite(loss) for loss in losses)
+    config = json.loads((output_dir / "config.json").read_text())
+    assert (config["model_type"], config["num_frames"], config["image_size"]) == ("tada_convnext_v2", 4, 32)
+    card = ModelCard.load(output_dir / "README.md")
+    assert "TAdaConvNeXtV2" in card.text and "tadaconvnextv2" in card.data.tags
+
+
 def test_help_documents_the_three_groups():
     result = run([sys.executable, SCRIPT, "--help"], timeout=120)
     for option in ("--model_name_or_path", "--temporal_adaptive", "--sync_batch_norm", "--data_dir", "--split",
