@@ -12,6 +12,8 @@
 #    the original formulation, each also channels-last, plus torch.compile of TAda and of its 2D twin; clips/s and
 #    peak memory.
 # 4. tada_unit_parts.py: the elementwise parts a TAda unit adds, as the model runs them and as the alternatives would.
+# 5. model_speed.py --family tada_convnext_v2: TAdaConvNeXtV2-T the same way, beside a plain ConvNeXt-T frame by frame
+#    and the authors' formulation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results="${1:-benchmarks/results}"
@@ -39,3 +41,7 @@ echo "== 3. the model (model_speed.py)"
 echo "== 4. the TAda unit's parts (tada_unit_parts.py)"
 "$python" benchmarks/tada_unit_parts.py --device cuda --batch_size "${BATCH_SIZE:-16}" --iterations 20 \
   --output "$results/tada_unit_parts_gpu.json"
+echo "== 5. TAdaConvNeXtV2-T (model_speed.py --family tada_convnext_v2)"
+"$python" benchmarks/model_speed.py --family tada_convnext_v2 --device cuda --dtypes fp32,bf16 \
+  --batch_size "${BATCH_SIZE:-16}" --num_frames 16 --image_size 112 --channels_last --compile \
+  --repetitions "${REPETITIONS:-5}" --warmup 3 --output "$results/gpu_check_convnext_v2.json"

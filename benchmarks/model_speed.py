@@ -247,7 +247,12 @@ def to_channels_last(name, model, pixel_values):
     # Our model folds frames into the batch; a (B, T, C, H, W) input whose frames are channels-last is the
     # channels-last 3D layout of its (B, C...) view: permute so that C is innermost per frame.
     frames_last = pixel_values.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
-    return model.to(memory_format=torch.channels_last), frames_last
+    with torch.no_grad():  # 4D weights channels-last, 5D ones (TAdaConvNeXtV2's Conv3d stem) channels-last 3D
+        for parameter in model.parameters():
+            layout = {4: torch.channels_last, 5: torch.channels_last_3d}.get(parameter.dim())
+            if layout is not None:
+                parameter.data = parameter.data.contiguous(memory_format=layout)
+    return model, frames_last
 
 
 def profile_training_step(models, inputs, labels, autocast_context, synchronize, repetitions=3) -> list:
