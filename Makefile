@@ -29,7 +29,9 @@ test: install
 
 # The main job: the real fine-tuning script through accelerate, on HMDB51 if it is in data/hmdb51, else on the
 # synthetic motion set (written on first use), with a small TAda ResNet-18 from scratch (about 2.5 minutes on
-# 2 CPU cores). DEMO_ARGS=... adds or overrides options, e.g. DEMO_ARGS="--temporal_adaptive False".
+# 2 CPU cores). DEMO_ARGS=... adds or overrides options, e.g. DEMO_ARGS="--temporal_adaptive False", or
+# DEMO_ARGS="--model_name_or_path examples/configs/tada_convnext_v2_demo.json --output_dir outputs/tada_convnext_v2_demo"
+# for a small TAdaConvNeXtV2 (README).
 DEMO_ARGS ?=
 run: install
 	$(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \

@@ -224,6 +224,8 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
                                   classifier_dropout=model_arguments.classifier_dropout, **clip_kwargs, **label_kwargs)
         return TadaResNetForVideoClassification(config), None
     check_model_source(source)
+    if model_arguments.hidden_sizes is not None:  # make run passes the ResNet options whatever the model
+        logger.warning(f"--hidden_sizes, --depth and --stem_width are ignored: the architecture comes from {source}.")
     if source.endswith(".json") or _is_config_only_folder(source):  # a configuration: start from scratch
         overrides = {} if model_arguments.temporal_adaptive is None else {
             "temporal_adaptive": model_arguments.temporal_adaptive}
