@@ -1,8 +1,8 @@
 """hf_video: video classification models for the HuggingFace stack.
 
-Importing the package registers the TAda ResNet3D and TAdaConvNeXtV2 classes with transformers' Auto* factories, so
-that `AutoConfig`, `AutoModel` and `AutoModelForVideoClassification` resolve `model_type="tada_resnet"` and
-`"tada_convnext_v2"`.
+Importing the package registers the TAda ResNet3D, TAdaConvNeXtV2 and TAdaFormer classes with transformers' Auto*
+factories, so that `AutoConfig`, `AutoModel` and `AutoModelForVideoClassification` resolve `model_type="tada_resnet"`,
+`"tada_convnext_v2"` and `"tadaformer"`.
 Data modules (`hf_video.data`) import their decoders lazily: the model works where no decoder is installed.
 """
 
@@ -25,12 +25,19 @@ from .models.tada_resnet import (
 )
 from .models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
 from .models.tada_resnet.inflate_tada_resnet_from_2d import inflate_resnet_2d
+from .models.tadaformer import (
+    TadaFormerConfig,
+    TadaFormerForVideoClassification,
+    TadaFormerModel,
+    TadaFormerPreTrainedModel,
+)
 
 __version__ = "0.1.0"
 
 for _config, _model, _classifier in (
         (TadaResNetConfig, TadaResNetModel, TadaResNetForVideoClassification),
-        (TadaConvNextV2Config, TadaConvNextV2Model, TadaConvNextV2ForVideoClassification)):
+        (TadaConvNextV2Config, TadaConvNextV2Model, TadaConvNextV2ForVideoClassification),
+        (TadaFormerConfig, TadaFormerModel, TadaFormerForVideoClassification)):
     AutoConfig.register(_config.model_type, _config, exist_ok=True)
     AutoModel.register(_config, _model, exist_ok=True)
     AutoModelForVideoClassification.register(_config, _classifier, exist_ok=True)
@@ -45,6 +52,7 @@ if is_torchvision_available():
 
     AutoVideoProcessor.register(TadaResNetConfig, TadaVideoProcessor, exist_ok=True)
     AutoVideoProcessor.register(TadaConvNextV2Config, TadaVideoProcessor, exist_ok=True)
+    AutoVideoProcessor.register(TadaFormerConfig, TadaVideoProcessor, exist_ok=True)
 
     class _RenamedVideoProcessors(PreTrainedConfig):
         """No model's: AutoVideoProcessor finds a processor named in a saved folder (`video_processor_type`) among
@@ -66,6 +74,10 @@ __all__ = [
     "TadaConvNextV2ForVideoClassification",
     "TadaConvNextV2Model",
     "TadaConvNextV2PreTrainedModel",
+    "TadaFormerConfig",
+    "TadaFormerForVideoClassification",
+    "TadaFormerModel",
+    "TadaFormerPreTrainedModel",
     "TadaResNetConfig",
     "TadaResNetForVideoClassification",
     "TadaResNetModel",

@@ -1,7 +1,7 @@
-"""Every model card hf_video writes: the released checkpoints of the TAda families (TAda2D, TAdaConvNeXtV2), any
-other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`. Cards carry Hub
-metadata (`ModelCardData`): transformers' own card does not know the video-classification task (no results, no
-pipeline_tag).
+"""Every model card hf_video writes: the released checkpoints of the TAda families (TAda2D, TAdaConvNeXtV2,
+TAdaFormer), any other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`.
+Cards carry Hub metadata (`ModelCardData`): transformers' own card does not know the video-classification task (no
+results, no pipeline_tag).
 
 `python -m hf_video.cards model_cards/` rewrites the cards kept in `model_cards/` (a test checks that they match
 what this module writes, so they cannot drift from the converter's).
@@ -34,7 +34,7 @@ class ModelFamily:
 TADA_RESNET = ModelFamily(
     model_type="tada_resnet", name="TAda ResNet3D (TAda2D)", paper="TAdaConv, ICLR 2022",
     converter="hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf", tag="tada2d",
-    describe=lambda config: f"TAda2D ResNet-{config.depth}",
+    describe=lambda config: f"TAda2D ResNet-{config.depth} (stage widths {list(config.hidden_sizes)})",
     citation="""\
 @inproceedings{huang2022tada,
   title={{TAda}! Temporally-Adaptive Convolutions for Video Understanding},
@@ -56,7 +56,15 @@ TADA_CONVNEXT_V2 = ModelFamily(
   journal={arXiv preprint arXiv:2308.05787},
   year={2023}
 }""")
-MODEL_FAMILIES = {family.model_type: family for family in (TADA_RESNET, TADA_CONVNEXT_V2)}
+TADAFORMER = ModelFamily(
+    model_type="tadaformer", name="TAdaFormer", paper=TADA_CONVNEXT_V2.paper,
+    converter="hf_video.models.tadaformer.convert_tadaformer_original_to_hf", tag="tadaformer",
+    describe=lambda config: (f"TAdaFormer ({config.num_hidden_layers} layers of width {config.hidden_size}, patch "
+                             f"{config.patch_size}, tubelet {config.tubelet_size}"
+                             f"{', temporally enhanced' if config.temporal_enhance else ''}"
+                             f"{', two TAda blocks per layer' if config.double_tada else ''})"),
+    citation=TADA_CONVNEXT_V2.citation)
+MODEL_FAMILIES = {family.model_type: family for family in (TADA_RESNET, TADA_CONVNEXT_V2, TADAFORMER)}
 
 
 def family_of(config) -> ModelFamily:
@@ -82,6 +90,7 @@ class ReleasedCheckpoint:
     label_option: str  # the converter option that gives its label names
     pretraining: str = ""  # what the authors started from, for the card
     route_head_dim: int | None = None  # TAdaConvNeXtV2: the route attention's head size, which no shape shows
+    num_attention_heads: int | None = None  # TAdaFormer: the transformer's heads, which no shape shows
 
     @property
     def temporal_and_spatial_views(self) -> tuple[int, int]:
@@ -89,7 +98,7 @@ class ReleasedCheckpoint:
         return int(temporal), int(spatial)
 
     def convert_command(self) -> str:
-        if self.family is TADA_CONVNEXT_V2:  # the preset carries the frames, sampling and head size
+        if self.family is not TADA_RESNET:  # the preset carries the frames, sampling and head sizes
             return (f"python -m {self.family.converter} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth "
                     f"--output_dir {self.name} \\\n    --released {self.name} {self.label_option}")
         sampling = f"--sample_mode {self.sample_mode}" + (
@@ -110,6 +119,10 @@ TADA2D_R50 = dict(family=TADA_RESNET, architecture="TAda2D ResNet-50")
 # 3 x 2 (SSv2) views; the authors publish top-1 only. K400 clips take every 5th frame, as their configs say.
 V2_K400 = dict(family=TADA_CONVNEXT_V2, num_frames=16, sample_interval=5, top5=None, views="4x3", **KINETICS)
 V2_SSV2 = dict(family=TADA_CONVNEXT_V2, num_frames=16, top5=None, views="2x3", **SSV2)
+# TAdaFormer at 16 frames from CLIP, segment-based sampling on both datasets (the authors' configs), the same views.
+FORMER_K400 = dict(family=TADAFORMER, num_frames=16, top5=None, views="4x3", pretraining="CLIP",
+                   **{**KINETICS, "sample_mode": "segment", "sample_interval": 1})
+FORMER_SSV2 = dict(family=TADAFORMER, num_frames=16, top5=None, views="2x3", pretraining="CLIP", **SSV2)
 RELEASED_CHECKPOINTS = {
     checkpoint.name: checkpoint for checkpoint in (
         ReleasedCheckpoint("tada2d-r50-k400-8x8", num_frames=8, sample_interval=8, top1="76.7", top5=92.6,
@@ -130,6 +143,14 @@ RELEASED_CHECKPOINTS = {
                            route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
         ReleasedCheckpoint("tadaconvnextv2-s-ssv2-16f", architecture="TAdaConvNeXtV2-S", top1="68.4",
                            route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
+        ReleasedCheckpoint("tadaformer-b16-k400-16f", architecture="TAdaFormer-B/16", top1="84.5",
+                           num_attention_heads=12, **FORMER_K400),
+        ReleasedCheckpoint("tadaformer-l14-k400-16f", architecture="TAdaFormer-L/14", top1="87.6",
+                           num_attention_heads=16, **FORMER_K400),
+        ReleasedCheckpoint("tadaformer-b16-ssv2-16f", architecture="TAdaFormer-B/16", top1="70.4",
+                           num_attention_heads=12, **FORMER_SSV2),
+        ReleasedCheckpoint("tadaformer-l14-ssv2-16f", architecture="TAdaFormer-L/14", top1="72.4",
+                           num_attention_heads=16, **FORMER_SSV2),
     )
 }
 
@@ -162,6 +183,10 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
                 f"{checkpoint.num_frames} frames, one from each of {checkpoint.num_frames} equal segments")
     if family is TADA_RESNET:
         architecture = "TAda2D ResNet-50, temporally-adaptive 3x3 convolutions, 224 x 224 input."
+    elif family is TADAFORMER:
+        architecture = (f"{checkpoint.architecture}, CLIP's image encoder with a TAda block (temporally-adaptive "
+                        "depthwise 3x3 convolution) in every layer, 224 x 224 input; initialised by the authors from "
+                        "CLIP.")
     else:
         architecture = (f"{checkpoint.architecture}, temporally-adaptive depthwise 7x7 convolutions, 224 x 224 input; "
                         f"initialised by the authors from {checkpoint.pretraining}.")
@@ -248,7 +273,7 @@ A {family.architecture(config)} ({family.paper}) converted to a transformers mod
 original checkpoint `{source_file}`, exactly (every original tensor mapped, none left over).
 
 - {config.num_labels} labels ({label_origin}); {config.num_frames} frames at {config.image_size} x
-  {config.image_size}; stage widths {list(config.hidden_sizes)}.
+  {config.image_size}.
 - The accuracy of this checkpoint is not known to the converter: evaluate it before relying on it.
 
 {_usage(name)}

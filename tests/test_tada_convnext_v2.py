@@ -18,7 +18,8 @@ from transformers import AutoModelForVideoClassification, AutoVideoProcessor
 from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaVideoProcessor,
                       convert_tada_convnext_v2_checkpoint)
 from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import (
-    convert_original_state_dict, infer_config_kwargs, main as convert_main, read_original_config)
+    convert_original_state_dict, infer_config_kwargs, main as convert_main)
+from hf_video.models.original_configs import read_original_config
 from helpers.original_tadaconvnextv2 import OriginalTadaConvNextV2
 from helpers.video_files import write_numbered_video
 
@@ -240,12 +241,12 @@ def test_a_saved_folder_runs_in_a_pipeline_where_hf_video_cannot_be_imported(ref
     assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
     assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
     shipped = {path.name for path in folder.glob("*.py")}
-    assert {"modeling_tada_convnext_v2.py", "configuration_tada_convnext_v2.py", "tada_ops.py",
+    assert {"modeling_tada_convnext_v2.py", "configuration_tada_convnext_v2.py", "tada_ops.py", "tada_v2_ops.py",
             "config_checks.py"} <= shipped
     # The linked shared files arrive as copies of the one source.
-    from hf_video.models import config_checks, tada_ops
+    from hf_video.models import config_checks, tada_ops, tada_v2_ops
 
-    for module in (tada_ops, config_checks):
+    for module in (tada_ops, tada_v2_ops, config_checks):
         assert (folder / f"{module.__name__.rsplit('.', 1)[1]}.py").read_text() == open(module.__file__).read()
 
 

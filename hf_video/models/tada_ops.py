@@ -1,11 +1,13 @@
 """Operations that every TAda model family shares: the temporal average pool of the TAdaConv output branch, the
-per-frame spatial mean and the temporal convolutions that the route functions read, and the classifiers' handling
-of several views per video.
+per-frame spatial mean and the temporal convolutions that the route functions read, the classifiers' handling
+of several views per video, and activation checkpointing of blocks that hold BatchNorms.
 
 Activations are (batch * frames, ...) tensors, frames of one clip next to each other. This file imports only torch:
 each model folder holds it as a link to this one file, so that `register_for_auto_class` copies it beside the weights
 (it follows single-level relative imports only) and a saved folder stands alone; there is one source to edit.
 """
+
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -89,3 +91,59 @@ def average_views(logits: torch.Tensor, views: int | None) -> torch.Tensor:
     if views is None:
         return logits
     return logits.view(-1, views, logits.shape[-1]).softmax(dim=-1).mean(dim=1).log()
+
+
+class BatchNormStatisticsUpdatedOnce:
+    """Mixin for a block that holds BatchNorms and is a unit of activation checkpointing (before
+    `GradientCheckpointingLayer` among its bases). Checkpointing re-runs the block during backward; that re-run
+    normalises with the same batch statistics and leaves the BatchNorm running statistics alone, so a checkpointed
+    step updates them exactly once."""
+
+    @property
+    def _gradient_checkpointing_func(self):
+        return self.__dict__.get("_checkpointing_function")
+
+    @_gradient_checkpointing_func.setter
+    def _gradient_checkpointing_func(self, checkpoint_function):
+        # transformers sets the checkpointing function on every block; each block wraps it with its own replay rule.
+        self.__dict__["_checkpointing_function"] = (
+            None if checkpoint_function is None else _statistics_updated_once(checkpoint_function, self))
+
+    @_gradient_checkpointing_func.deleter
+    def _gradient_checkpointing_func(self):
+        self.__dict__.pop("_checkpointing_function", None)
+
+
+def _statistics_updated_once(checkpoint_function, layer: nn.Module):
+    """`checkpoint_function(function, *args)` for `layer`: only the first run of the layer's forward may update the
+    BatchNorm running statistics; the replay during backward normalises with the same batch statistics."""
+    def checkpointed(function, *args, **kwargs):
+        calls = 0
+
+        def run(*run_args, **run_kwargs):
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                return function(*run_args, **run_kwargs)
+            with _batch_norm_statistics_frozen(layer):
+                return function(*run_args, **run_kwargs)
+
+        return checkpoint_function(run, *args, **kwargs)
+
+    return checkpointed
+
+
+@contextmanager
+def _batch_norm_statistics_frozen(module: nn.Module):
+    # Momentum 0 keeps the running statistics bit-exact while the layer still normalises with the batch's, and
+    # saves the same tensors for backward as the first run (which non-reentrant checkpointing verifies).
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    try:
+        yield
+    finally:
+        for norm, (momentum, num_batches_tracked) in zip(norms, saved):
+            norm.momentum = momentum
+            norm.num_batches_tracked.copy_(num_batches_tracked)

@@ -22,18 +22,23 @@ import argparse
 import re
 from pathlib import Path
 
-import yaml
-
 from ...atomic_folder import atomic_folder
 from ...cards import TADA_CONVNEXT_V2, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
 from ...clips.clip_settings import RECIPE
 from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
 from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
+from ..original_configs import (
+    combined_settings,
+    config_value,
+    read_original_config,
+    sampling_mode,
+    stated_values,
+    stored_config,
+)
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
 from .modeling_tada_convnext_v2 import TadaConvNextV2ForVideoClassification
 
 RELEASED_CHECKPOINTS = released_checkpoints_of(TADA_CONVNEXT_V2)
-ORIGINAL_BASE_KEYS = ("_BASE", "_BASE_RUN", "_BASE_MODEL")
 # The authors' stem stride (every configuration of theirs), when nothing states it; the clip's mean and std default
 # to the recipe's, which are also theirs (0.45, 0.225).
 AUTHORS_STEM_TEMPORAL_STRIDE = 2
@@ -122,77 +127,29 @@ def infer_config_kwargs(original: dict) -> dict:
     return kwargs
 
 
-def read_original_config(path) -> dict:
-    """One of the authors' YAML configurations, with the files it names in `_BASE` / `_BASE_RUN` / `_BASE_MODEL`
-    (relative to it) merged under it as the authors' code merges them: the file over its run base over its model
-    base."""
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: cannot read the authors' YAML configuration ({error}).") from error
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected the authors' YAML configuration (a mapping with VIDEO, DATA, ...).")
-    merged = {}
-    for base_key in ("_BASE", "_BASE_MODEL", "_BASE_RUN"):  # lowest precedence first
-        if config.get(base_key):
-            base_path = path.parent / config[base_key]
-            if not base_path.is_file():
-                raise ValueError(f"{path}: its {base_key} {config[base_key]} is not at {base_path}; keep the authors' "
-                                 "configs folder together, or pass a configuration with nothing left to base files.")
-            merged = _merged(merged, read_original_config(base_path))
-    return _merged(merged, {key: value for key, value in config.items() if key not in ORIGINAL_BASE_KEYS})
-
-
-def _merged(base: dict, override: dict) -> dict:
-    result = dict(base)
-    for key, value in override.items():
-        result[key] = _merged(result[key], value) if isinstance(value, dict) and isinstance(
-            result.get(key), dict) else value
-    return result
-
-
-def _at(config: dict, dotted: str):
-    for name in dotted.split("."):
-        if not isinstance(config, dict) or name not in config:
-            return None
-        config = config[name]
-    return config
+# What the authors' configurations state beyond the weights' shapes: our name -> their key.
+ORIGINAL_CONFIG_KEYS = {
+    "route_head_dim": "VIDEO.BACKBONE.BRANCH.HEAD_DIM", "stem_temporal_stride": "VIDEO.BACKBONE.STEM.T_STRIDE",
+    "stem_temporal_kernel_size": "VIDEO.BACKBONE.STEM.T_KERNEL_SIZE", "depths": "VIDEO.BACKBONE.DEPTH",
+    "hidden_sizes": "VIDEO.BACKBONE.NUM_FILTERS", "route_reduction": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_R",
+    "route_kernel_sizes": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_K",
+    "layer_scale_init_value": "VIDEO.BACKBONE.LARGE_SCALE_INIT_VALUE", "drop_path_rate": "VIDEO.BACKBONE.DROP_PATH",
+    "classifier_dropout": "VIDEO.HEAD.DROPOUT_RATE", "num_labels": "VIDEO.HEAD.NUM_CLASSES",
+    "num_frames": "DATA.NUM_INPUT_FRAMES", "image_size": "DATA.TRAIN_CROP_SIZE",
+}
+ORIGINAL_PROCESSOR_KEYS = {"image_mean": "DATA.MEAN", "image_std": "DATA.STD", "sample_interval": "DATA.SAMPLING_RATE"}
 
 
 def facts_from_original_config(config: dict, origin: str) -> tuple[dict, dict]:
     """(config kwargs, processor kwargs) that an authors' configuration states beyond the weights' shapes; a
     configuration of another architecture is refused."""
-    meta_arch, branch = _at(config, "VIDEO.BACKBONE.META_ARCH"), _at(config, "VIDEO.BACKBONE.BRANCH.NAME")
+    meta_arch = config_value(config, "VIDEO.BACKBONE.META_ARCH")
+    branch = config_value(config, "VIDEO.BACKBONE.BRANCH.NAME")
     if (meta_arch, branch) != ("ConvNeXt", "TAdaConvNeXtV2Block") and (meta_arch or branch):
         raise ValueError(f"{origin} describes a {meta_arch} with {branch} blocks, not a TAdaConvNeXtV2 (ConvNeXt with "
                          "TAdaConvNeXtV2Block): is it the configuration of this checkpoint?")
-    model = {name: _at(config, key) for name, key in (
-        ("route_head_dim", "VIDEO.BACKBONE.BRANCH.HEAD_DIM"), ("stem_temporal_stride", "VIDEO.BACKBONE.STEM.T_STRIDE"),
-        ("stem_temporal_kernel_size", "VIDEO.BACKBONE.STEM.T_KERNEL_SIZE"),
-        ("depths", "VIDEO.BACKBONE.DEPTH"), ("hidden_sizes", "VIDEO.BACKBONE.NUM_FILTERS"),
-        ("route_reduction", "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_R"),
-        ("route_kernel_sizes", "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_K"),
-        ("layer_scale_init_value", "VIDEO.BACKBONE.LARGE_SCALE_INIT_VALUE"),
-        ("drop_path_rate", "VIDEO.BACKBONE.DROP_PATH"), ("classifier_dropout", "VIDEO.HEAD.DROPOUT_RATE"),
-        ("num_labels", "VIDEO.HEAD.NUM_CLASSES"), ("num_frames", "DATA.NUM_INPUT_FRAMES"),
-        ("image_size", "DATA.TRAIN_CROP_SIZE"))}
-    processor = {name: _at(config, key) for name, key in (
-        ("image_mean", "DATA.MEAN"), ("image_std", "DATA.STD"), ("sample_interval", "DATA.SAMPLING_RATE"))}
-    sampling = _at(config, "DATA.SAMPLING_MODE")
-    if sampling is not None:
-        modes = {"interval_based": "interval", "segment_based": "segment"}
-        if sampling not in modes:
-            raise ValueError(f"{origin}: DATA.SAMPLING_MODE {sampling!r} is neither interval_based nor segment_based.")
-        processor["sample_mode"] = modes[sampling]
-    model = {name: _numbers(value) for name, value in model.items() if value is not None}
-    if isinstance(model.get("layer_scale_init_value"), str):  # PyYAML reads 1e-6 (no dot) as a string
-        model["layer_scale_init_value"] = float(model["layer_scale_init_value"])
-    return model, {name: value for name, value in processor.items() if value is not None}
-
-
-def _numbers(value):
-    return list(value) if isinstance(value, (list, tuple)) else value
+    processor = {**stated_values(config, ORIGINAL_PROCESSOR_KEYS), **sampling_mode(config, origin)}
+    return stated_values(config, ORIGINAL_CONFIG_KEYS), processor
 
 
 def _preset_facts(released: str, num_labels: int, checkpoint_path) -> tuple[dict, dict]:
@@ -210,34 +167,24 @@ def conversion_settings(checkpoint: dict, checkpoint_path, original, original_co
     configuration, `original_config` and the overrides, each over the ones before. A setting that the shapes show
     and a configuration contradicts is an error."""
     shapes = infer_config_kwargs(original)
-    model, processor = {"stem_temporal_stride": AUTHORS_STEM_TEMPORAL_STRIDE}, {}
     sources = []
     if released is not None:
         sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
-    stored = checkpoint.get("cfg")
-    if isinstance(stored, str) and stored.strip():
-        parsed = yaml.safe_load(stored)
-        if isinstance(parsed, dict):
-            sources.append((f"the configuration stored in {checkpoint_path}",
-                            facts_from_original_config(parsed, f"the configuration stored in {checkpoint_path}")))
+    stored = stored_config(checkpoint)
+    if stored is not None:
+        origin = f"the configuration stored in {checkpoint_path}"
+        sources.append((origin, facts_from_original_config(stored, origin)))
     if original_config is not None:
         facts = facts_from_original_config(read_original_config(original_config), str(original_config))
         sources.append((str(original_config), facts))
-    for origin, (model_facts, processor_facts) in sources:
-        for name, value in model_facts.items():
-            if name in shapes and value != shapes[name]:
-                raise ValueError(f"{origin} gives {name}={value!r}, but the checkpoint's tensors show "
-                                 f"{shapes[name]!r}: the configuration is not this checkpoint's.")
-        model.update({name: value for name, value in model_facts.items() if name not in shapes})
-        processor.update(processor_facts)
-    model.update(config_overrides or {})
-    processor.update(processor_overrides or {})
+    model, processor = combined_settings(shapes, {"stem_temporal_stride": AUTHORS_STEM_TEMPORAL_STRIDE}, sources,
+                                         config_overrides, processor_overrides)
     if shapes["temporal_adaptive"] and model.get("route_head_dim") is None:
         raise ValueError(f"{checkpoint_path}: the route functions' attention head size is not in the weights' shapes, "
                          "and a wrong one gives wrong outputs. Give the authors' configuration (--original_config "
                          "CONFIG.yaml, VIDEO.BACKBONE.BRANCH.HEAD_DIM), a --released preset, or --route_head_dim "
                          "(the authors use 48 for T and S, 64 for B).")
-    return {**model, **shapes}, processor
+    return model, processor
 
 
 def convert_tada_convnext_v2_checkpoint(checkpoint_path, output_dir, original_config=None, released=None,

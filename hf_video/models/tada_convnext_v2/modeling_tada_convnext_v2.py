@@ -4,19 +4,13 @@ After the Conv3d stem, the network mixes frames only in the route functions and 
 on frames: activations are (batch * frames, channels, height, width) tensors in channels-last memory, every spatial
 convolution an ordinary 2D one, every LayerNorm and Linear a plain one over the last axis of a channels-last view.
 
-TAdaConv as one op. The authors' TAdaConv2dV2 builds a weight per clip and frame, alpha_bt * W, and runs a grouped
-convolution over all of them. In this model it is depthwise and calibrated on its output channels, and then
-conv(x, alpha * W) = alpha * conv(x, W): output channel c of a depthwise convolution reads input channel c alone,
-y_c = sum_ij W_c[i, j] x_c[. + i, . + j], which is linear in W_c, so scaling the kernel W_c by the number alpha_c
-scales y_c by alpha_c. With the bias calibrated by beta, conv(x, alpha * W) + beta * b = alpha * conv(x, W) + beta * b:
-one depthwise convolution of all frames with the shared weight, then one multiply-add per element.
+TAdaConv as one op: see tada_v2_ops, which this model shares with TAdaFormer.
 
-This file imports only torch, transformers and its sibling files (configuration, tada_ops), so that
+This file imports only torch, transformers and its sibling files (configuration, tada_ops, tada_v2_ops), so that
 `register_for_auto_class` can ship them beside saved weights for `trust_remote_code=True` users.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
@@ -29,127 +23,34 @@ from transformers.modeling_outputs import (
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
-from .tada_ops import average_views, flatten_views, spatial_mean, temporal_average_pool, temporal_convolution
+from .tada_ops import average_views, flatten_views, temporal_average_pool
+from .tada_v2_ops import (
+    TadaDepthwiseConv2d,
+    TadaRouteFunction,
+    channels_first,
+    channels_last,
+    drop_path_per_clip,
+    quick_gelu_mlp,
+    starting_at_zero,
+)
 
 STEM_PATCH_SIZE = 4
 DOWNSAMPLING_FACTOR = 2
 DEPTHWISE_KERNEL_SIZE = 7
 MLP_RATIO = 4
-QUICK_GELU_SCALE = 1.702
-
-
-def _starting_at_zero(module: nn.Module) -> nn.Module:
-    """Marks a layer whose weights `_init_weights` sets to zero: the authors switch the TAda paths off at the start."""
-    module.zero_init_weight = True
-    return module
-
-
-def _channels_last(frames: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, H, W, C), a view: contiguous for frames in channels-last memory."""
-    return frames.permute(0, 2, 3, 1)
-
-
-def _channels_first(frames: torch.Tensor) -> torch.Tensor:
-    """(N, H, W, C) -> (N, C, H, W), a view in channels-last memory."""
-    return frames.permute(0, 3, 1, 2)
 
 
 def _layer_norm_channels(frames: torch.Tensor, norm: nn.LayerNorm) -> torch.Tensor:
     """LayerNorm over the channels of (N, C, H, W) frames (the authors' channels-first LayerNorm)."""
-    return _channels_first(norm(_channels_last(frames)))
+    return channels_first(norm(channels_last(frames)))
 
 
-class TadaDepthwiseConv2d(nn.Module):
-    """TAdaConv2dV2 as the blocks use it: a depthwise k x k convolution whose weight and bias are calibrated per clip,
-    frame and output channel. `forward(frames, weight_calibration, bias_calibration)` returns, for every frame,
-    conv(x, alpha * W) + beta * b, computed as alpha * conv(x, W) + beta * b (see the module docstring), in
-    channels-last layout (N, H, W, C). Without calibration it is the plain depthwise convolution."""
-
-    def __init__(self, channels: int, kernel_size: int = DEPTHWISE_KERNEL_SIZE):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(channels, 1, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(channels))
-        self.padding = kernel_size // 2
-
-    def forward(self, frames, weight_calibration=None, bias_calibration=None) -> torch.Tensor:
-        # frames: (N, C, H, W); calibrations: (N, C) or None.
-        channels = frames.shape[1]
-        bias = None if weight_calibration is not None else self.bias
-        output = _channels_last(F.conv2d(frames, self.weight, bias, padding=self.padding, groups=channels))
-        if weight_calibration is None:
-            return output
-        bias = self.bias if bias_calibration is None else bias_calibration * self.bias
-        bias = bias.expand_as(weight_calibration)
-        return torch.addcmul(bias[:, None, None, :], output, weight_calibration[:, None, None, :])
-
-    def extra_repr(self) -> str:
-        channels, _, kernel_size, _ = self.weight.shape
-        return f"{channels}, kernel_size={kernel_size}, padding={self.padding}, groups={channels}"
-
-
-class QuickGELU(nn.Module):
-    """x * sigmoid(1.702 x), the authors' activation in the route functions."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(QUICK_GELU_SCALE * x)
-
-
-class TadaConvNextV2RouteFunction(nn.Module):
-    """Computes a block's calibrations from its input, per clip, frame and channel: per-frame channel means ->
-    temporal convolution -> LayerNorm -> QuickGELU -> + self-attention over the frames (LayerNorm first) -> temporal
-    convolution (one for the weight, one for the bias) -> + 1. The last convolutions start at zero: calibration 1.
-
-    The authors' layers are 1x1 and k x 1 x 1 Conv3d over (B, C, T, 1, 1); here they are matrix products over
-    (B, T, C) sequences with the same weights. Two quirks of theirs are kept, since the checkpoints learned them:
-    attention scores are scaled by (route channels)^-0.5, not (head size)^-0.5, and a head's channels in q, k and v
-    are every `num_heads`-th one (head index fastest), while its output channels are contiguous."""
+class TadaConvNextV2RouteFunction(TadaRouteFunction):
+    """The route function of a TAdaConvNeXtV2 block (see `TadaRouteFunction`): calibration starts at 1."""
 
     def __init__(self, config: TadaConvNextV2Config, channels: int):
-        super().__init__()
-        hidden = channels // config.route_reduction
-        reduce_kernel, expand_kernel = config.route_kernel_sizes
-        self.head_dim = config.route_head_dim
-        self.num_heads = hidden // config.route_head_dim
-        self.scale = hidden**-0.5
-        self.reduce = nn.Conv1d(channels, hidden, reduce_kernel, padding=reduce_kernel // 2)
-        self.normalization = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-        self.activation = QuickGELU()
-        self.attention_normalization = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-        self.qkv = nn.Linear(hidden, 3 * hidden)
-        self.attention_output = nn.Linear(hidden, hidden)
-        self.expand = _starting_at_zero(
-            nn.Conv1d(hidden, channels, expand_kernel, padding=expand_kernel // 2, bias=False))
-        self.expand_bias = _starting_at_zero(
-            nn.Conv1d(hidden, channels, expand_kernel, padding=expand_kernel // 2, bias=False)
-        ) if config.bias_calibration else None
-
-    def forward(self, frames: torch.Tensor, num_frames: int):
-        """(N, C, H, W) frames -> (weight calibration, bias calibration or None), each (N, C)."""
-        channels = frames.shape[1]
-        hidden = temporal_convolution(spatial_mean(frames).view(-1, num_frames, channels), self.reduce)
-        hidden = self.activation(self.normalization(hidden))
-        hidden = hidden + self.attention(self.attention_normalization(hidden))
-        weight_calibration = (temporal_convolution(hidden, self.expand) + 1).view(-1, channels)
-        if self.expand_bias is None:
-            return weight_calibration, None
-        return weight_calibration, (temporal_convolution(hidden, self.expand_bias) + 1).view(-1, channels)
-
-    def attention(self, sequence: torch.Tensor) -> torch.Tensor:
-        batch, num_frames, hidden = sequence.shape
-        qkv = self.qkv(sequence).view(batch, num_frames, 3, self.head_dim, self.num_heads).permute(2, 0, 4, 1, 3)
-        attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale=self.scale)  # (B, heads, T, d)
-        return self.attention_output(attended.transpose(1, 2).reshape(batch, num_frames, hidden))
-
-
-def drop_path_per_clip(branch: torch.Tensor, num_frames: int, rate: float, training: bool) -> torch.Tensor:
-    """Stochastic depth: zero a residual branch for whole clips (all their frames) with probability `rate`, and
-    scale the kept ones by 1 / (1 - rate). `branch` is (batch * frames, ...)."""
-    if rate == 0.0 or not training:
-        return branch
-    keep = 1.0 - rate
-    clips = branch.shape[0] // num_frames
-    mask = branch.new_empty(clips).bernoulli_(keep).div_(keep)
-    return (branch.view(clips, num_frames, -1) * mask[:, None, None]).view(branch.shape)
+        super().__init__(channels, config.route_reduction, config.route_kernel_sizes, config.route_head_dim,
+                         config.bias_calibration, config.layer_norm_eps, calibration_starts_at_one=True)
 
 
 class TadaConvNextV2Layer(GradientCheckpointingLayer):
@@ -159,11 +60,11 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
 
     def __init__(self, config: TadaConvNextV2Config, channels: int, drop_path_rate: float):
         super().__init__()
-        self.dwconv = TadaDepthwiseConv2d(channels)
+        self.dwconv = TadaDepthwiseConv2d(channels, DEPTHWISE_KERNEL_SIZE)
         self.layernorm = nn.LayerNorm(channels, eps=config.layer_norm_eps)
         if config.temporal_adaptive:
             self.route = TadaConvNextV2RouteFunction(config, channels)
-            self.temporal_pool_layernorm = _starting_at_zero(nn.LayerNorm(channels, eps=config.layer_norm_eps))
+            self.temporal_pool_layernorm = starting_at_zero(nn.LayerNorm(channels, eps=config.layer_norm_eps))
         else:
             self.route = self.temporal_pool_layernorm = None
         self.temporal_pool_kernel_size = config.temporal_pool_kernel_size
@@ -186,17 +87,12 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
         if self.layer_scale_parameter is not None:
             hidden = hidden * self.layer_scale_parameter
         hidden = drop_path_per_clip(hidden, num_frames, self.drop_path_rate, self.training)
-        return frames + _channels_first(hidden)
+        return frames + channels_first(hidden)
 
     def inverted_bottleneck(self, hidden: torch.Tensor) -> torch.Tensor:
-        """pwconv2(activation(pwconv1(hidden))). QuickGELU, x * sigmoid(1.702 x), is SiLU(1.702 x) / 1.702: the
-        factors go into the two layers' weights (C x 4C numbers, not the N x H x W x 4C activations), leaving one
-        fused SiLU, whose backward keeps one tensor, where x * sigmoid(1.702 x) takes three passes forward and keeps
-        two."""
-        if not self.quick_gelu:
-            return self.pwconv2(self.activation(self.pwconv1(hidden)))
-        expanded = F.linear(hidden, self.pwconv1.weight * QUICK_GELU_SCALE, self.pwconv1.bias * QUICK_GELU_SCALE)
-        return F.linear(F.silu(expanded), self.pwconv2.weight / QUICK_GELU_SCALE, self.pwconv2.bias)
+        if self.quick_gelu:  # as one fused SiLU (see quick_gelu_mlp)
+            return quick_gelu_mlp(hidden, self.pwconv1, self.pwconv2)
+        return self.pwconv2(self.activation(self.pwconv1(hidden)))
 
 
 class TadaConvNextV2Stage(nn.Module):
@@ -243,7 +139,7 @@ class TadaConvNextV2Embeddings(nn.Module):
         embedded = self.patch_embeddings(video)
         batch, channels, num_frames, height, width = embedded.shape
         frames = self.layernorm(embedded.permute(0, 2, 3, 4, 1).reshape(batch * num_frames, height, width, channels))
-        return _channels_first(frames), num_frames
+        return channels_first(frames), num_frames
 
     def _check(self, pixel_values: torch.Tensor) -> None:
         shape = tuple(pixel_values.shape)

@@ -12,7 +12,6 @@ This file imports only torch, transformers and its sibling files (configuration,
 """
 
 import math
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +26,14 @@ from transformers.modeling_outputs import (
 )
 
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
-from .tada_ops import average_views, flatten_views, spatial_mean, temporal_average_pool, temporal_convolution
+from .tada_ops import (
+    BatchNormStatisticsUpdatedOnce,
+    average_views,
+    flatten_views,
+    spatial_mean,
+    temporal_average_pool,
+    temporal_convolution,
+)
 
 # The original's route-function BatchNorm ignores the model-wide settings.
 ROUTE_BATCH_NORM_EPS = 1e-5
@@ -140,24 +146,11 @@ class TadaResNetConvLayer(nn.Module):
         return self.activation(self.normalization(self.convolution(frames)))
 
 
-class TadaResNetLayer(GradientCheckpointingLayer):
+class TadaResNetLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer):
     """A residual block, the unit of activation checkpointing (`gradient_checkpointing_enable`, `every_n_layers`
     counts these). The checkpointing re-runs a block during backward; that re-run normalises with the same batch
-    statistics and leaves the BatchNorm running statistics alone, so a checkpointed step updates them exactly once."""
-
-    @property
-    def _gradient_checkpointing_func(self):
-        return self.__dict__.get("_checkpointing_function")
-
-    @_gradient_checkpointing_func.setter
-    def _gradient_checkpointing_func(self, checkpoint_function):
-        # transformers sets the checkpointing function on every block; each block wraps it with its own replay rule.
-        self.__dict__["_checkpointing_function"] = (
-            None if checkpoint_function is None else _statistics_updated_once(checkpoint_function, self))
-
-    @_gradient_checkpointing_func.deleter
-    def _gradient_checkpointing_func(self):
-        self.__dict__.pop("_checkpointing_function", None)
+    statistics and leaves the BatchNorm running statistics alone, so a checkpointed step updates them exactly once
+    (`BatchNormStatisticsUpdatedOnce`)."""
 
 
 class TadaResNetBottleneckLayer(TadaResNetLayer):
@@ -236,42 +229,6 @@ class TadaResNetEncoder(nn.Module):
                 frames = _as_frames(video)
             frames = stage(frames, num_frames)
         return _as_video(frames, num_frames), stage_outputs
-
-
-def _statistics_updated_once(checkpoint_function, layer: nn.Module):
-    """`checkpoint_function(function, *args)` for `layer`: activation checkpointing runs the layer's forward a
-    second time during backward; only the first run may update the BatchNorm running statistics, the replay
-    normalises with the same batch statistics and leaves them alone."""
-    def checkpointed(function, *args, **kwargs):
-        calls = 0
-
-        def run(*run_args, **run_kwargs):
-            nonlocal calls
-            calls += 1
-            if calls == 1:
-                return function(*run_args, **run_kwargs)
-            with _batch_norm_statistics_frozen(layer):
-                return function(*run_args, **run_kwargs)
-
-        return checkpoint_function(run, *args, **kwargs)
-
-    return checkpointed
-
-
-@contextmanager
-def _batch_norm_statistics_frozen(module: nn.Module):
-    # Momentum 0 keeps the running statistics bit-exact while the layer still normalises with the batch's, and
-    # saves the same tensors for backward as the first run (which non-reentrant checkpointing verifies).
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
-    for norm in norms:
-        norm.momentum = 0.0
-    try:
-        yield
-    finally:
-        for norm, (momentum, num_batches_tracked) in zip(norms, saved):
-            norm.momentum = momentum
-            norm.num_batches_tracked.copy_(num_batches_tracked)
 
 
 class TadaResNetEmbeddings(nn.Module):

@@ -1,0 +1,1 @@
+../tada_v2_ops.py

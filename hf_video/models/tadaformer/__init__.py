@@ -1,0 +1,15 @@
+from .configuration_tadaformer import TadaFormerConfig
+from .modeling_tadaformer import (
+    TadaFormerForVideoClassification,
+    TadaFormerModel,
+    TadaFormerPreTrainedModel,
+    TadaFormerTadaBlock,
+)
+
+__all__ = [
+    "TadaFormerConfig",
+    "TadaFormerForVideoClassification",
+    "TadaFormerModel",
+    "TadaFormerPreTrainedModel",
+    "TadaFormerTadaBlock",
+]

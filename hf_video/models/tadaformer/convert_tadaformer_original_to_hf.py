@@ -1,0 +1,308 @@
+"""The authors' TAdaFormer checkpoints (alibaba-mmai-research/TAdaConv) -> transformers folders.
+
+    python -m hf_video.models.tadaformer.convert_tadaformer_original_to_hf \
+        --checkpoint_path CKPT --output_dir DIR [--original_config CONFIG.yaml | --released NAME] [--ema] \
+        [--label_set kinetics400 | --id2label labels.json] [--num_attention_heads 12 --num_frames 16 ...]
+
+Checkpoints are read with `torch.load(weights_only=True)` only, in the authors' layout (`model_state`, or the EMA
+weights `model_ema_state` with --ema; with or without DistributedDataParallel's `module.` prefix). Width, depth, patch
+and tubelet sizes, the MLP width, the TAda blocks' reductions, kernels and variants (temporally enhanced, two per
+layer), the projection and the number of classes are read off the tensors' shapes. What no shape shows comes, in
+rising precedence, from a `--released` preset, from the configuration the authors' code stores in its checkpoints,
+from `--original_config` (one of the authors' YAML files; `_BASE`, `_BASE_RUN` and `_BASE_MODEL` files are followed
+relative to it), and from the options here: the number of attention heads, the tubelet's temporal stride, the frame
+count, sampling and normalisation of the clips, the dropout settings. The number of heads has no default: a wrong
+one gives wrong outputs, so the converter asks for it. nn.MultiheadAttention's packed input projection is split into
+the q, k and v projections of transformers' attention.
+
+The output folder holds config.json, model.safetensors, the video processor's config (CLIP's mean and std unless the
+configuration says otherwise), the modeling code for `trust_remote_code=True`, and a model card (README.md).
+"""
+
+import argparse
+import math
+import re
+from pathlib import Path
+
+from ...atomic_folder import atomic_folder
+from ...cards import TADAFORMER, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
+from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
+from ..original_configs import (
+    combined_settings,
+    config_value,
+    read_original_config,
+    sampling_mode,
+    stated_values,
+    stored_config,
+)
+from .configuration_tadaformer import TadaFormerConfig
+from .modeling_tadaformer import TadaFormerForVideoClassification
+
+RELEASED_CHECKPOINTS = released_checkpoints_of(TADAFORMER)
+# The authors' tubelet stride (every configuration of theirs), when nothing states it.
+AUTHORS_TUBELET_STRIDE = 2
+# CLIP's normalisation, which the authors' TAdaFormer configurations use; their models sample segment-based.
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+PROCESSOR_DEFAULTS = {"image_mean": CLIP_MEAN, "image_std": CLIP_STD, "sample_mode": "segment"}
+
+_TENSOR = r"(weight|bias)"
+# Parts of a layer: original name (inside `backbone.layers.<i>.`) -> ours (inside `...encoder.layers.<i>.`).
+_TADA_PARTS = {
+    "tada_pre_proj": "down",
+    "tadaconv": "conv",
+    "tadaconv.rf_func.a": "route.reduce",
+    "tadaconv.rf_func.norm": "route.normalization",
+    "tadaconv.rf_func.norm_transformer": "route.attention_normalization",
+    "tadaconv.rf_func.qkv_proj": "route.qkv",
+    "tadaconv.rf_func.attn_out": "route.attention_output",
+    "tadaconv.rf_func.b": "route.expand",
+    "tadaconv.rf_func.b_bias": "route.expand_bias",
+    "tadaconv.bn_a": "normalization",
+    "tadaconv.bn_b": "temporal_pool_normalization",
+    "tada_proj": "up",
+}
+_LAYER_PARTS = {
+    "attn.out_proj": "self_attn.out_proj",
+    "ln_1": "layer_norm1",
+    "mlp.c_fc": "mlp.fc1",
+    "mlp.c_proj": "mlp.fc2",
+    "ln_2": "layer_norm2",
+}
+_BATCH_NORM_TENSOR = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
+_ORIGINAL_TADA_KEY = re.compile(rf"backbone\.layers\.(\d+)\.(tada2?)\.(.+)\.{_BATCH_NORM_TENSOR}")
+_ORIGINAL_LAYER_KEY = re.compile(rf"backbone\.layers\.(\d+)\.(.+)\.{_TENSOR}")
+_ORIGINAL_IN_PROJECTION_KEY = re.compile(r"backbone\.layers\.(\d+)\.attn\.in_proj_(weight|bias)")
+_PREFIX = "tadaformer"
+_ORIGINAL_OTHER_KEYS = {
+    "backbone.conv1.weight": f"{_PREFIX}.embeddings.patch_embedding.weight",
+    "backbone.class_embedding": f"{_PREFIX}.embeddings.class_embedding",
+    "backbone.positional_embedding": f"{_PREFIX}.embeddings.position_embedding.weight",
+    "backbone.ln_pre.weight": f"{_PREFIX}.embeddings.pre_layernorm.weight",
+    "backbone.ln_pre.bias": f"{_PREFIX}.embeddings.pre_layernorm.bias",
+    "backbone.ln_post.weight": f"{_PREFIX}.post_layernorm.weight",
+    "backbone.ln_post.bias": f"{_PREFIX}.post_layernorm.bias",
+    "head.out.weight": "classifier.weight",
+    "head.out.bias": "classifier.bias",
+}
+
+
+def rename_original_key(key: str) -> str | None:
+    """Our name for an original state-dict key, or None if the key is not part of a TAdaFormer (the packed attention
+    projection and the backbone's `proj` are split or transposed by `split_original_tensors` first)."""
+    if key in _ORIGINAL_OTHER_KEYS:
+        return _ORIGINAL_OTHER_KEYS[key]
+    if match := _ORIGINAL_TADA_KEY.fullmatch(key):
+        part = _TADA_PARTS.get(match[3])
+        return None if part is None else f"{_PREFIX}.encoder.layers.{match[1]}.{match[2]}.{part}.{match[4]}"
+    if match := _ORIGINAL_LAYER_KEY.fullmatch(key):
+        part = _LAYER_PARTS.get(match[2])
+        return None if part is None else f"{_PREFIX}.encoder.layers.{match[1]}.{part}.{match[3]}"
+    return None
+
+
+def split_original_tensors(original: dict) -> dict:
+    """The original state dict with nn.MultiheadAttention's packed `in_proj_weight` / `in_proj_bias` split into our
+    q, k and v projections (already under our names), and the backbone's `proj` (features x output, applied as
+    x @ proj) as our projection layer's weight (output x features)."""
+    split = {}
+    for key, tensor in original.items():
+        if match := _ORIGINAL_IN_PROJECTION_KEY.fullmatch(key):
+            for name, part in zip(("q_proj", "k_proj", "v_proj"), tensor.chunk(3, dim=0)):
+                split[f"{_PREFIX}.encoder.layers.{match[1]}.self_attn.{name}.{match[2]}"] = part
+        elif key == "backbone.proj":
+            split[f"{_PREFIX}.projection.weight"] = tensor.t()
+        else:
+            split[key] = tensor
+    return split
+
+
+def convert_original_state_dict(original: dict, target_state_dict: dict) -> dict:
+    """Map every original tensor onto a `TadaFormerForVideoClassification` state dict, dropping singleton axes; a
+    `ValueError` lists whatever is left over, missing or of another shape."""
+    return map_state_dict(split_original_tensors(original), target_state_dict,
+                          lambda key: key if key in target_state_dict else rename_original_key(key),
+                          "Check the width, depth, TAda block variants and number of classes.")
+
+
+def infer_config_kwargs(original: dict) -> dict:
+    """TadaFormerConfig arguments read off an authors' state dict's tensor shapes."""
+    def shape(key):
+        if key not in original:
+            raise ValueError(f"the checkpoint has no {key}: it is not a TAdaFormer state dict (the authors' "
+                             "VisionTransformer backbone with TAdaFormerBlock layers).")
+        return tuple(original[key].shape)
+
+    layers = {int(match[1]) for key in original
+              if (match := re.fullmatch(r"backbone\.layers\.(\d+)\.ln_1\.weight", key))}
+    if not layers or layers != set(range(len(layers))):
+        raise ValueError(f"expected layers 0..n-1, found {sorted(layers)}: not a TAdaFormer state dict.")
+    hidden_size = shape("backbone.class_embedding")[0]
+    channels, num_channels, tubelet_size, patch_size, _ = shape("backbone.conv1.weight")
+    positions = shape("backbone.positional_embedding")[0] - 1
+    grid = math.isqrt(positions)
+    if grid * grid != positions:
+        raise ValueError(f"backbone.positional_embedding holds {positions} patch positions, not a square grid.")
+    kwargs = dict(hidden_size=hidden_size, num_hidden_layers=len(layers), num_channels=num_channels,
+                  tubelet_size=tubelet_size, patch_size=patch_size, image_size=grid * patch_size,
+                  intermediate_size=shape("backbone.layers.0.mlp.c_fc.weight")[0],
+                  num_labels=shape("head.out.weight")[0],
+                  projection_dim=shape("backbone.proj")[1] if "backbone.proj" in original else None)
+    block = "backbone.layers.0.tada"
+    kwargs["temporal_adaptive"] = f"{block}.tadaconv.weight" in original
+    if kwargs["temporal_adaptive"]:
+        down = shape(f"{block}.tada_pre_proj.weight")
+        reduced, tada_channels, reduce_kernel = shape(f"{block}.tadaconv.rf_func.a.weight")[:3]
+        kwargs.update(tada_reduction=hidden_size // down[0], temporal_enhance=len(down) == 5,
+                      double_tada=f"{block}2.tadaconv.weight" in original,
+                      route_reduction=tada_channels // reduced,
+                      route_kernel_sizes=[reduce_kernel, shape(f"{block}.tadaconv.rf_func.b.weight")[2]],
+                      bias_calibration=f"{block}.tadaconv.rf_func.b_bias.weight" in original)
+    return kwargs
+
+
+# What the authors' configurations state beyond the weights' shapes: our name -> their key.
+ORIGINAL_CONFIG_KEYS = {
+    "num_attention_heads": "VIDEO.BACKBONE.NUM_HEADS", "tubelet_stride": "VIDEO.BACKBONE.TUBLET_STRIDE",
+    "tubelet_size": "VIDEO.BACKBONE.TUBLET_SIZE", "patch_size": "VIDEO.BACKBONE.PATCH_SIZE",
+    "hidden_size": "VIDEO.BACKBONE.NUM_FEATURES", "num_hidden_layers": "VIDEO.BACKBONE.DEPTH",
+    "tada_reduction": "VIDEO.BACKBONE.REDUCTION", "route_reduction": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_R",
+    "route_kernel_sizes": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_K", "temporal_enhance": "VIDEO.BACKBONE.TEMP_ENHANCE",
+    "double_tada": "VIDEO.BACKBONE.DOUBLE_TADA", "attention_dropout": "VIDEO.BACKBONE.ATTN_DROPOUT",
+    "drop_path_rate": "VIDEO.BACKBONE.DROP_PATH", "classifier_dropout": "VIDEO.HEAD.DROPOUT_RATE",
+    "num_labels": "VIDEO.HEAD.NUM_CLASSES", "num_frames": "DATA.NUM_INPUT_FRAMES",
+    "image_size": "VIDEO.BACKBONE.INPUT_RES",
+}
+ORIGINAL_PROCESSOR_KEYS = {"image_mean": "DATA.MEAN", "image_std": "DATA.STD", "sample_interval": "DATA.SAMPLING_RATE"}
+
+
+def facts_from_original_config(config: dict, origin: str) -> tuple[dict, dict]:
+    """(config kwargs, processor kwargs) that an authors' configuration states beyond the weights' shapes; a
+    configuration of another architecture is refused."""
+    meta_arch = config_value(config, "VIDEO.BACKBONE.META_ARCH")
+    branch = config_value(config, "VIDEO.BACKBONE.BRANCH.NAME")
+    if (meta_arch, branch) != ("VisionTransformer", "TAdaFormerBlock") and (meta_arch or branch):
+        raise ValueError(f"{origin} describes a {meta_arch} with {branch} layers, not a TAdaFormer (VisionTransformer "
+                         "with TAdaFormerBlock): is it the configuration of this checkpoint?")
+    model = stated_values(config, ORIGINAL_CONFIG_KEYS)
+    if config_value(config, "VIDEO.BACKBONE.REQUIRE_PROJ") is False:
+        model["projection_dim"] = None
+    processor = {**stated_values(config, ORIGINAL_PROCESSOR_KEYS), **sampling_mode(config, origin)}
+    return model, processor
+
+
+def _preset_facts(released: str, num_labels: int, checkpoint_path) -> tuple[dict, dict]:
+    checkpoint = RELEASED_CHECKPOINTS[released]
+    if checkpoint.num_labels != num_labels:
+        raise ValueError(f"{released} has {checkpoint.num_labels} classes; {checkpoint_path} has {num_labels}: is it "
+                         "the right file?")
+    return ({"num_attention_heads": checkpoint.num_attention_heads, "num_frames": checkpoint.num_frames},
+            {"sample_mode": checkpoint.sample_mode, "sample_interval": checkpoint.sample_interval})
+
+
+def conversion_settings(checkpoint: dict, checkpoint_path, original, original_config=None, released=None,
+                        config_overrides=None, processor_overrides=None) -> tuple[dict, dict]:
+    """(TadaFormerConfig kwargs, video processor kwargs): the shapes, then the preset, the checkpoint's stored
+    configuration, `original_config` and the overrides, each over the ones before. A setting that the shapes show
+    and a configuration contradicts is an error."""
+    shapes = infer_config_kwargs(original)
+    sources = []
+    if released is not None:
+        sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
+    stored = stored_config(checkpoint)
+    if stored is not None:
+        origin = f"the configuration stored in {checkpoint_path}"
+        sources.append((origin, facts_from_original_config(stored, origin)))
+    if original_config is not None:
+        facts = facts_from_original_config(read_original_config(original_config), str(original_config))
+        sources.append((str(original_config), facts))
+    model, processor = combined_settings(shapes, {"tubelet_stride": AUTHORS_TUBELET_STRIDE}, sources,
+                                         config_overrides, processor_overrides)
+    if model.get("num_attention_heads") is None:
+        raise ValueError(f"{checkpoint_path}: the transformer's number of attention heads is not in the weights' "
+                         "shapes, and a wrong one gives wrong outputs. Give the authors' configuration "
+                         "(--original_config CONFIG.yaml, VIDEO.BACKBONE.NUM_HEADS), a --released preset, or "
+                         f"--num_attention_heads (CLIP's: hidden size / 64, here {shapes['hidden_size'] // 64}).")
+    return model, {**PROCESSOR_DEFAULTS, **processor}
+
+
+def convert_tadaformer_checkpoint(checkpoint_path, output_dir, original_config=None, released=None, use_ema=False,
+                                  label_names=None, label_origin=None, processor_kwargs=None,
+                                  **config_overrides) -> TadaFormerForVideoClassification:
+    """Convert an authors' TAdaFormer checkpoint into a complete transformers folder at `output_dir` (which must not
+    exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
+    from ...clips.video_processing_tada import TadaVideoProcessor
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
+        raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
+    checkpoint = read_original_checkpoint(checkpoint_path)
+    original = original_state_dict(checkpoint, checkpoint_path, use_ema=use_ema)
+    config_kwargs, processor_settings = conversion_settings(
+        checkpoint, checkpoint_path, original, original_config, released, config_overrides, processor_kwargs)
+    if label_names is not None:
+        if len(label_names) != config_kwargs["num_labels"]:
+            raise ValueError(f"{len(label_names)} label names given ({label_origin}), but the checkpoint's head has "
+                             f"{config_kwargs['num_labels']} classes.")
+        config_kwargs["id2label"] = dict(enumerate(label_names))
+        config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
+    config = TadaFormerConfig(**config_kwargs)
+    model = TadaFormerForVideoClassification(config)
+    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
+    processor = TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size, **processor_settings)
+    if released is not None:
+        card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
+    else:
+        card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
+                                         label_origin or "generic names LABEL_0, LABEL_1, ...")
+    with atomic_folder(output_dir) as staging:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+    return model.eval()
+
+
+def _parse_arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint_path", required=True, help="the authors' checkpoint (.pyth / .pth)")
+    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
+    parser.add_argument("--original_config", help="the authors' YAML configuration of the checkpoint")
+    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
+                        help="a checkpoint of the authors' zoo: its settings and model card")
+    parser.add_argument("--ema", action="store_true", help="convert the EMA weights (model_ema_state)")
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--label_set", choices=sorted(LABEL_SETS), help="known label names (kinetics400, ...)")
+    labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
+    parser.add_argument("--num_attention_heads", type=int, help="attention heads per layer (B/16: 12; L/14: 16)")
+    parser.add_argument("--tubelet_stride", type=int, help=f"temporal stride of the tubelet embedding (the "
+                                                           f"authors': {AUTHORS_TUBELET_STRIDE})")
+    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects")
+    parser.add_argument("--sample_mode", choices=["interval", "segment"], help="how the processor picks frames")
+    parser.add_argument("--sample_interval", type=int, help="frame interval at 30 fps (interval mode)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    arguments = _parse_arguments(argv)
+    label_names, label_origin = None, None
+    if arguments.label_set:
+        label_names, label_origin = named_label_set(arguments.label_set), f"label set {arguments.label_set}"
+    elif arguments.id2label:
+        label_names, label_origin = read_id2label_file(arguments.id2label), Path(arguments.id2label).name
+    overrides = {name: getattr(arguments, name) for name in ("num_attention_heads", "tubelet_stride", "num_frames")
+                 if getattr(arguments, name) is not None}
+    processor_kwargs = {name: getattr(arguments, name) for name in ("sample_mode", "sample_interval")
+                        if getattr(arguments, name) is not None}
+    model = convert_tadaformer_checkpoint(
+        arguments.checkpoint_path, arguments.output_dir, arguments.original_config, arguments.released,
+        arguments.ema, label_names, label_origin, processor_kwargs, **overrides)
+    config = model.config
+    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAdaFormer with "
+          f"{config.num_hidden_layers} layers of width {config.hidden_size}, {config.num_labels} classes, "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters.")
+
+
+if __name__ == "__main__":
+    main()

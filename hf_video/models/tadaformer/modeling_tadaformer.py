@@ -1,0 +1,412 @@
+"""TAdaFormer (TAdaConvV2, "Temporally-Adaptive Models for Efficient Video Understanding") as a transformers model:
+CLIP's image encoder on the frames of a tubelet embedding, with TAda blocks that mix the frames.
+
+After the tubelet embedding the transformer runs on frames: hidden states are (batch * frames, 1 + patches, channels)
+tensors, each frame's class token first, and attention is within a frame, as in the authors' model. Time enters only
+through the TAda blocks (their route functions and temporal aggregation, and the temporally enhanced down projection).
+The TAda convolution is one depthwise convolution and a multiply-add (see tada_v2_ops, shared with TAdaConvNeXtV2).
+
+This file imports only torch, transformers and its sibling files (configuration, tada_ops, tada_v2_ops), so that
+`register_for_auto_class` can ship them beside saved weights for `trust_remote_code=True` users.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import BaseModelOutputWithPooling, ImageClassifierOutput
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils.generic import can_return_tuple
+
+from .configuration_tadaformer import TadaFormerConfig
+from .tada_ops import BatchNormStatisticsUpdatedOnce, average_views, flatten_views, temporal_average_pool
+from .tada_v2_ops import (
+    QuickGELU,
+    TadaDepthwiseConv2d,
+    TadaRouteFunction,
+    channels_first,
+    channels_last,
+    drop_path_per_clip,
+    quick_gelu_mlp,
+    starting_at_zero,
+)
+
+TADA_KERNEL_SIZE = 3
+ENHANCED_DOWN_KERNEL_SIZE = 3
+# The authors' route functions use LayerNorms of their own eps, whatever the transformer's.
+ROUTE_LAYER_NORM_EPS = 1e-6
+
+
+def temporal_convolution_per_token(tokens: torch.Tensor, num_frames: int, convolution: nn.Conv1d) -> torch.Tensor:
+    """`convolution` (odd kernel k, zero-padded, stride 1) along time for every token position: (B*T, P, C_in) ->
+    (B*T, P, C_out), the authors' k x 1 x 1 Conv3d over (B, C, T, H, W). Each tap is applied to every frame in one
+    matrix product (k x C_out numbers per token), then the taps' results are summed with their time shifts."""
+    kernel_size, out_channels = convolution.kernel_size[0], convolution.out_channels
+    taps = F.linear(tokens, convolution.weight.permute(2, 0, 1).reshape(kernel_size * out_channels, -1))
+    taps = taps.view(-1, num_frames, tokens.shape[1], kernel_size, out_channels)  # (B, T, P, k, C_out)
+    centre = kernel_size // 2
+    output = taps[:, :, :, centre].clone()
+    if convolution.bias is not None:
+        output += convolution.bias
+    for tap in range(kernel_size):
+        shift = tap - centre  # output frame t reads input frame t + shift through this tap
+        if shift == 0 or abs(shift) >= num_frames:
+            continue
+        if shift > 0:
+            output[:, :-shift] += taps[:, shift:, :, tap]
+        else:
+            output[:, -shift:] += taps[:, :shift, :, tap]
+    return output.view(-1, tokens.shape[1], out_channels)
+
+
+class TadaFormerTadaBlock(nn.Module):
+    """The TAda block the authors add to every layer, on the patch tokens: down projection (a Linear, or with
+    `temporal_enhance` a temporal convolution per token) -> depthwise 3x3 TAdaConv calibrated by its route function
+    -> temporal aggregation `BN(y) + BN'(avgpool_time(y))` -> QuickGELU -> Linear up. The up projection and BN' start
+    at zero: a fresh block adds nothing."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__()
+        channels = config.hidden_size // config.tada_reduction
+        if config.temporal_enhance:
+            self.down = nn.Conv1d(config.hidden_size, channels, ENHANCED_DOWN_KERNEL_SIZE,
+                                  padding=ENHANCED_DOWN_KERNEL_SIZE // 2)
+        else:
+            self.down = nn.Linear(config.hidden_size, channels)
+        self.conv = TadaDepthwiseConv2d(channels, TADA_KERNEL_SIZE)
+        self.route = TadaRouteFunction(channels, config.route_reduction, config.route_kernel_sizes,
+                                       config.route_head_dim, config.bias_calibration, ROUTE_LAYER_NORM_EPS,
+                                       calibration_starts_at_one=False)
+        self.normalization = nn.BatchNorm2d(channels, eps=config.batch_norm_eps)
+        self.temporal_pool_normalization = starting_at_zero(nn.BatchNorm2d(channels, eps=config.batch_norm_eps))
+        self.temporal_pool_kernel_size = config.temporal_pool_kernel_size
+        self.activation = QuickGELU()
+        self.up = starting_at_zero(nn.Linear(channels, config.hidden_size))
+
+    def forward(self, patches: torch.Tensor, num_frames: int, grid: tuple[int, int]) -> torch.Tensor:
+        """(B*T, h*w, C) patch tokens -> (B*T, h*w, C), what the block adds to them."""
+        if isinstance(self.down, nn.Conv1d):
+            reduced = temporal_convolution_per_token(patches, num_frames, self.down)
+        else:
+            reduced = self.down(patches)
+        frames = channels_first(reduced.view(reduced.shape[0], *grid, reduced.shape[-1]))  # channels-last memory
+        convolved = self.conv(frames, *self.route(frames, num_frames))  # (N, h, w, C')
+        pooled = temporal_average_pool(convolved, num_frames, self.temporal_pool_kernel_size)
+        aggregated = (self.normalization(channels_first(convolved))
+                      + self.temporal_pool_normalization(channels_first(pooled)))
+        return self.up(self.activation(channels_last(aggregated)).reshape(patches.shape[0], -1, frames.shape[1]))
+
+
+def eager_attention_forward(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """Softmax attention over (N, heads, L, d) queries, keys and values: ((N, L, heads, d) output, weights)."""
+    weights = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    if attention_mask is not None:
+        weights = weights + attention_mask
+    weights = F.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    weights = F.dropout(weights, p=dropout, training=module.training)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+
+class TadaFormerAttention(nn.Module):
+    """CLIP's multi-head self-attention within each frame, through transformers' attention interface
+    (`attn_implementation="eager"` or `"sdpa"`). The authors' packed `in_proj` of nn.MultiheadAttention is split into
+    q, k and v projections by the converter."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__()
+        self.config = config
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // self.num_heads
+        self.scale = self.head_dim**-0.5
+        self.dropout = config.attention_dropout
+        self.is_causal = False
+        self.q_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.k_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.out_proj = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor, **kwargs):
+        shape = (*hidden_states.shape[:-1], self.num_heads, self.head_dim)
+        query, key, value = (projection(hidden_states).view(shape).transpose(1, 2)
+                             for projection in (self.q_proj, self.k_proj, self.v_proj))
+        implementation = self.config._attn_implementation
+        attention = eager_attention_forward if implementation in (None, "eager") else ALL_ATTENTION_FUNCTIONS[
+            implementation]
+        output, weights = attention(self, query, key, value, None, scaling=self.scale,
+                                    dropout=self.dropout if self.training else 0.0, **kwargs)
+        return self.out_proj(output.reshape(hidden_states.shape)), weights
+
+
+class TadaFormerMLP(nn.Module):
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.activation = ACT2FN[config.hidden_act]
+        self.quick_gelu = config.hidden_act == "quick_gelu"
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.quick_gelu:  # as one fused SiLU (see quick_gelu_mlp)
+            return quick_gelu_mlp(hidden_states, self.fc1, self.fc2)
+        return self.fc2(self.activation(self.fc1(hidden_states)))
+
+
+class TadaFormerLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer):
+    """A CLIP layer with the authors' TAda blocks, the unit of activation checkpointing: + TAda block (patch tokens
+    only) -> + attention(LN) -> (+ second TAda block with `double_tada`) -> + MLP(LN), each residual branch with
+    whole-clip stochastic depth."""
+
+    def __init__(self, config: TadaFormerConfig, drop_path_rate: float):
+        super().__init__()
+        adaptive = config.temporal_adaptive
+        self.tada = TadaFormerTadaBlock(config) if adaptive else None
+        self.layer_norm1 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn = TadaFormerAttention(config)
+        self.tada2 = TadaFormerTadaBlock(config) if adaptive and config.double_tada else None
+        self.layer_norm2 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.mlp = TadaFormerMLP(config)
+        self.drop_path_rate = drop_path_rate
+
+    def forward(self, hidden_states: torch.Tensor, num_frames: int, grid: tuple[int, int], **kwargs):
+        hidden_states = self._add_tada(self.tada, hidden_states, num_frames, grid)
+        attended, weights = self.self_attn(self.layer_norm1(hidden_states), **kwargs)
+        hidden_states = hidden_states + self._drop_path(attended, num_frames)
+        hidden_states = self._add_tada(self.tada2, hidden_states, num_frames, grid)
+        hidden_states = hidden_states + self._drop_path(self.mlp(self.layer_norm2(hidden_states)), num_frames)
+        return hidden_states, weights
+
+    def _add_tada(self, block, hidden_states, num_frames, grid):
+        if block is None:
+            return hidden_states
+        update = self._drop_path(block(hidden_states[:, 1:], num_frames, grid), num_frames)
+        return torch.cat([hidden_states[:, :1], hidden_states[:, 1:] + update], dim=1)
+
+    def _drop_path(self, branch, num_frames):
+        return drop_path_per_clip(branch, num_frames, self.drop_path_rate, self.training)
+
+
+class TadaFormerEmbeddings(nn.Module):
+    """The tubelet embedding (Conv3d, no bias), the class token of every frame, the spatial position embeddings and
+    the LayerNorm before the transformer. Returns (batch * frames, 1 + patches, C), the frame count and the patch
+    grid."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__()
+        self.num_channels = config.num_channels
+        self.patch_size = config.patch_size
+        self.grid_size = config.image_size // config.patch_size
+        self.patch_embedding = nn.Conv3d(
+            config.num_channels, config.hidden_size, (config.tubelet_size, config.patch_size, config.patch_size),
+            stride=(config.tubelet_stride, config.patch_size, config.patch_size),
+            padding=(config.tubelet_size // 2, 0, 0), bias=False)
+        self.class_embedding = nn.Parameter(torch.empty(config.hidden_size))
+        self.position_embedding = nn.Embedding(self.grid_size**2 + 1, config.hidden_size)
+        self.pre_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False):
+        self._check(pixel_values, interpolate_pos_encoding)
+        video = pixel_values.to(self.patch_embedding.weight.dtype).transpose(1, 2)  # (B, C, T, H, W)
+        embedded = self.patch_embedding(video)
+        batch, channels, num_frames, height, width = embedded.shape
+        patches = embedded.permute(0, 2, 3, 4, 1).reshape(batch * num_frames, height * width, channels)
+        class_tokens = self.class_embedding.to(patches.dtype).expand(patches.shape[0], 1, -1)
+        tokens = torch.cat([class_tokens, patches], dim=1) + self.position_embeddings(height, width).to(patches.dtype)
+        return self.pre_layernorm(tokens), num_frames, (height, width)
+
+    def position_embeddings(self, height: int, width: int) -> torch.Tensor:
+        """(1 + height * width, C) position embeddings for a grid of patches, bicubically interpolated from the
+        trained grid when it differs (as transformers' ViT and CLIP do)."""
+        weight = self.position_embedding.weight
+        if (height, width) == (self.grid_size, self.grid_size):
+            return weight
+        grid = weight[1:].reshape(1, self.grid_size, self.grid_size, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
+        return torch.cat([weight[:1], grid.permute(0, 2, 3, 1).reshape(height * width, -1)])
+
+    def _check(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
+        shape = tuple(pixel_values.shape)
+        if pixel_values.dim() != 5 or shape[2] != self.num_channels:
+            raise ValueError(
+                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got {shape}. "
+                "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
+        if not pixel_values.is_floating_point():
+            raise ValueError(
+                f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
+                "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
+                "[0, 1] and normalise them yourself.")
+        batch, num_frames, _, height, width = shape
+        if batch == 0 or num_frames == 0:
+            raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if batch == 0 else 'frame'}; a batch "
+                             "needs at least one clip of at least one frame.")
+        trained = self.grid_size * self.patch_size
+        if (height % self.patch_size or width % self.patch_size) or (
+                (height, width) != (trained, trained) and not interpolate_pos_encoding):
+            raise ValueError(
+                f"pixel_values of shape {shape}: the position embeddings are for {trained}x{trained} frames. Give "
+                f"frames of that size, or pass interpolate_pos_encoding=True for another size that is a multiple of "
+                f"the patch size {self.patch_size}.")
+
+
+class TadaFormerPreTrainedModel(PreTrainedModel):
+    config_class = TadaFormerConfig
+    base_model_prefix = "tadaformer"
+    main_input_name = "pixel_values"
+    input_modalities = "video"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    # A layer stays on one device when a model is split across devices (device_map="auto").
+    _no_split_modules = ["TadaFormerLayer", "TadaFormerEmbeddings"]
+    # The losses here average over the local batch; taking `num_items_in_batch` would make the Trainer multiply them
+    # by the number of processes.
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        """The authors' initialisation: truncated normal (std `initializer_range`) linear and convolution weights,
+        zero biases; class token and position embeddings normal with std hidden_size^-0.5, as CLIP's. The TAda
+        blocks' up projections and pooled-term BatchNorms start at zero, so that a fresh model is CLIP on every
+        frame of the tubelet embedding."""
+        starts_at_zero = getattr(module, "zero_init_weight", False)
+        if isinstance(module, (nn.Conv1d, nn.Conv3d, nn.Linear, TadaDepthwiseConv2d)):
+            if starts_at_zero:
+                init.zeros_(module.weight)
+            else:
+                init.trunc_normal_(module.weight, std=self.config.initializer_range)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+            init.constant_(module.weight, 0.0 if starts_at_zero else 1.0)
+            init.zeros_(module.bias)
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+            init.zeros_(module.num_batches_tracked)
+        elif isinstance(module, TadaFormerEmbeddings):
+            init.normal_(module.class_embedding, std=self.config.hidden_size**-0.5)
+            init.normal_(module.position_embedding.weight, std=self.config.hidden_size**-0.5)
+
+
+class TadaFormerModel(TadaFormerPreTrainedModel):
+    """The TAdaFormer backbone. `last_hidden_state` and `hidden_states` (the embeddings' output, then every layer's)
+    are (batch, frames, 1 + patches, channels), frames as the tubelet embedding leaves them, each frame's class token
+    first; `attentions` (with `output_attentions=True`) are (batch, frames, heads, tokens, tokens). `pooler_output`
+    is the final LayerNorm of the class token averaged over frames (then the projection, if the config has one), the
+    authors' backbone output."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__(config)
+        self.embeddings = TadaFormerEmbeddings(config)
+        layers = config.num_hidden_layers
+        # Rising linearly over the layers; plain floats (a tensor here would not build on the meta device).
+        rates = [config.drop_path_rate * index / max(layers - 1, 1) for index in range(layers)]
+        self.encoder = nn.Module()
+        self.encoder.layers = nn.ModuleList(TadaFormerLayer(config, rate) for rate in rates)
+        self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.projection = (nn.Linear(config.hidden_size, config.projection_dim, bias=False)
+                           if config.projection_dim is not None else None)
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        interpolate_pos_encoding: bool = False,
+        **kwargs,
+    ) -> BaseModelOutputWithPooling:
+        r"""
+        pixel_values (`torch.Tensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            Normalised clips, of any length (the tubelet's temporal stride takes frames away).
+        interpolate_pos_encoding (`bool`, *optional*, defaults to `False`):
+            Interpolate the position embeddings to frames of another size than `config.image_size`.
+        kwargs: arguments that generic code passes to every model; the attention implementation takes its own.
+        """
+        output_hidden_states = (
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states)
+        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        hidden, num_frames, grid = self.embeddings(pixel_values, interpolate_pos_encoding)
+        hidden_states, attentions = [], []
+        for layer in self.encoder.layers:
+            if output_hidden_states:
+                # Each hidden state is a view of the tensor the next layer reads, so gradients reach it.
+                clips = hidden.unflatten(0, (-1, num_frames))
+                hidden_states.append(clips)
+                hidden = clips.flatten(0, 1)
+            hidden, weights = layer(hidden, num_frames, grid, **kwargs)
+            if output_attentions:
+                attentions.append(None if weights is None else weights.unflatten(0, (-1, num_frames)))
+        last_hidden_state = hidden.unflatten(0, (-1, num_frames))
+        pooled = self.post_layernorm(last_hidden_state[:, :, 0].mean(dim=1))
+        if self.projection is not None:
+            pooled = self.projection(pooled)
+        return BaseModelOutputWithPooling(
+            last_hidden_state=last_hidden_state, pooler_output=pooled,
+            hidden_states=(*hidden_states, last_hidden_state) if output_hidden_states else None,
+            attentions=tuple(attentions) if output_attentions else None,
+        )
+
+
+class TadaFormerForVideoClassification(TadaFormerPreTrainedModel):
+    """TAdaFormer with the authors' head: dropout and a linear layer on the pooled features. Returns logits (the
+    authors' models return softmax probabilities in eval mode)."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__(config)
+        self.tadaformer = TadaFormerModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        features = config.projection_dim or config.hidden_size
+        self.classifier = nn.Linear(features, config.num_labels) if config.num_labels > 0 else nn.Identity()
+        self.post_init()
+
+    @can_return_tuple
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        interpolate_pos_encoding: bool = False,
+        **kwargs,
+    ) -> ImageClassifierOutput:
+        r"""
+        pixel_values (`torch.Tensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            Normalised clips; or `(batch_size, num_views, num_frames, num_channels, height, width)`, several views of
+            each video: `logits` are then the log of the mean of the views' softmax (single-label classification
+            only), and hidden states and attentions are per view.
+        labels (`torch.Tensor`, *optional*):
+            Class indices `(batch_size,)` (single-label), multi-hot floats `(batch_size, num_labels)` (multi-label)
+            or floats (regression, `num_labels == 1`); `config.problem_type` picks the loss as in every transformers
+            classifier.
+        interpolate_pos_encoding (`bool`, *optional*, defaults to `False`):
+            Interpolate the position embeddings to frames of another size than `config.image_size`.
+        """
+        pixel_values, views = flatten_views(pixel_values, self.config.problem_type)
+        outputs = self.tadaformer(
+            pixel_values, output_hidden_states=output_hidden_states, output_attentions=output_attentions,
+            interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True, **kwargs)
+        logits = average_views(self.classifier(self.dropout(outputs.pooler_output)), views)
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        return ImageClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                     attentions=outputs.attentions)
+
+
+# Saved folders carry this file, the configuration's and the shared op files, so they load with
+# `trust_remote_code=True`.
+TadaFormerConfig.register_for_auto_class()
+TadaFormerModel.register_for_auto_class("AutoModel")
+TadaFormerForVideoClassification.register_for_auto_class("AutoModelForVideoClassification")
+
+__all__ = [
+    "TadaFormerPreTrainedModel",
+    "TadaFormerModel",
+    "TadaFormerForVideoClassification",
+    "TadaFormerTadaBlock",
+]

@@ -1,0 +1,1 @@
+../tada_ops.py
