@@ -31,6 +31,8 @@ from .models.tadaformer import (
     TadaFormerModel,
     TadaFormerPreTrainedModel,
 )
+from .models.tadaformer.convert_tadaformer_original_to_hf import convert_tadaformer_checkpoint
+from .models.tadaformer.inflate_tadaformer_from_clip import inflate_clip
 
 __version__ = "0.1.0"
 
@@ -86,6 +88,8 @@ __all__ = [
     "TadaVideoProcessor",
     "convert_original_checkpoint",
     "convert_tada_convnext_v2_checkpoint",
+    "convert_tadaformer_checkpoint",
+    "inflate_clip",
     "inflate_convnext_2d",
     "inflate_resnet_2d",
 ]

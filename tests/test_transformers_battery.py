@@ -1,5 +1,5 @@
 """transformers' own test battery (the common mixins of the installed version's source distribution) run against
-TadaResNet, TadaConvNextV2 and their video processor: what every transformers model is held to. Tests that do not
+TadaResNet, TadaConvNextV2, TadaFormer and their video processor: what every transformers model is held to. Tests that do not
 apply to a convolutional video classifier are skipped with the reason.
 
 The pipeline mixin (`test_pipeline_mixin`) is not run: it loads tiny checkpoints of transformers' own architectures
@@ -12,7 +12,8 @@ import unittest
 import torch
 
 from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaConvNextV2Model,
-                      TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor)
+                      TadaFormerConfig, TadaFormerForVideoClassification, TadaFormerModel, TadaResNetConfig,
+                      TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor)
 from helpers.configs import tiny_config_kwargs
 from helpers.transformers_battery import battery_module
 
@@ -138,6 +139,48 @@ class TadaConvNextV2ModelTest(TadaResNetModelTest):
                 hidden_states = model(**inputs, output_hidden_states=True).hidden_states
             self.assertEqual([tuple(state.shape) for state in hidden_states],
                              [(tester.batch_size, width, frames, size, size) for width, size in zip(widths, sizes)])
+
+
+class TadaFormerModelTester(TadaResNetModelTester):
+    """A two-layer TAdaFormer with both SSv2 variants (temporally enhanced, two TAda blocks per layer), 5 frames (3
+    after the tubelet) of 32x32 in 8x8 patches."""
+
+    def __init__(self, parent, batch_size=2, num_frames=5, image_size=32, num_labels=3):
+        super().__init__(parent, batch_size, num_frames, image_size, num_labels)
+        self.expected_num_hidden_layers = 3  # the embeddings and the two layers
+        self.num_hidden_layers, self.num_attention_heads, self.hidden_size = 2, 4, 32
+        self.seq_length = 1 + (image_size // 8) ** 2
+
+    def get_config(self):
+        return TadaFormerConfig(hidden_size=self.hidden_size, num_hidden_layers=self.num_hidden_layers,
+                                num_attention_heads=self.num_attention_heads, intermediate_size=64,
+                                image_size=self.image_size, patch_size=8, route_head_dim=8, temporal_enhance=True,
+                                double_tada=True, num_labels=self.num_labels, num_frames=self.num_frames)
+
+
+class TadaFormerModelTest(TadaResNetModelTest):
+    all_model_classes = (TadaFormerModel, TadaFormerForVideoClassification)
+    classifier_class = TadaFormerForVideoClassification
+    has_attentions = True
+
+    def setUp(self):
+        self.model_tester = TadaFormerModelTester(self)
+        self.config_tester = ConfigTester(self, config_class=TadaFormerConfig, has_text_modality=False,
+                                          common_properties=["num_channels", "hidden_size", "num_attention_heads",
+                                                             "num_frames"])
+
+    def test_hidden_states_output(self):
+        """(batch, frames, 1 + patches, hidden size): the embeddings' and each layer's, frames as the tubelet
+        embedding leaves them."""
+        config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+        tester = self.model_tester
+        frames = config.frames_after_embedding(tester.num_frames)
+        for model_class in self.all_model_classes:
+            model = model_class(config).eval()
+            with torch.no_grad():
+                hidden_states = model(**inputs, output_hidden_states=True).hidden_states
+            self.assertEqual([tuple(state.shape) for state in hidden_states],
+                             [(tester.batch_size, frames, tester.seq_length, config.hidden_size)] * 3)
 
 
 class TadaVideoProcessorTester:

@@ -39,11 +39,12 @@ def quick_gelu(x):
 
 
 class OriginalRouteFunction(nn.Module):
-    """Per-frame pooling -> Conv3d (k,1,1) -> LN -> QuickGELU -> + attention -> Conv3d (k,1,1) (+1), on
-    (B, C, T, 1, 1) tensors."""
+    """Per-frame pooling -> Conv3d (k,1,1) -> LN -> QuickGELU -> + attention -> Conv3d (k,1,1) (+ `offset`: 1 in
+    TAdaConvNeXtV2, 0 in TAdaFormer), on (B, C, T, 1, 1) tensors."""
 
-    def __init__(self, channels, reduction=2, kernels=(3, 3), head_dim=48):
+    def __init__(self, channels, reduction=2, kernels=(3, 3), head_dim=48, offset=1.0):
         super().__init__()
+        self.offset = offset
         hidden = channels // reduction
         self.head_dim = head_dim
         self.scale = hidden ** -0.5
@@ -59,7 +60,7 @@ class OriginalRouteFunction(nn.Module):
         x = F.adaptive_avg_pool3d(x, (None, 1, 1))
         x = quick_gelu(self.norm(self.a(x)))
         x = x + self.attention(self.norm_transformer(x))
-        return self.b(x) + 1, self.b_bias(x) + 1
+        return self.b(x) + self.offset, self.b_bias(x) + self.offset
 
     def attention(self, x):
         batch, channels, frames = x.shape[:3]

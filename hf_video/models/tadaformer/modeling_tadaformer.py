@@ -100,14 +100,16 @@ class TadaFormerTadaBlock(nn.Module):
         return self.up(self.activation(channels_last(aggregated)).reshape(patches.shape[0], -1, frames.shape[1]))
 
 
-def eager_attention_forward(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
-    """Softmax attention over (N, heads, L, d) queries, keys and values: ((N, L, heads, d) output, weights)."""
+def eager_attention_forward(module, query, key, value, attention_mask, scaling, dropout=0.0, num_frames=1, **kwargs):
+    """Softmax attention over (N, heads, L, d) queries, keys and values, N = clips * frames: ((N, L, heads, d)
+    output, (clips, frames, heads, L, L) weights). The output is computed from that view of the weights, so that a
+    gradient reaches the weights handed back."""
     weights = torch.matmul(query, key.transpose(-1, -2)) * scaling
     if attention_mask is not None:
         weights = weights + attention_mask
-    weights = F.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    weights = F.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype).unflatten(0, (-1, num_frames))
     weights = F.dropout(weights, p=dropout, training=module.training)
-    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+    return torch.matmul(weights.flatten(0, 1), value).transpose(1, 2).contiguous(), weights
 
 
 class TadaFormerAttention(nn.Module):
@@ -128,15 +130,18 @@ class TadaFormerAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
         self.out_proj = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def forward(self, hidden_states: torch.Tensor, **kwargs):
+    def forward(self, hidden_states: torch.Tensor, num_frames: int, **kwargs):
+        """(clips * frames, L, C) -> ((clips * frames, L, C), (clips, frames, heads, L, L) weights or None)."""
         shape = (*hidden_states.shape[:-1], self.num_heads, self.head_dim)
         query, key, value = (projection(hidden_states).view(shape).transpose(1, 2)
                              for projection in (self.q_proj, self.k_proj, self.v_proj))
+        dropout = self.dropout if self.training else 0.0
         implementation = self.config._attn_implementation
-        attention = eager_attention_forward if implementation in (None, "eager") else ALL_ATTENTION_FUNCTIONS[
-            implementation]
-        output, weights = attention(self, query, key, value, None, scaling=self.scale,
-                                    dropout=self.dropout if self.training else 0.0, **kwargs)
+        if implementation in (None, "eager"):
+            output, weights = eager_attention_forward(self, query, key, value, None, self.scale, dropout, num_frames)
+        else:
+            output, weights = ALL_ATTENTION_FUNCTIONS[implementation](
+                self, query, key, value, None, scaling=self.scale, dropout=dropout, **kwargs)
         return self.out_proj(output.reshape(hidden_states.shape)), weights
 
 
@@ -172,7 +177,7 @@ class TadaFormerLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int, grid: tuple[int, int], **kwargs):
         hidden_states = self._add_tada(self.tada, hidden_states, num_frames, grid)
-        attended, weights = self.self_attn(self.layer_norm1(hidden_states), **kwargs)
+        attended, weights = self.self_attn(self.layer_norm1(hidden_states), num_frames, **kwargs)
         hidden_states = hidden_states + self._drop_path(attended, num_frames)
         hidden_states = self._add_tada(self.tada2, hidden_states, num_frames, grid)
         hidden_states = hidden_states + self._drop_path(self.mlp(self.layer_norm2(hidden_states)), num_frames)
@@ -186,6 +191,16 @@ class TadaFormerLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer
 
     def _drop_path(self, branch, num_frames):
         return drop_path_per_clip(branch, num_frames, self.drop_path_rate, self.training)
+
+
+def resample_position_embeddings(weight: torch.Tensor, grid_size: int, height: int, width: int) -> torch.Tensor:
+    """(1 + grid_size ** 2, C) position embeddings (class token first) for a height x width grid of patches:
+    bicubically interpolated where the grid differs, as transformers' ViT and CLIP do."""
+    if (height, width) == (grid_size, grid_size):
+        return weight
+    grid = weight[1:].reshape(1, grid_size, grid_size, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
+    return torch.cat([weight[:1], grid.permute(0, 2, 3, 1).reshape(height * width, -1)])
 
 
 class TadaFormerEmbeddings(nn.Module):
@@ -217,14 +232,8 @@ class TadaFormerEmbeddings(nn.Module):
         return self.pre_layernorm(tokens), num_frames, (height, width)
 
     def position_embeddings(self, height: int, width: int) -> torch.Tensor:
-        """(1 + height * width, C) position embeddings for a grid of patches, bicubically interpolated from the
-        trained grid when it differs (as transformers' ViT and CLIP do)."""
-        weight = self.position_embedding.weight
-        if (height, width) == (self.grid_size, self.grid_size):
-            return weight
-        grid = weight[1:].reshape(1, self.grid_size, self.grid_size, -1).permute(0, 3, 1, 2)
-        grid = F.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
-        return torch.cat([weight[:1], grid.permute(0, 2, 3, 1).reshape(height * width, -1)])
+        """(1 + height * width, C) position embeddings for a grid of patches."""
+        return resample_position_embeddings(self.position_embedding.weight, self.grid_size, height, width)
 
     def _check(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
         shape = tuple(pixel_values.shape)
@@ -340,7 +349,7 @@ class TadaFormerModel(TadaFormerPreTrainedModel):
                 hidden = clips.flatten(0, 1)
             hidden, weights = layer(hidden, num_frames, grid, **kwargs)
             if output_attentions:
-                attentions.append(None if weights is None else weights.unflatten(0, (-1, num_frames)))
+                attentions.append(weights)
         last_hidden_state = hidden.unflatten(0, (-1, num_frames))
         pooled = self.post_layernorm(last_hidden_state[:, :, 0].mean(dim=1))
         if self.projection is not None:
@@ -363,6 +372,16 @@ class TadaFormerForVideoClassification(TadaFormerPreTrainedModel):
         features = config.projection_dim or config.hidden_size
         self.classifier = nn.Linear(features, config.num_labels) if config.num_labels > 0 else nn.Identity()
         self.post_init()
+
+    @classmethod
+    def from_clip(cls, source, num_labels: int | None = None, hub_kwargs: dict | None = None, **config_kwargs):
+        """A new video classifier from CLIP's image encoder (a transformers CLIPModel or CLIPVisionModel checkpoint:
+        folder or Hub id, e.g. "openai/clip-vit-base-patch16"), as the authors initialise TAdaFormer: the tubelet
+        embedding holds CLIP's patch kernel at its centre tap, the TAda blocks start as identity, the head is new.
+        `config_kwargs` (num_frames, temporal_enhance, double_tada, id2label, ...) go to `TadaFormerConfig`."""
+        from .inflate_tadaformer_from_clip import inflate_clip
+
+        return inflate_clip(source, num_labels=num_labels, hub_kwargs=hub_kwargs, **config_kwargs)
 
     @can_return_tuple
     def forward(

@@ -1,0 +1,88 @@
+"""TAdaFormer from transformers' CLIP: the authors initialise TAdaFormer from CLIP's image encoder (ViT-B/16, L/14).
+
+The CLIP weights go where they were (patch embedding, class token, position embeddings, the layers' attention, MLP
+and LayerNorms, the LayerNorms before and after); the patch embedding becomes the tubelet's Conv3d with CLIP's
+kernel at the centre tap and zeros at the others, as the authors' `convert_vit_clip_weights` does; the TAda blocks
+are new and start as identity (their up projections are zero). So on a clip of one repeated frame the new model's
+class tokens are CLIP's for that frame, and its pooled output CLIP's `pooler_output`. CLIP's `visual_projection` is
+not used (the authors' models classify the features before it). The head is new.
+
+This file imports only torch, transformers and its sibling files, so that saved folders carry it with the model.
+"""
+
+import torch
+from transformers import AutoConfig, CLIPVisionModel
+
+from .configuration_tadaformer import TadaFormerConfig
+from .modeling_tadaformer import TadaFormerForVideoClassification, resample_position_embeddings
+
+# The CLIP vision configuration's attributes that ours take under the same names.
+_SAME_NAMES = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels",
+               "image_size", "patch_size", "hidden_act", "layer_norm_eps", "attention_dropout")
+# CLIPVisionModel state-dict prefixes (after an optional "vision_model.", which transformers versions differ on) ->
+# ours.
+_RENAMED = {"pre_layrnorm.": "tadaformer.embeddings.pre_layernorm.", "embeddings.": "tadaformer.embeddings.",
+            "encoder.": "tadaformer.encoder.", "post_layernorm.": "tadaformer.post_layernorm."}
+
+
+def clip_vision_config(source, hub_kwargs: dict | None = None):
+    """The CLIP vision configuration of a CLIPVisionModel or CLIPModel checkpoint (folder or Hub id)."""
+    config = AutoConfig.from_pretrained(source, **(hub_kwargs or {}))
+    if config.model_type == "clip":
+        return config.vision_config
+    if config.model_type != "clip_vision_model":
+        raise ValueError(f"{source} is a {config.model_type} checkpoint; TAdaFormer starts from CLIP (a CLIPModel or "
+                         "CLIPVisionModel checkpoint such as openai/clip-vit-base-patch16).")
+    return config
+
+
+def inflate_state_dict(clip_state_dict: dict, target_state_dict: dict) -> dict:
+    """CLIPVisionModel weights under our names, the patch embedding inflated to the tubelet (centre tap)."""
+    inflated = {}
+    for key, tensor in clip_state_dict.items():
+        key = key.removeprefix("vision_model.")
+        prefix = next((prefix for prefix in _RENAMED if key.startswith(prefix)), None)
+        if prefix is None or key.endswith("position_ids"):
+            continue
+        name = _RENAMED[prefix] + key[len(prefix):]
+        if name.endswith("patch_embedding.weight"):
+            tubelet = target_state_dict[name].shape[2]
+            kernel = torch.zeros(tensor.shape[0], tensor.shape[1], tubelet, *tensor.shape[2:], dtype=tensor.dtype)
+            kernel[:, :, tubelet // 2] = tensor
+            tensor = kernel
+        inflated[name] = tensor
+    return inflated
+
+
+def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
+                 **config_kwargs) -> TadaFormerForVideoClassification:
+    """A TadaFormerForVideoClassification whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
+    CLIPVisionModel; folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
+    tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
+    `TadaFormerConfig`; the transformer's sizes are CLIP's. `hub_kwargs` (revision, token, ...) go to
+    `from_pretrained`."""
+    hub_kwargs = hub_kwargs or {}
+    vision_config = clip_vision_config(source, hub_kwargs)
+    if num_labels is not None:
+        config_kwargs["num_labels"] = num_labels
+    clip_sizes = {name: getattr(vision_config, name) for name in _SAME_NAMES}
+    clashes = {name: (value, clip_sizes[name]) for name, value in config_kwargs.items()
+               if name in clip_sizes and name != "image_size" and value != clip_sizes[name]}
+    if clashes:
+        stated = ", ".join(f"{name}={clip!r} (not {given!r})" for name, (given, clip) in clashes.items())
+        raise ValueError(f"{source} fixes {stated}: the transformer's sizes are CLIP's.")
+    config = TadaFormerConfig(**{**clip_sizes, **config_kwargs})
+    clip = CLIPVisionModel.from_pretrained(source, config=vision_config, **hub_kwargs)
+    model = TadaFormerForVideoClassification(config)
+    state_dict = inflate_state_dict(clip.state_dict(), model.state_dict())
+    positions = "tadaformer.embeddings.position_embedding.weight"
+    grid = config.image_size // config.patch_size
+    # Frames of another size than CLIP's: its position grid resampled, as interpolate_pos_encoding would.
+    state_dict[positions] = resample_position_embeddings(
+        state_dict[positions], vision_config.image_size // config.patch_size, grid, grid)
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    not_inflated = [key for key in missing if ".tada" not in key and not key.startswith("classifier")]
+    if not_inflated or unexpected:
+        raise ValueError(f"{source}: the CLIP weights do not fill the model: missing {not_inflated[:10]}, "
+                         f"unexpected {unexpected[:10]}")
+    return model
