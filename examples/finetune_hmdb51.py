@@ -33,14 +33,15 @@ import transformers
 from datasets import concatenate_datasets
 from transformers import AutoConfig, AutoModelForVideoClassification, HfArgumentParser, set_seed
 
-from hf_video import (TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_convnext_2d,
-                      inflate_resnet_2d)
+from hf_video import (TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor, inflate_clip,
+                      inflate_convnext_2d, inflate_resnet_2d)
 from hf_video.cards import family_of
 from hf_video.clips import RECIPE, ClipSettings, DeviceAugmentation, VideoClipTransform, collate_clips
 from hf_video.data import load_export, synthetic_class_names, write_synthetic_motion_dataset
 from hf_video.data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes
 from hf_video.data.export import ExportError, is_export
 from hf_video.data.video_builder import VideoDataError
+from hf_video.models.tadaformer.inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_MODEL_TYPES, CLIP_STD
 from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArguments, clip_accuracy,
                                disk_full_error, evaluate_multi_view, finetuned_model_card,
                                parse_learning_rate_multipliers, resolve_resume, stop_with_launcher)
@@ -59,10 +60,12 @@ USER_MISTAKES = (VideoDataError, ExportError)
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": (
-        "A TAda checkpoint (TAda ResNet or TAdaConvNeXtV2; folder or Hub id) to fine-tune; or a 2D network to "
-        "inflate: a ResNet (a transformers ResNet folder / Hub id such as microsoft/resnet-50, or a torchvision "
-        "ResNet-50/101/152 state dict .pth) into TAda ResNet, a ConvNeXt (a transformers ConvNeXt such as "
-        "facebook/convnext-tiny-224, or a timm ConvNeXt state dict .pth / .safetensors) into TAdaConvNeXtV2; or a "
+        "A TAda checkpoint (TAda ResNet, TAdaConvNeXtV2 or TAdaFormer; folder or Hub id) to fine-tune; or a 2D "
+        "network to inflate: a ResNet (a transformers ResNet folder / Hub id such as microsoft/resnet-50, or a "
+        "torchvision ResNet-50/101/152 state dict .pth) into TAda ResNet, a ConvNeXt (a transformers ConvNeXt such "
+        "as facebook/convnext-tiny-224, or a timm ConvNeXt state dict .pth / .safetensors) into TAdaConvNeXtV2, a "
+        "transformers CLIP (such as openai/clip-vit-base-patch16; CLIP's mean and std by default) into TAdaFormer; "
+        "or a "
         "TAda config (config.json, or a folder holding only one) to start from scratch; or nothing, to start from "
         "scratch with the architecture options below.")})
     depth: Literal[18, 34, 50, 101, 152] = field(default=50, metadata={
@@ -254,9 +257,10 @@ def build_model(model_arguments: ModelArguments, data_arguments: DataArguments, 
     return fit_head_to_labels(model, labels), source
 
 
-TADA_MODEL_TYPES = ("tada_resnet", "tada_convnext_v2")
+TADA_MODEL_TYPES = ("tada_resnet", "tada_convnext_v2", "tadaformer")
 # 2D networks by their transformers model_type, and the inflation that makes a TAda model of each.
-INFLATE_2D = {"resnet": inflate_resnet_2d, "convnext": inflate_convnext_2d}
+INFLATE_2D = {"resnet": inflate_resnet_2d, "convnext": inflate_convnext_2d, "clip": inflate_clip,
+              "clip_vision_model": inflate_clip}
 STATE_DICT_FILES = (".pth", ".pt", ".safetensors")
 
 
@@ -282,6 +286,8 @@ def with_clip_defaults(model_arguments: ModelArguments, data_arguments: DataArgu
     """`data_arguments` with every clip setting that was not given taken from the checkpoint's video processor, or
     else from the recipe."""
     defaults = checkpoint_clip_settings(model_arguments) or RECIPE
+    if defaults is RECIPE and starts_from_clip(model_arguments):  # CLIP's features need CLIP's normalisation
+        defaults = dataclasses.replace(RECIPE, mean=tuple(CLIP_MEAN), std=tuple(CLIP_STD))
     filled = {option: getattr(defaults, setting) for option, setting in CLIP_OPTIONS.items()
               if getattr(data_arguments, option) is None}
     for option in ("image_mean", "image_std"):
@@ -306,6 +312,17 @@ def checkpoint_clip_settings(model_arguments: ModelArguments) -> ClipSettings | 
     except (OSError, ValueError):  # none on the Hub either (or the Hub unreachable: the model's loading says so)
         return None
     return processor.clip_settings() if hasattr(processor, "clip_settings") else None
+
+
+def starts_from_clip(model_arguments: ModelArguments) -> bool:
+    """Whether --model_name_or_path is a transformers CLIP checkpoint (to inflate into TAdaFormer)."""
+    source = model_arguments.model_name_or_path
+    if source is None or source.endswith((".json", *STATE_DICT_FILES)) or os.path.isfile(os.path.expanduser(source)):
+        return False
+    try:
+        return AutoConfig.from_pretrained(source, **model_arguments.hub_kwargs()).model_type in CLIP_MODEL_TYPES
+    except (OSError, ValueError):  # not a transformers checkpoint; the model's loading says what it is
+        return False
 
 
 def check_model_source(source: str) -> None:

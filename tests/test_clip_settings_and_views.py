@@ -35,7 +35,8 @@ def test_every_layer_defaults_to_the_recipe():
     spec = importlib.util.spec_from_file_location("finetune_hmdb51", REPO / "examples" / "finetune_hmdb51.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    data_defaults = script.DataArguments()
+    # The script's clip options default to the checkpoint's processor, else the recipe.
+    data_defaults = script.with_clip_defaults(script.ModelArguments(), script.DataArguments())
     for name in ("num_frames", "sample_interval", "target_fps", "sample_mode", "image_size"):
         assert getattr(data_defaults, name) == getattr(RECIPE, name), name
 

@@ -193,6 +193,25 @@ def test_a_2d_convnext_is_inflated_into_tadaconvnextv2(script, tmp_path, layout)
     assert (model.config.hidden_sizes, model.config.num_labels, model.config.num_frames) == ([16, 32, 64, 128], 3, 6)
 
 
+def test_a_clip_checkpoint_is_inflated_into_tadaformer_with_clips_normalisation(script, tmp_path):
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    from hf_video import TadaFormerForVideoClassification
+
+    source = tmp_path / "clip"
+    CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                     image_size=32, patch_size=8)).save_pretrained(source)
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(source),
+                                                   "--num_frames", "6", "--image_size", "48")
+    filled = script.with_clip_defaults(model_arguments, data_arguments)
+    assert filled.image_mean == [0.48145466, 0.4578275, 0.40821073] and filled.image_std[0] == 0.26862954
+    model, base = script.build_model(model_arguments, filled, ("a", "b", "c"))
+    assert isinstance(model, TadaFormerForVideoClassification) and base == str(source)
+    assert (model.config.num_labels, model.config.num_frames, model.config.image_size) == (3, 6, 48)
+    assert model.tadaformer.embeddings.position_embedding.weight.shape == (1 + 6 * 6, 32)  # CLIP's 4x4, resampled
+    assert model(torch.randn(1, 6, 3, 48, 48)).logits.shape == (1, 3)
+
+
 def test_learning_rate_multipliers_are_checked_at_start(script, tmp_path):
     with pytest.raises(SystemExit, match="NAME=FACTOR"):
         arguments(script, tmp_path, "--learning_rate_multipliers", "classifier=ten")

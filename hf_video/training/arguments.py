@@ -56,7 +56,8 @@ VideoTrainingArguments = dataclasses.make_dataclass(
        ("learning_rate_multipliers", str | None, dataclasses.field(default=None, metadata={"help": (
         "Learning-rate factors by parameter name, NAME=FACTOR,...: parameters whose names contain NAME train at "
         "FACTOR x the rate (the first NAME that matches wins). The authors' TAdaConvNeXtV2 fine-tune: "
-        "classifier=10,route=10,temporal_pool_layernorm=10.")}))],
+        "classifier=10,route=10,temporal_pool_layernorm=10; TAdaFormer's: classifier=10,.tada=10 (the TAda blocks, "
+        "not every name under tadaformer.).")}))],
     bases=(TrainingArguments,),
 )
 VideoTrainingArguments.__module__ = __name__

@@ -37,14 +37,13 @@ from ..original_configs import (
     stored_config,
 )
 from .configuration_tadaformer import TadaFormerConfig
+from .inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_STD
 from .modeling_tadaformer import TadaFormerForVideoClassification
 
 RELEASED_CHECKPOINTS = released_checkpoints_of(TADAFORMER)
 # The authors' tubelet stride (every configuration of theirs), when nothing states it.
 AUTHORS_TUBELET_STRIDE = 2
 # CLIP's normalisation, which the authors' TAdaFormer configurations use; their models sample segment-based.
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 PROCESSOR_DEFAULTS = {"image_mean": CLIP_MEAN, "image_std": CLIP_STD, "sample_mode": "segment"}
 
 _TENSOR = r"(weight|bias)"

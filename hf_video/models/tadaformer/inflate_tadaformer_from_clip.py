@@ -16,6 +16,12 @@ from transformers import AutoConfig, CLIPVisionModel
 from .configuration_tadaformer import TadaFormerConfig
 from .modeling_tadaformer import TadaFormerForVideoClassification, resample_position_embeddings
 
+# CLIP's normalisation of its input images, which a model started from CLIP keeps.
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+CLIP_MODEL_TYPES = ("clip", "clip_vision_model")
+# The authors' route attention head size (one head where the route is narrower, in small models).
+AUTHORS_ROUTE_HEAD_DIM = 64
 # The CLIP vision configuration's attributes that ours take under the same names.
 _SAME_NAMES = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels",
                "image_size", "patch_size", "hidden_act", "layer_norm_eps", "attention_dropout")
@@ -30,7 +36,7 @@ def clip_vision_config(source, hub_kwargs: dict | None = None):
     config = AutoConfig.from_pretrained(source, **(hub_kwargs or {}))
     if config.model_type == "clip":
         return config.vision_config
-    if config.model_type != "clip_vision_model":
+    if config.model_type not in CLIP_MODEL_TYPES:
         raise ValueError(f"{source} is a {config.model_type} checkpoint; TAdaFormer starts from CLIP (a CLIPModel or "
                          "CLIPVisionModel checkpoint such as openai/clip-vit-base-patch16).")
     return config
@@ -59,7 +65,8 @@ def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None 
     """A TadaFormerForVideoClassification whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
     CLIPVisionModel; folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
     tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
-    `TadaFormerConfig`; the transformer's sizes are CLIP's. `hub_kwargs` (revision, token, ...) go to
+    `TadaFormerConfig`; the transformer's sizes are CLIP's; the route attention's head size is the authors' 64 (one
+    head where the route is narrower). `hub_kwargs` (revision, token, ...) go to
     `from_pretrained`."""
     hub_kwargs = hub_kwargs or {}
     vision_config = clip_vision_config(source, hub_kwargs)
@@ -71,7 +78,10 @@ def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None 
     if clashes:
         stated = ", ".join(f"{name}={clip!r} (not {given!r})" for name, (given, clip) in clashes.items())
         raise ValueError(f"{source} fixes {stated}: the transformer's sizes are CLIP's.")
-    config = TadaFormerConfig(**{**clip_sizes, **config_kwargs})
+    kwargs = {**clip_sizes, **config_kwargs}
+    route_width = clip_sizes["hidden_size"] // kwargs.get("tada_reduction", 2) // kwargs.get("route_reduction", 2)
+    kwargs.setdefault("route_head_dim", min(AUTHORS_ROUTE_HEAD_DIM, route_width))
+    config = TadaFormerConfig(**kwargs)
     clip = CLIPVisionModel.from_pretrained(source, config=vision_config, **hub_kwargs)
     model = TadaFormerForVideoClassification(config)
     state_dict = inflate_state_dict(clip.state_dict(), model.state_dict())
