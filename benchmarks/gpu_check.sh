@@ -14,6 +14,8 @@
 # 4. tada_unit_parts.py: the elementwise parts a TAda unit adds, as the model runs them and as the alternatives would.
 # 5. model_speed.py --family tada_convnext_v2: TAdaConvNeXtV2-T the same way, beside a plain ConvNeXt-T frame by frame
 #    and the authors' formulation.
+# 6. model_speed.py --family tadaformer: TAdaFormer-B/16 (sdpa) beside CLIP ViT-B/16 frame by frame and the authors'
+#    formulation, with activation checkpointing too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results="${1:-benchmarks/results}"
@@ -45,3 +47,7 @@ echo "== 5. TAdaConvNeXtV2-T (model_speed.py --family tada_convnext_v2)"
 "$python" benchmarks/model_speed.py --family tada_convnext_v2 --device cuda --dtypes fp32,bf16 \
   --batch_size "${BATCH_SIZE:-16}" --num_frames 16 --image_size 112 --channels_last --compile \
   --repetitions "${REPETITIONS:-5}" --warmup 3 --output "$results/gpu_check_convnext_v2.json"
+echo "== 6. TAdaFormer-B/16 (model_speed.py --family tadaformer)"
+"$python" benchmarks/model_speed.py --family tadaformer --device cuda --dtypes fp32,bf16 \
+  --batch_size "${BATCH_SIZE:-16}" --num_frames 16 --image_size 112 --checkpointing --compile \
+  --repetitions "${REPETITIONS:-5}" --warmup 3 --output "$results/gpu_check_tadaformer.json"

@@ -2,22 +2,27 @@
 
     python benchmarks/model_speed.py                        # CPU, TAda R50, 2 x 16 x 112^2, fp32
     python benchmarks/model_speed.py --family tada_convnext_v2   # TAdaConvNeXtV2-T, the same clips
+    python benchmarks/model_speed.py --family tadaformer --checkpointing   # TAdaFormer-B/16, with checkpointing too
     python benchmarks/model_speed.py --compile              # also torch.compile of our model (+ graph breaks)
     python benchmarks/model_speed.py --device cuda --dtypes fp32,bf16,fp16 --batch_size 8 --channels_last
 
 Candidates, all with the same architecture and (where they share them) the same weights:
-- `tada`: hf_video's TadaResNetForVideoClassification (`--family tada_resnet`, the default) or
-  TadaConvNextV2ForVideoClassification (`--family tada_convnext_v2`);
+- `tada`: hf_video's TadaResNetForVideoClassification (`--family tada_resnet`, the default),
+  TadaConvNextV2ForVideoClassification (`--family tada_convnext_v2`) or TadaFormerForVideoClassification
+  (`--family tadaformer`, B/16 with sdpa attention);
 - `per_frame_2d`: the floor a TAda model can reach. TAda ResNet: the same network with `temporal_adaptive=False` (no
   route functions, no temporal pooling). TAdaConvNeXtV2: transformers' plain ConvNextForImageClassification of the
   same depths and widths, run frame by frame on the frames the V2 stem leaves (every other one), its logits averaged
-  per clip;
+  per clip. TAdaFormer: transformers' CLIPVisionModel of the same sizes with a linear head, run frame by frame on the
+  frames the tubelet embedding leaves (every other one), its logits averaged per clip;
 - `original`: the original's formulation (Conv3d on (B, C, T, H, W), calibrated weight copies per sample and frame
-  and a grouped convolution), `tests/helpers/original_tada2d.py` / `original_tadaconvnextv2.py`, loaded with the
+  and a grouped convolution), `tests/helpers/original_tada2d.py` / `original_tadaconvnextv2.py` /
+  `original_tadaformer.py` (nn.MultiheadAttention on (L, N, C) tokens, BatchNorm3d), loaded with the
   weights that `tada` gets converted from; the run checks that both give the same logits first;
 - `tada_compiled`, `per_frame_2d_compiled` (`--compile`): `torch.compile` of each (fused elementwise passes); the
   graph-break count of `tada` comes from `torch._dynamo.explain`;
-- `*_channels_last` (`--channels_last`): the same models with channels-last weights and input.
+- `*_channels_last` (`--channels_last`): the same models with channels-last weights and input;
+- `tada_checkpointed` (`--checkpointing`): `tada` with activation checkpointing of every layer (memory for speed).
 
 Modes: `forward` (eval mode, inference_mode) and `forward_backward` (train mode, cross-entropy on the logits,
 backward). Repetitions are interleaved across candidates; ratios are taken repetition by repetition. Memory: bytes
@@ -44,6 +49,7 @@ from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, verdict, write_json)
 from tests.helpers.original_tada2d import OriginalTada2d  # noqa: E402
 from tests.helpers.original_tadaconvnextv2 import OriginalTadaConvNextV2  # noqa: E402
+from tests.helpers.original_tadaformer import OriginalTadaFormer  # noqa: E402
 
 from hf_video.models.tada_convnext_v2 import TadaConvNextV2Config, TadaConvNextV2ForVideoClassification  # noqa: E402
 from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import (  # noqa: E402
@@ -51,18 +57,24 @@ from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf im
 from hf_video.models.tada_resnet.configuration_tada_resnet import TadaResNetConfig  # noqa: E402
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_state_dict  # noqa: E402
 from hf_video.models.tada_resnet.modeling_tada_resnet import TadaResNetForVideoClassification  # noqa: E402
+from hf_video.models.tadaformer import TadaFormerConfig, TadaFormerForVideoClassification  # noqa: E402
+from hf_video.models.tadaformer.convert_tadaformer_original_to_hf import (  # noqa: E402
+    convert_original_state_dict as convert_former_state_dict, infer_config_kwargs as former_config_kwargs)
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-# forward+backward targets per family: (tada / per_frame_2d at most, original / tada at least)
-TARGETS = {"tada_resnet": (1.10, 3.0), "tada_convnext_v2": (1.30, 1.45)}
+# forward+backward targets per family: (tada / per_frame_2d at most, original / tada at least or None)
+TARGETS = {"tada_resnet": (1.10, 3.0), "tada_convnext_v2": (1.30, 1.45), "tadaformer": (1.15, None)}
 # TAdaConvNeXtV2-T: blocks per stage and widths; the route attention's head size (T: 48).
 CONVNEXT_T_DEPTHS, CONVNEXT_T_WIDTHS, CONVNEXT_T_HEAD_DIM = (3, 3, 9, 3), (96, 192, 384, 768), 48
+# TAdaFormer-B/16: width, layers, heads, patch; the route attention's head size (the authors': 64).
+FORMER_B16_WIDTH, FORMER_B16_LAYERS, FORMER_B16_HEADS, FORMER_B16_PATCH, FORMER_ROUTE_HEAD_DIM = 768, 12, 12, 16, 64
 
 
 def parse_arguments(argv=None):
     parser = argument_parser(__doc__)
     parser.add_argument("--family", default="tada_resnet", choices=sorted(TARGETS),
-                        help="tada_resnet (TAda2D R50 by default) or tada_convnext_v2 (TAdaConvNeXtV2-T)")
+                        help="tada_resnet (TAda2D R50 by default), tada_convnext_v2 (TAdaConvNeXtV2-T) or tadaformer "
+                             "(TAdaFormer-B/16)")
     parser.add_argument("--depth", type=int, default=50, choices=(50, 101, 152), help="TAda ResNet's depth")
     parser.add_argument("--width_divisor", type=int, default=1,
                         help="divide every width by this (a small network for quick checks; 1 = the real R50)")
@@ -80,6 +92,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile of tada and per_frame_2d, and count tada's graph breaks")
     parser.add_argument("--channels_last", action="store_true", help="add channels-last versions of the candidates")
+    parser.add_argument("--checkpointing", action="store_true",
+                        help="add tada_checkpointed: tada with activation checkpointing of every layer")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one training step of tada and per_frame_2d and list, per operator, where "
                              "tada's extra time goes")
@@ -95,6 +109,8 @@ def build_models(args) -> dict:
     """name -> model, with `tada` converted from `original`'s (randomised, non-trivial) weights."""
     if args.family == "tada_convnext_v2":
         return build_convnext_v2_models(args)
+    if args.family == "tadaformer":
+        return build_tadaformer_models(args)
     torch.manual_seed(0)
     num_filters = widths(args)
     original = OriginalTada2d(args.depth, num_filters, args.num_classes)
@@ -145,6 +161,43 @@ def build_convnext_v2_models(args) -> dict:
     tada.load_state_dict(convert_v2_state_dict(original.state_dict(), tada.state_dict()))
     floor = PerFrameConvNext(ConvNextConfig(depths=list(CONVNEXT_T_DEPTHS), hidden_sizes=widths,
                                             num_labels=args.num_classes), stride=config.stem_temporal_stride)
+    models = {"tada": tada, "per_frame_2d": floor, "original": original}
+    return {name: models[name].to(args.device) for name in args.candidates.split(",")}
+
+
+class PerFrameClip(torch.nn.Module):
+    """transformers' CLIP image encoder and a linear head on every `stride`-th frame of (B, T, C, H, W) clips, logits
+    averaged per clip."""
+
+    def __init__(self, config, num_classes: int, stride: int):
+        super().__init__()
+        from transformers import CLIPVisionModel
+
+        self.clip, self.stride = CLIPVisionModel(config), stride
+        self.head = torch.nn.Linear(config.hidden_size, num_classes)
+
+    def forward(self, pixel_values):
+        frames = pixel_values[:, ::self.stride]
+        logits = self.head(self.clip(frames.flatten(0, 1)).pooler_output)
+        return logits.view(*frames.shape[:2], -1).mean(dim=1)
+
+
+def build_tadaformer_models(args) -> dict:
+    from transformers import CLIPVisionConfig
+
+    torch.manual_seed(0)
+    width = FORMER_B16_WIDTH // args.width_divisor
+    route_head_dim = min(FORMER_ROUTE_HEAD_DIM, width // 4)
+    original = OriginalTadaFormer(width, FORMER_B16_LAYERS, FORMER_B16_HEADS, FORMER_B16_PATCH, args.image_size,
+                                  args.num_classes, head_dim=route_head_dim)
+    config = TadaFormerConfig(**former_config_kwargs(original.state_dict()), num_attention_heads=FORMER_B16_HEADS,
+                              route_head_dim=route_head_dim, num_frames=args.num_frames)
+    tada = TadaFormerForVideoClassification(config)
+    tada.load_state_dict(convert_former_state_dict(original.state_dict(), tada.state_dict()))
+    floor = PerFrameClip(CLIPVisionConfig(hidden_size=width, intermediate_size=4 * width,
+                                          num_hidden_layers=FORMER_B16_LAYERS, num_attention_heads=FORMER_B16_HEADS,
+                                          image_size=args.image_size, patch_size=FORMER_B16_PATCH),
+                         args.num_classes, stride=config.tubelet_stride)
     models = {"tada": tada, "per_frame_2d": floor, "original": original}
     return {name: models[name].to(args.device) for name in args.candidates.split(",")}
 
@@ -307,6 +360,12 @@ def main(argv=None):
         for name in list(models):
             models[f"{name}_channels_last"], inputs[f"{name}_channels_last"] = to_channels_last(
                 name, models[name], pixel_values)
+    if args.checkpointing:
+        import copy
+
+        models["tada_checkpointed"] = copy.deepcopy(models["tada"])
+        models["tada_checkpointed"].gradient_checkpointing_enable()
+        inputs["tada_checkpointed"] = pixel_values
     compile_info = {}
     if args.compile:
         compile_info["tada"] = graph_breaks(models["tada"], pixel_values)
@@ -334,7 +393,8 @@ def main(argv=None):
                 results["timings"][f"{name}/{mode}/{dtype_name}"] = summary
                 rows.append([name, mode, dtype_name, f"{summary['median'] * 1000:.0f}", f"{summary['min'] * 1000:.0f}",
                              f"{summary['max'] * 1000:.0f}", f"{summary['clips_per_second']:.2f}"])
-    architecture = f"TAda R{args.depth}" if args.family == "tada_resnet" else "TAdaConvNeXtV2-T"
+    architecture = {"tada_resnet": f"TAda R{args.depth}", "tada_convnext_v2": "TAdaConvNeXtV2-T",
+                    "tadaformer": "TAdaFormer-B/16"}[args.family]
     print(f"{architecture} (widths / {args.width_divisor}), batch {args.batch_size} x {args.num_frames} x "
           f"{args.image_size}^2 on {args.device}; {args.repetitions} interleaved repetitions; "
           f"max |logits(tada) - logits(original)| = {difference}\n")
@@ -384,7 +444,8 @@ def ratios(timings, dtypes, modes, targets) -> dict:
              ("original", "tada", original_over_tada, False),
              ("tada_compiled", "tada", None, True), ("tada_compiled", "per_frame_2d_compiled", None, True),
              ("tada_compiled", "per_frame_2d", None, True), ("tada_channels_last", "tada", None, True),
-             ("per_frame_2d_channels_last", "per_frame_2d", None, True)]
+             ("per_frame_2d_channels_last", "per_frame_2d", None, True),
+             ("tada_checkpointed", "tada", None, True)]
     for dtype in dtypes:
         for mode in modes:
             for numerator, denominator, target, at_most in pairs:

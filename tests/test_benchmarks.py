@@ -146,3 +146,18 @@ def test_model_speed_compares_tadaconvnextv2_with_its_floor_and_the_authors_form
     assert report["tada_minus_original_max_abs_logit"] < 1e-4  # same weights, same logits
     assert report["ratios"]["tada / per_frame_2d (forward_backward, fp32)"]["verdict"]
     assert set(report["memory"]) == {"tada/fp32", "per_frame_2d/fp32", "original/fp32"}
+
+
+def test_model_speed_compares_tadaformer_with_clip_per_frame_and_checkpointing(tmp_path):
+    output = tmp_path / "model_speed_former.json"
+    result = run_benchmark("model_speed.py", "--family", "tadaformer", "--width_divisor", 16, "--num_frames", 4,
+                           "--image_size", 32, "--repetitions", 2, "--modes", "forward_backward", "--checkpointing",
+                           "--output", output)
+    assert "TAdaFormer-B/16" in result.stdout and "tada_checkpointed / tada (forward_backward, fp32)" in result.stdout
+    report = json.loads(output.read_text())
+    assert report["tada_minus_original_max_abs_logit"] < 1e-4  # same weights, same logits
+    assert report["ratios"]["tada / per_frame_2d (forward_backward, fp32)"]["verdict"]
+    memory = report["memory"]
+    assert set(memory) == {"tada/fp32", "per_frame_2d/fp32", "original/fp32", "tada_checkpointed/fp32"}
+    assert memory["tada_checkpointed/fp32"]["saved_for_backward_bytes"] < memory["tada/fp32"][
+        "saved_for_backward_bytes"]

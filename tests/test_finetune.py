@@ -193,6 +193,24 @@ def test_the_demo_tadaconvnextv2_trains_with_the_authors_learning_rate_multiplie
     assert "TAdaConvNeXtV2" in card.text and "tadaconvnextv2" in card.data.tags
 
 
+def test_the_demo_tadaformer_trains_with_checkpointing_and_the_authors_multipliers(synthetic, tmp_path):
+    """`make run`'s TAdaFormer option: the example configuration from scratch, TAda blocks and head at x10, every
+    layer checkpointed (the TAda blocks hold BatchNorms)."""
+    output_dir = tmp_path / "former"
+    run([sys.executable, SCRIPT, *tiny_run(synthetic, output_dir, tmp_path / "cache", "--num_train_epochs", "1",
+                                           "--report_to", "none", "--save_strategy", "no", "--do_predict", "False",
+                                           "--model_name_or_path",
+                                           str(ROOT / "examples" / "configs" / "tadaformer_demo.json"),
+                                           "--learning_rate_multipliers", "classifier=10,.tada=10",
+                                           "--gradient_checkpointing")])
+    losses = logged(output_dir, "loss")
+    assert len(losses) == 6 and all(math.isfinite(loss) for loss in losses)
+    config = json.loads((output_dir / "config.json").read_text())
+    assert (config["model_type"], config["num_frames"], config["image_size"]) == ("tadaformer", 4, 32)
+    card = ModelCard.load(output_dir / "README.md")
+    assert "TAdaFormer" in card.text and "tadaformer" in card.data.tags
+
+
 def test_help_documents_the_three_groups():
     result = run([sys.executable, SCRIPT, "--help"], timeout=120)
     for option in ("--model_name_or_path", "--temporal_adaptive", "--sync_batch_norm", "--data_dir", "--split",

@@ -1,6 +1,6 @@
 """transformers' own test battery (the common mixins of the installed version's source distribution) run against
-TadaResNet, TadaConvNextV2, TadaFormer and their video processor: what every transformers model is held to. Tests that do not
-apply to a convolutional video classifier are skipped with the reason.
+TadaResNet, TadaConvNextV2, TadaFormer and their video processor: what every transformers model is held to. Tests
+that do not apply to a video classifier are skipped with the reason.
 
 The pipeline mixin (`test_pipeline_mixin`) is not run: it loads tiny checkpoints of transformers' own architectures
 from the Hub, and tests download nothing. `test_video_processor.py` runs the video-classification pipeline instead.

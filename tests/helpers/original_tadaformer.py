@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.original_tadaconvnextv2 import OriginalRouteFunction, OriginalTadaConv2dV2, quick_gelu
+from .original_tadaconvnextv2 import OriginalRouteFunction, OriginalTadaConv2dV2, quick_gelu
 
 
 class OriginalTadaConvWithAggregation(OriginalTadaConv2dV2):
