@@ -186,6 +186,22 @@ def test_gradients_are_the_authors_formulations_for_any_frame_count(num_frames, 
         assert torch.allclose(ours_norm.running_var, original_norm.running_var, atol=1e-6)
 
 
+@pytest.mark.parametrize("tubelet, stride", [(2, 2), (1, 1), (3, 1)])
+def test_other_tubelets_match_the_authors_formulation(tubelet, stride):
+    torch.manual_seed(1)
+    original = OriginalTadaFormer(64, 1, 4, 8, 32, num_classes=5, head_dim=16, tubelet=tubelet,
+                                  tubelet_stride=stride).eval()
+    config = TadaFormerConfig(**infer_config_kwargs(original.state_dict()), num_attention_heads=4, route_head_dim=16,
+                              tubelet_stride=stride)
+    ours = TadaFormerForVideoClassification(config).eval()
+    ours.load_state_dict(convert_original_state_dict(original.state_dict(), ours.state_dict()))
+    pixel_values = torch.randn(2, 7, 3, 32, 32)
+    with torch.no_grad():
+        outputs = ours(pixel_values, output_hidden_states=True)
+        assert (outputs.logits - original(pixel_values)).abs().max() <= 1e-5
+    assert outputs.hidden_states[-1].shape[1] == config.frames_after_embedding(7)
+
+
 def test_gradient_checkpointing_gives_the_same_step_and_updates_batch_norm_statistics_once():
     _, plain = randomized_pair(enhanced=True, double=True)
     _, checkpointed = randomized_pair(enhanced=True, double=True)

@@ -29,7 +29,8 @@ class TadaFormerConfig(PreTrainedConfig):
         patch_size (`int`, *optional*, defaults to 16):
             Side of the square patches (B/16: 16; L/14: 14).
         tubelet_size (`int`, *optional*, defaults to 3):
-            Temporal kernel (odd) of the patch embedding.
+            Temporal kernel of the patch embedding (zero-padded by `tubelet_size // 2` frames at each end, as the
+            authors').
         tubelet_stride (`int`, *optional*, defaults to 2):
             Temporal stride of the patch embedding: a clip of T frames becomes (T - 1) // stride + 1 in the network.
         hidden_size (`int`, *optional*, defaults to 768):
@@ -129,9 +130,8 @@ class TadaFormerConfig(PreTrainedConfig):
                             ("num_hidden_layers", num_hidden_layers), ("num_attention_heads", num_attention_heads),
                             ("intermediate_size", intermediate_size), ("tada_reduction", tada_reduction),
                             ("route_reduction", route_reduction), ("route_head_dim", route_head_dim),
-                            ("num_frames", num_frames)):
+                            ("num_frames", num_frames), ("tubelet_size", tubelet_size)):
             check_positive_int(name, value)
-        check_odd("tubelet_size", tubelet_size)
         check_odd("temporal_pool_kernel_size", temporal_pool_kernel_size)
         if len(route_kernel_sizes) != 2:
             raise ValueError(f"route_kernel_sizes={route_kernel_sizes!r}: expected two odd temporal kernels, e.g. "
