@@ -25,8 +25,8 @@ AUTHORS_ROUTE_HEAD_DIM = 64
 # The CLIP vision configuration's attributes that ours take under the same names.
 _SAME_NAMES = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels",
                "image_size", "patch_size", "hidden_act", "layer_norm_eps", "attention_dropout")
-# CLIPVisionModel state-dict prefixes (after an optional "vision_model.", which transformers versions differ on) ->
-# ours.
+# CLIPVisionModel state-dict prefixes -> ours (after an optional "vision_model.", which transformers versions differ
+# on).
 _RENAMED = {"pre_layrnorm.": "tadaformer.embeddings.pre_layernorm.", "embeddings.": "tadaformer.embeddings.",
             "encoder.": "tadaformer.encoder.", "post_layernorm.": "tadaformer.post_layernorm."}
 
@@ -66,8 +66,7 @@ def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None 
     CLIPVisionModel; folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
     tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
     `TadaFormerConfig`; the transformer's sizes are CLIP's; the route attention's head size is the authors' 64 (one
-    head where the route is narrower). `hub_kwargs` (revision, token, ...) go to
-    `from_pretrained`."""
+    head where the route is narrower). `hub_kwargs` (revision, token, ...) go to `from_pretrained`."""
     hub_kwargs = hub_kwargs or {}
     vision_config = clip_vision_config(source, hub_kwargs)
     if num_labels is not None:
