@@ -13,12 +13,16 @@ processor's config, the modeling code for `trust_remote_code=True`, and a model 
 
 import argparse
 import re
-from pathlib import Path
 
-from ...atomic_folder import atomic_folder
-from ...cards import TADA_RESNET, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
+from ...cards import TADA_RESNET, released_checkpoints_of
 from ...clips.clip_settings import RECIPE
-from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from ..converted_folders import (
+    add_label_options,
+    check_output_dir,
+    label_names_of,
+    with_label_names,
+    write_converted_folder,
+)
 from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .modeling_tada_resnet import TadaResNetForVideoClassification
@@ -114,37 +118,16 @@ def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, l
                                 **config_overrides) -> TadaResNetForVideoClassification:
     """Convert an original checkpoint into a complete transformers folder at `output_dir` (which must not exist
     or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    from ...clips.video_processing_tada import TadaVideoProcessor
-
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
-        raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
+    output_dir = check_output_dir(output_dir)
     original = load_original_state_dict(checkpoint_path)
-    config_kwargs = {**infer_config_kwargs(original), **config_overrides}
-    if label_names is not None:
-        if len(label_names) != config_kwargs["num_labels"]:
-            raise ValueError(f"{len(label_names)} label names given ({label_origin}), but the checkpoint's head has "
-                             f"{config_kwargs['num_labels']} classes.")
-        config_kwargs["id2label"] = dict(enumerate(label_names))
-        config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
+    config_kwargs = with_label_names({**infer_config_kwargs(original), **config_overrides}, label_names, label_origin)
     if released is not None and RELEASED_CHECKPOINTS[released].num_labels != config_kwargs["num_labels"]:
         raise ValueError(f"{released} has {RELEASED_CHECKPOINTS[released].num_labels} classes; {checkpoint_path} "
                          f"has {config_kwargs['num_labels']}: is it the right file?")
-    config = TadaResNetConfig(**config_kwargs)
-    model = TadaResNetForVideoClassification(config)
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**config_kwargs))
     model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    processor = TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size,
-                                   **(processor_kwargs or {}))
-    if released is not None:
-        card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
-    else:
-        card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
-                                         label_origin or "generic names LABEL_0, LABEL_1, ...")
-
-    with atomic_folder(output_dir) as staging:
-        model.save_pretrained(staging)
-        processor.save_pretrained(staging)
-        (staging / "README.md").write_text(card, encoding="utf-8")
+    write_converted_folder(output_dir, model, processor_kwargs or {}, checkpoint_path,
+                           RELEASED_CHECKPOINTS.get(released), label_origin)
     return model.eval()
 
 
@@ -153,11 +136,7 @@ def _parse_arguments(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint_path", required=True, help="original checkpoint (.pyth / .pth)")
     parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
-    labels = parser.add_mutually_exclusive_group()
-    labels.add_argument("--label_set", choices=sorted(LABEL_SETS),
-                        help="known label names: kinetics400 (alphabetical), hmdb51 (sorted folders, ours), "
-                             "hmdb51-essmc2 (EssentialMC2's order)")
-    labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
+    add_label_options(parser)
     parser.add_argument("--num_frames", type=int,
                         help=f"frames per clip the model expects (default {RECIPE.num_frames})")
     parser.add_argument("--image_size", type=int, help=f"input side in pixels (default {RECIPE.image_size})")
@@ -172,11 +151,7 @@ def _parse_arguments(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     arguments = _parse_arguments(argv)
-    label_names, label_origin = None, None
-    if arguments.label_set:
-        label_names, label_origin = named_label_set(arguments.label_set), f"label set {arguments.label_set}"
-    elif arguments.id2label:
-        label_names, label_origin = read_id2label_file(arguments.id2label), Path(arguments.id2label).name
+    label_names, label_origin = label_names_of(arguments)
     overrides = {name: getattr(arguments, name) for name in ("num_frames", "image_size")
                  if getattr(arguments, name) is not None}
     model = convert_original_checkpoint(

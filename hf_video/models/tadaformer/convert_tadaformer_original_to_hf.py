@@ -22,11 +22,15 @@ configuration says otherwise), the modeling code for `trust_remote_code=True`, a
 import argparse
 import math
 import re
-from pathlib import Path
 
-from ...atomic_folder import atomic_folder
-from ...cards import TADAFORMER, converted_checkpoint_card, released_checkpoint_card, released_checkpoints_of
-from ..label_sets import LABEL_SETS, named_label_set, read_id2label_file
+from ...cards import TADAFORMER, released_checkpoints_of
+from ..converted_folders import (
+    add_label_options,
+    check_output_dir,
+    label_names_of,
+    with_label_names,
+    write_converted_folder,
+)
 from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
 from ..original_configs import (
     combined_settings,
@@ -231,34 +235,16 @@ def convert_tadaformer_checkpoint(checkpoint_path, output_dir, original_config=N
                                   **config_overrides) -> TadaFormerForVideoClassification:
     """Convert an authors' TAdaFormer checkpoint into a complete transformers folder at `output_dir` (which must not
     exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    from ...clips.video_processing_tada import TadaVideoProcessor
-
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()):  # before the work; atomic_folder checks it again
-        raise FileExistsError(f"{output_dir} exists and is not empty; remove it or choose another --output_dir.")
+    output_dir = check_output_dir(output_dir)
     checkpoint = read_original_checkpoint(checkpoint_path)
     original = original_state_dict(checkpoint, checkpoint_path, use_ema=use_ema)
     config_kwargs, processor_settings = conversion_settings(
         checkpoint, checkpoint_path, original, original_config, released, config_overrides, processor_kwargs)
-    if label_names is not None:
-        if len(label_names) != config_kwargs["num_labels"]:
-            raise ValueError(f"{len(label_names)} label names given ({label_origin}), but the checkpoint's head has "
-                             f"{config_kwargs['num_labels']} classes.")
-        config_kwargs["id2label"] = dict(enumerate(label_names))
-        config_kwargs["label2id"] = {name: index for index, name in enumerate(label_names)}
-    config = TadaFormerConfig(**config_kwargs)
+    config = TadaFormerConfig(**with_label_names(config_kwargs, label_names, label_origin))
     model = TadaFormerForVideoClassification(config)
     model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    processor = TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size, **processor_settings)
-    if released is not None:
-        card = released_checkpoint_card(RELEASED_CHECKPOINTS[released])
-    else:
-        card = converted_checkpoint_card(output_dir.name, Path(checkpoint_path).name, config,
-                                         label_origin or "generic names LABEL_0, LABEL_1, ...")
-    with atomic_folder(output_dir) as staging:
-        model.save_pretrained(staging)
-        processor.save_pretrained(staging)
-        (staging / "README.md").write_text(card, encoding="utf-8")
+    write_converted_folder(output_dir, model, processor_settings, checkpoint_path, RELEASED_CHECKPOINTS.get(released),
+                           label_origin)
     return model.eval()
 
 
@@ -271,9 +257,7 @@ def _parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
                         help="a checkpoint of the authors' zoo: its settings and model card")
     parser.add_argument("--ema", action="store_true", help="convert the EMA weights (model_ema_state)")
-    labels = parser.add_mutually_exclusive_group()
-    labels.add_argument("--label_set", choices=sorted(LABEL_SETS), help="known label names (kinetics400, ...)")
-    labels.add_argument("--id2label", help="JSON file {id: label} or {label: id} (e.g. SSv2's labels.json)")
+    add_label_options(parser)
     parser.add_argument("--num_attention_heads", type=int, help="attention heads per layer (B/16: 12; L/14: 16)")
     parser.add_argument("--tubelet_stride", type=int, help=f"temporal stride of the tubelet embedding (the "
                                                            f"authors': {AUTHORS_TUBELET_STRIDE})")
@@ -285,11 +269,7 @@ def _parse_arguments(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     arguments = _parse_arguments(argv)
-    label_names, label_origin = None, None
-    if arguments.label_set:
-        label_names, label_origin = named_label_set(arguments.label_set), f"label set {arguments.label_set}"
-    elif arguments.id2label:
-        label_names, label_origin = read_id2label_file(arguments.id2label), Path(arguments.id2label).name
+    label_names, label_origin = label_names_of(arguments)
     overrides = {name: getattr(arguments, name) for name in ("num_attention_heads", "tubelet_stride", "num_frames")
                  if getattr(arguments, name) is not None}
     processor_kwargs = {name: getattr(arguments, name) for name in ("sample_mode", "sample_interval")
