@@ -147,3 +147,21 @@ def _batch_norm_statistics_frozen(module: nn.Module):
         for norm, (momentum, num_batches_tracked) in zip(norms, saved):
             norm.momentum = momentum
             norm.num_batches_tracked.copy_(num_batches_tracked)
+
+
+def check_clips(pixel_values: torch.Tensor, num_channels: int) -> None:
+    """What every TAda model asks of its input: (batch, frames, channels, height, width), floating point, at least
+    one clip of at least one frame; each failure says what to do."""
+    shape = tuple(pixel_values.shape)
+    if pixel_values.dim() != 5 or shape[2] != num_channels:
+        raise ValueError(
+            f"pixel_values must have shape (batch, num_frames, {num_channels}, height, width); got {shape}. "
+            "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
+    if not pixel_values.is_floating_point():
+        raise ValueError(
+            f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
+            "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
+            "[0, 1] and normalise them yourself.")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if shape[0] == 0 else 'frame'}; a batch "
+                         "needs at least one clip of at least one frame.")

@@ -23,7 +23,7 @@ from transformers.modeling_outputs import (
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
-from .tada_ops import average_views, flatten_views, temporal_average_pool
+from .tada_ops import average_views, check_clips, flatten_views, temporal_average_pool
 from .tada_v2_ops import (
     TadaDepthwiseConv2d,
     TadaRouteFunction,
@@ -142,20 +142,9 @@ class TadaConvNextV2Embeddings(nn.Module):
         return channels_first(frames), num_frames
 
     def _check(self, pixel_values: torch.Tensor) -> None:
+        check_clips(pixel_values, self.num_channels)
         shape = tuple(pixel_values.shape)
-        if pixel_values.dim() != 5 or shape[2] != self.num_channels:
-            raise ValueError(
-                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got {shape}. "
-                "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
-        if not pixel_values.is_floating_point():
-            raise ValueError(
-                f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
-                "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
-                "[0, 1] and normalise them yourself.")
         batch, num_frames, _, height, width = shape
-        if batch == 0 or num_frames == 0:
-            raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if batch == 0 else 'frame'}; a batch "
-                             "needs at least one clip of at least one frame.")
         if min(height, width) < self.min_frame_size:
             raise ValueError(f"pixel_values of shape {shape}: frames of {height}x{width} are too small for this "
                              f"network, which divides them by {self.min_frame_size}; give frames of at least "

@@ -29,6 +29,7 @@ from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .tada_ops import (
     BatchNormStatisticsUpdatedOnce,
     average_views,
+    check_clips,
     flatten_views,
     spatial_mean,
     temporal_average_pool,
@@ -257,20 +258,9 @@ class TadaResNetEmbeddings(nn.Module):
         return self.activation(self.normalization(self.convolution(frames)))
 
     def _check(self, pixel_values: torch.Tensor) -> None:
+        check_clips(pixel_values, self.num_channels)
         shape = tuple(pixel_values.shape)
-        if pixel_values.dim() != 5 or shape[2] != self.num_channels:
-            raise ValueError(
-                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got {shape}. "
-                "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
-        if not pixel_values.is_floating_point():
-            raise ValueError(
-                f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
-                "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
-                "[0, 1] and normalise them yourself.")
         batch, num_frames, _, height, width = shape
-        if batch == 0 or num_frames == 0:
-            raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if batch == 0 else 'frame'}; a batch "
-                             "needs at least one clip of at least one frame.")
         if min(height, width) < self.min_frame_size:
             raise ValueError(f"pixel_values of shape {shape}: frames of {height}x{width} are too small for this "
                              f"network, which halves them {self.min_frame_size.bit_length() - 1} times; give frames of "

@@ -22,7 +22,13 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_tadaformer import TadaFormerConfig
-from .tada_ops import BatchNormStatisticsUpdatedOnce, average_views, flatten_views, temporal_average_pool
+from .tada_ops import (
+    BatchNormStatisticsUpdatedOnce,
+    average_views,
+    check_clips,
+    flatten_views,
+    temporal_average_pool,
+)
 from .tada_v2_ops import (
     QuickGELU,
     TadaDepthwiseConv2d,
@@ -236,20 +242,9 @@ class TadaFormerEmbeddings(nn.Module):
         return resample_position_embeddings(self.position_embedding.weight, self.grid_size, height, width)
 
     def _check(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
+        check_clips(pixel_values, self.num_channels)
         shape = tuple(pixel_values.shape)
-        if pixel_values.dim() != 5 or shape[2] != self.num_channels:
-            raise ValueError(
-                f"pixel_values must have shape (batch, num_frames, {self.num_channels}, height, width); got {shape}. "
-                "A (batch, channels, frames, height, width) tensor needs `.permute(0, 2, 1, 3, 4)` first.")
-        if not pixel_values.is_floating_point():
-            raise ValueError(
-                f"pixel_values must be floating point, normalised as in training; got {pixel_values.dtype} {shape}. "
-                "Convert uint8 frames with the model's video processor (AutoVideoProcessor), or scale them to "
-                "[0, 1] and normalise them yourself.")
         batch, num_frames, _, height, width = shape
-        if batch == 0 or num_frames == 0:
-            raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if batch == 0 else 'frame'}; a batch "
-                             "needs at least one clip of at least one frame.")
         trained = self.grid_size * self.patch_size
         if (height % self.patch_size or width % self.patch_size) or (
                 (height, width) != (trained, trained) and not interpolate_pos_encoding):
