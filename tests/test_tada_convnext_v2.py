@@ -3,10 +3,6 @@ from their checkpoints and configurations, usable as remote code."""
 
 import csv
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -21,7 +17,7 @@ from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf im
     convert_original_state_dict, infer_config_kwargs, main as convert_main)
 from hf_video.models.original_configs import read_original_config
 from helpers.original_tadaconvnextv2 import OriginalTadaConvNextV2
-from helpers.video_files import write_numbered_video
+from helpers.remote_code import assert_pipeline_runs_without_hf_video
 
 GOLDEN = "tadaconvnextv2_public"
 CONVERTER = "hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf"
@@ -220,34 +216,8 @@ def test_a_saved_folder_runs_in_a_pipeline_where_hf_video_cannot_be_imported(ref
     checkpoint_path, config_path, _ = golden_files(reference_dir)
     folder = tmp_path / "converted"
     convert_tada_convnext_v2_checkpoint(checkpoint_path, folder, original_config=config_path)
-    video = write_numbered_video(tmp_path / "clip.avi", 40)
-    from transformers import pipeline
-
-    expected = pipeline("video-classification", model=str(folder))(str(video), top_k=3)
-    script = textwrap.dedent(f"""
-        import json, sys
-        for name in ("hf_video", "datasets", "decord"):
-            sys.modules[name] = None  # importing any of them now fails
-        from transformers import pipeline
-        classifier = pipeline("video-classification", model={str(folder)!r}, trust_remote_code=True)
-        assert type(classifier.model).__module__.startswith("transformers_modules"), type(classifier.model)
-        print("ANSWER", json.dumps(classifier({str(video)!r}, top_k=3)))
-    """)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    answer = json.loads(result.stdout.split("ANSWER", 1)[1])
-    assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
-    assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
-    shipped = {path.name for path in folder.glob("*.py")}
-    assert {"modeling_tada_convnext_v2.py", "configuration_tada_convnext_v2.py", "tada_ops.py", "tada_v2_ops.py",
-            "config_checks.py"} <= shipped
-    # The linked shared files arrive as copies of the one source.
-    from hf_video.models import config_checks, tada_ops, tada_v2_ops
-
-    for module in (tada_ops, tada_v2_ops, config_checks):
-        assert (folder / f"{module.__name__.rsplit('.', 1)[1]}.py").read_text() == open(module.__file__).read()
+    assert_pipeline_runs_without_hf_video(folder, tmp_path,
+                                          {"modeling_tada_convnext_v2.py", "configuration_tada_convnext_v2.py"})
 
 
 def test_bad_input_is_named():

@@ -3,10 +3,6 @@ formulation's gradients), convertible from their checkpoints, built from transfo
 
 import csv
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -21,7 +17,7 @@ from hf_video import (TadaFormerConfig, TadaFormerForVideoClassification, TadaVi
 from hf_video.models.tadaformer.convert_tadaformer_original_to_hf import (
     convert_original_state_dict, infer_config_kwargs, main as convert_main)
 from helpers.original_tadaformer import OriginalTadaFormer
-from helpers.video_files import write_numbered_video
+from helpers.remote_code import assert_pipeline_runs_without_hf_video
 
 GOLDEN = "tadaformer_public"
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -284,30 +280,5 @@ def test_a_saved_folder_runs_in_a_pipeline_where_hf_video_cannot_be_imported(ref
     checkpoint_path, config_path, _ = golden_files(reference_dir)
     folder = tmp_path / "converted"
     convert_tadaformer_checkpoint(checkpoint_path, folder, original_config=config_path)
-    video = write_numbered_video(tmp_path / "clip.avi", 40)
-    from transformers import pipeline
-
-    expected = pipeline("video-classification", model=str(folder))(str(video), top_k=3)
-    script = textwrap.dedent(f"""
-        import json, sys
-        for name in ("hf_video", "datasets", "decord"):
-            sys.modules[name] = None  # importing any of them now fails
-        from transformers import pipeline
-        classifier = pipeline("video-classification", model={str(folder)!r}, trust_remote_code=True)
-        assert type(classifier.model).__module__.startswith("transformers_modules"), type(classifier.model)
-        print("ANSWER", json.dumps(classifier({str(video)!r}, top_k=3)))
-    """)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    answer = json.loads(result.stdout.split("ANSWER", 1)[1])
-    assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
-    assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
-    shipped = {path.name for path in folder.glob("*.py")}
-    assert {"modeling_tadaformer.py", "configuration_tadaformer.py", "tada_ops.py", "tada_v2_ops.py",
-            "config_checks.py", "inflate_tadaformer_from_clip.py"} <= shipped
-    from hf_video.models import config_checks, tada_ops, tada_v2_ops
-
-    for module in (tada_ops, tada_v2_ops, config_checks):
-        assert (folder / f"{module.__name__.rsplit('.', 1)[1]}.py").read_text() == open(module.__file__).read()
+    assert_pipeline_runs_without_hf_video(folder, tmp_path, {"modeling_tadaformer.py", "configuration_tadaformer.py",
+                                          "inflate_tadaformer_from_clip.py"})
