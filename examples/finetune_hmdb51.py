@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Fine-tune a TAda model (TAda ResNet3D, TAdaConvNeXtV2) on HMDB51 (or UCF101 with `--dataset ucf101`, or the
-synthetic motion set) with the transformers Trainer.
+"""Fine-tune a TAda model (TAda ResNet3D, TAdaConvNeXtV2, TAdaFormer) on HMDB51 (or UCF101 with `--dataset ucf101`,
+or the synthetic motion set) with the transformers Trainer.
 
 The same command runs on CPU, one GPU, several GPUs and several machines:
 
