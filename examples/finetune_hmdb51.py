@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Fine-tune a TAda model (TAda ResNet3D, TAdaConvNeXtV2, TAdaFormer) on HMDB51 (or UCF101 with `--dataset ucf101`,
-or the synthetic motion set) with the transformers Trainer.
+"""Fine-tune a TAda model (TAda ResNet3D, TAdaConvNeXtV2, TAdaFormer) on HMDB51 (or UCF101, Something-Something V2 or
+Kinetics-400 with `--dataset ucf101|ssv2|kinetics400`, or the synthetic motion set) with the transformers Trainer.
 
 The same command runs on CPU, one GPU, several GPUs and several machines:
 
@@ -11,9 +11,10 @@ The same command runs on CPU, one GPU, several GPUs and several machines:
 Defaults follow the original recipe (EssentialMC2's HMDB51 fine-tune): SGD lr 0.001 weight decay 0.001, a cosine
 schedule to 0 over 100 epochs, 16 frames every 4th at 30 fps, 112x112 crops, logging every 10 steps, evaluation and
 a checkpoint every epoch, TensorBoard logs. A checkpoint's own video processor gives the clip settings it was
-trained with (frames, sampling, size, mean and std) unless options say otherwise. After training, every test video is
-evaluated on `eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to
-all_results.json.
+trained with (frames, sampling, size, mean and std) unless options say otherwise. Each dataset brings the authors'
+settings for it: on Something-Something V2, segment sampling, flips that swap the left/right classes' labels and 2 x 3
+evaluation views; on Kinetics-400, 10 x 3 views. After training, every test (or validation) video is evaluated on
+`eval_temporal_crops x eval_spatial_crops` views; clip- and video-level accuracy go to all_results.json.
 `--help` lists every option.
 """
 
@@ -103,14 +104,18 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    dataset: Literal["hmdb51", "ucf101"] = field(default="hmdb51", metadata={
-        "help": "hmdb51 or ucf101: the layout of data_dir (the recipe's settings are HMDB51's)."})
+    dataset: Literal["hmdb51", "ucf101", "ssv2", "kinetics400"] = field(default="hmdb51", metadata={
+        "help": "hmdb51, ucf101, ssv2 (Something-Something V2) or kinetics400: the layout of data_dir, and the "
+                "dataset's own recipe settings (sampling, flip, evaluation views, evaluation split)."})
     data_dir: str = field(default="data/hmdb51", metadata={"help": (
         "HMDB51 (extracted videos/ + annotations/, or the two official .rar archives), UCF101 (UCF-101/ or "
-        "UCF101.rar, ucfTrainTestlist/ or the official split zip), or a synthetic set.")})
+        "UCF101.rar, ucfTrainTestlist/ or the official split zip), Something-Something V2 "
+        "(20bn-something-something-v2/ or its archive parts, labels/ or the labels zip), Kinetics (annotations/ + "
+        "train/ val/, the CVDF layout), or a synthetic set.")})
     synthetic_if_missing: str | None = field(default=None, metadata={"help": (
         "If data_dir does not exist, use (and first write, if absent) the synthetic motion set in this folder.")})
-    split: Literal[1, 2, 3] = field(default=1, metadata={"help": "Official split 1, 2 or 3."})
+    split: Literal[1, 2, 3] = field(default=1, metadata={
+        "help": "Official split 1, 2 or 3 (HMDB51, UCF101; SSv2 and Kinetics have one)."})
     # The clip settings below default to the checkpoint's video processor's, then to the recipe's.
     num_frames: int | None = field(default=None, metadata={"help": f"Frames per clip (recipe: {RECIPE.num_frames})."})
     sample_interval: int | None = field(default=None, metadata={
@@ -118,7 +123,7 @@ class DataArguments:
     target_fps: float | None = field(default=None, metadata={
         "help": f"Frame rate the interval refers to (recipe: {RECIPE.target_fps})."})
     sample_mode: Literal["interval", "segment"] | None = field(default=None, metadata={
-        "help": "interval (the recipe's) or segment (TSN)."})
+        "help": "interval (the recipe's) or segment (TSN; the default on SSv2, as the authors sample it)."})
     image_size: int | None = field(default=None, metadata={
         "help": f"Side of the square crops given to the model (recipe: {RECIPE.image_size})."})
     image_mean: list[float] | None = field(default=None, metadata={
@@ -126,8 +131,10 @@ class DataArguments:
     image_std: list[float] | None = field(default=None, metadata={
         "help": f"Per-channel std the pixels are normalised with (recipe: {' '.join(map(str, RECIPE.std))})."})
     flip_probability: float | None = field(default=None, metadata={"help": (
-        f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51 and UCF101, 0 on the "
-        "synthetic set, whose twins a mirror would swap (left/right, clockwise/anticlockwise).")})
+        f"Chance of mirroring a training clip: {RECIPE.flip_probability} (the recipe's) on HMDB51, UCF101, Kinetics "
+        "and SSv2 (where a mirrored clip of a left/right class takes its mirror class's label; without both classes "
+        "of each pair, SSv2 clips are not flipped), 0 on the synthetic set, whose twins a mirror would swap "
+        "(left/right, clockwise/anticlockwise).")})
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
     dataset_name: str | None = field(default=None, metadata={"help": (
@@ -140,9 +147,11 @@ class DataArguments:
         "Loader processes only decode and cut the crop box (uint8); resize, normalisation and flip run batched on the "
         "training device. Same pixels; frees the loaders on a GPU machine.")})
     num_folds: int = field(default=1, metadata={"help": "Repeat the training set n times per epoch (recipe option)."})
-    eval_temporal_crops: int = field(default=3, metadata={"help": "Final evaluation: clips per video along time."})
-    eval_spatial_crops: Literal[1, 3] = field(default=3, metadata={
-        "help": "Final evaluation: 1 (centre) or 3 (left/centre/right)."})
+    eval_temporal_crops: int | None = field(default=None, metadata={"help": (
+        "Final evaluation: clips per video along time (default: the authors' for the dataset: 3 on HMDB51 and UCF101, "
+        "2 on SSv2, 10 on Kinetics).")})
+    eval_spatial_crops: Literal[1, 3] | None = field(default=None, metadata={
+        "help": "Final evaluation: 1 (centre) or 3 (left/centre/right; the default)."})
     prepare_num_proc: int | None = field(default=None, metadata={"help": "Processes probing videos at prepare."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default HF's)."})
     skip_unreadable: bool = field(default=False, metadata={"help": "Leave out videos that do not decode."})
@@ -179,7 +188,8 @@ STREAM_SHUFFLE_BUFFER = 1000  # rows; the shards' order is shuffled too
 
 
 def export_splits(data_arguments: DataArguments) -> tuple[dict, DatasetKind]:
-    """({"train": Dataset, or a streamed IterableDataset with --streaming; "test": Dataset}, the dataset's kind) of an
+    """({"train": Dataset, or a streamed IterableDataset with --streaming; the evaluation split ("test", or
+    "validation" for SSv2 and Kinetics): Dataset}, the dataset's kind) of an
     export (--dataset_name, or data_dir with --streaming): the kind whose classes the export has, else the layout
     `--dataset` names, over the export's classes."""
     location = data_arguments.dataset_name or data_arguments.data_dir
@@ -192,10 +202,10 @@ def export_splits(data_arguments: DataArguments) -> tuple[dict, DatasetKind]:
         raise UsageError(f"{location} is not an export (no README.md and data/*.parquet); write one with "
                          "`python -m hf_video.data.export`, or pass a dataset's folder as --data_dir.")
     train = load_export(location, split="train", streaming=data_arguments.streaming)
-    test = load_export(location, split="test")
     labels = tuple(train.features["label"].names)
     kind = kind_of_classes(labels) or DATASET_KINDS[data_arguments.dataset].with_class_names(labels)
-    return {"train": train, "test": test}, kind
+    test = load_export(location, split=kind.eval_split)
+    return {kind.train_split: train, kind.eval_split: test}, kind
 
 
 def stream_by_process(training_arguments):
@@ -280,6 +290,17 @@ def _holds_a_convnext(path: str) -> bool:
 # Data options that state the clip, and the ClipSettings field each one sets.
 CLIP_OPTIONS = {"num_frames": "num_frames", "sample_interval": "sample_interval", "target_fps": "target_fps",
                 "sample_mode": "sample_mode", "image_size": "image_size", "image_mean": "mean", "image_std": "std"}
+
+
+def with_dataset_defaults(data_arguments: DataArguments, kind: DatasetKind) -> DataArguments:
+    """`data_arguments` with the dataset's own recipe settings where options did not say: its sampling (SSv2:
+    segments, ahead of a checkpoint's) and its evaluation views."""
+    temporal_views, spatial_views = kind.eval_views
+    return dataclasses.replace(
+        data_arguments,
+        sample_mode=data_arguments.sample_mode or kind.sample_mode,
+        eval_temporal_crops=data_arguments.eval_temporal_crops or temporal_views,
+        eval_spatial_crops=data_arguments.eval_spatial_crops or spatial_views)
 
 
 def with_clip_defaults(model_arguments: ModelArguments, data_arguments: DataArguments) -> DataArguments:
@@ -460,7 +481,6 @@ def main(argv=None):
 
 def run(argv=None):
     model_arguments, data_arguments, training_arguments = parse_arguments(argv)
-    data_arguments = with_clip_defaults(model_arguments, data_arguments)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_arguments.should_log else logging.WARNING)
     # transformers' own bars ("Writing model shards" at every checkpoint, "Loading weights"); the Trainer's stay.
@@ -487,9 +507,11 @@ def run(argv=None):
         data_dir, kind = resolve_dataset(data_arguments, training_arguments)
         with training_arguments.main_process_first(desc="preparing the dataset"):
             splits = load_splits(data_dir, kind, data_arguments)
-    flip_probability = data_arguments.flip_probability
-    if flip_probability is None:
-        flip_probability = kind.flip_probability
+    data_arguments = with_clip_defaults(model_arguments, with_dataset_defaults(data_arguments, kind))
+    try:
+        flip_probability, mirrored_labels = kind.training_flip(data_arguments.flip_probability)
+    except ValueError as error:
+        raise UsageError(f"error: --{error}") from None
     train_settings = ClipSettings(num_frames=data_arguments.num_frames, sample_mode=data_arguments.sample_mode,
                                   sample_interval=data_arguments.sample_interval,
                                   target_fps=data_arguments.target_fps, image_size=data_arguments.image_size,
@@ -498,19 +520,20 @@ def run(argv=None):
     eval_settings = dataclasses.replace(train_settings, temporal_crops=data_arguments.eval_temporal_crops,
                                         spatial_crops=data_arguments.eval_spatial_crops)
     train_transform = VideoClipTransform(train_settings, train=True, video_backend=data_arguments.video_backend,
-                                         augment_on_device=data_arguments.augment_on_device)
+                                         augment_on_device=data_arguments.augment_on_device,
+                                         mirrored_labels=mirrored_labels)
     if data_arguments.streaming:
-        train = splits["train"].shuffle(seed=training_arguments.seed, buffer_size=STREAM_SHUFFLE_BUFFER)
+        train = splits[kind.train_split].shuffle(seed=training_arguments.seed, buffer_size=STREAM_SHUFFLE_BUFFER)
         if data_arguments.max_train_samples is not None:
             train = train.take(data_arguments.max_train_samples)
         # Decoded lazily as the stream is read, a batch of rows at a time, keeping only what the collator takes.
         train = train.map(train_transform, batched=True, batch_size=training_arguments.per_device_train_batch_size,
-                          remove_columns=splits["train"].column_names)
+                          remove_columns=splits[kind.train_split].column_names)
     else:
-        train = sample_rows(splits["train"], data_arguments.max_train_samples, training_arguments.seed)
+        train = sample_rows(splits[kind.train_split], data_arguments.max_train_samples, training_arguments.seed)
         train = concatenate_datasets([train] * data_arguments.num_folds)
         train.set_transform(train_transform)
-    test = sample_rows(splits["test"], data_arguments.max_eval_samples, training_arguments.seed)
+    test = sample_rows(splits[kind.eval_split], data_arguments.max_eval_samples, training_arguments.seed)
     per_epoch_eval = test.with_transform(VideoClipTransform(train_settings, train=False,
                                                             video_backend=data_arguments.video_backend))
 

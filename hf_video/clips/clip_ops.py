@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .clip_settings import ClipSettings
 
 
-def _frame_size(frames) -> tuple:
+def frame_size(frames) -> tuple:
     """(height, width) of a uint8 clip given as a (T, H, W, 3) tensor or a list of (H, W, 3) arrays."""
     first = frames[0] if len(frames) else None
     if first is None or first.ndim != 3 or first.shape[-1] != 3 or first.dtype not in (torch.uint8, np.uint8) or \
@@ -81,17 +81,11 @@ def draw_augmentation(height: int, width: int, settings: ClipSettings,
 
 
 def finish_augmentation(frames, box: tuple, flip: bool, settings: ClipSettings) -> torch.Tensor:
-    """The float part: crop `box`, resize, normalise, flip. `frames` as for `augment_clip`, or one (T, H, W, C) uint8
+    """The float part of the training augmentation (after `draw_augmentation`): crop `box`, resize, normalise,
+    flip the whole clip. `frames`: a decoded clip (see the module's docstring), or one (T, H, W, C) uint8
     tensor on any device (the device-side augmentation runs this on the training device)."""
     clip = _crop_resize_normalise(frames, *box, settings)
     return clip.flip(-1) if flip else clip  # mirror the width axis (torch alone: the GPU machines may lack torchvision)
-
-
-def augment_clip(frames, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
-    """The training clip: random resized crop (one box per clip), horizontal flip of the whole clip, per-channel
-    normalisation. (T, C, image_size, image_size)."""
-    box, flip = draw_augmentation(*_frame_size(frames), settings, rng)
-    return finish_augmentation(frames, box, flip, settings)
 
 
 def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
@@ -111,5 +105,5 @@ def spatial_views(frames, settings: ClipSettings) -> torch.Tensor:
     (spatial_crops, T, C, image_size, image_size)."""
     return torch.stack([
         _crop_resize_normalise(frames, top, left, side, side, settings)
-        for top, left, side in spatial_crop_boxes(*_frame_size(frames), settings)
+        for top, left, side in spatial_crop_boxes(*frame_size(frames), settings)
     ])

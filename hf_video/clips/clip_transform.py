@@ -6,7 +6,8 @@ It ties the steps together and adds nothing of its own: pick frame indices (`sam
 
 Training rows give one random clip each, `pixel_values` (T, C, H, W); with `augment_on_device=True`, the uint8
 crop of each frame and the flip decision instead (`crops`, `flip`), finished on the training device
-(`device_augmentation`).
+(`device_augmentation`). Where a mirror changes the class (Something-Something V2's "from left to right"), a flipped
+clip's label is its mirror class's (`mirrored_labels`).
 Evaluation rows give the `temporal_crops` x `spatial_crops` views in view-index order (`views`), `pixel_values`
 (T, C, H, W) for a single view, else (views, T, C, H, W); rows with a `view_index` column (one row per view, as
 `hf_video.training.expand_views` makes them) give that view alone, (T, C, H, W), and the views of one temporal clip
@@ -18,7 +19,7 @@ import os
 
 import torch
 
-from .clip_ops import augment_clip, draw_augmentation, spatial_views
+from .clip_ops import draw_augmentation, finish_augmentation, frame_size, spatial_views
 from .clip_settings import ClipSettings
 from .sampling import clip_indices
 from .video_io import (DEFAULT_VIDEO_BACKEND, InMemoryVideo, check_unchanged, check_video_backend, read_frame_list,
@@ -35,12 +36,17 @@ class VideoClipTransform:
     `pixel_values` and `labels`. Rows that record their file's size and modification time (`file_size`,
     `file_mtime_ns`, as the builders write them) are checked against the file: a video that changed since the dataset
     was prepared raises `VideoDecodeError`, as does one that no longer decodes `num_frames` frames.
+
+    `mirrored_labels`: {label: label of its mirror image} for the classes a horizontal flip turns into others (the
+    dataset kind's `training_flip()` derives them; `hf_video.data.mirrored_classes.mirrored_labels(class_names)`):
+    a flipped training clip of such a class gets the other label.
     """
 
     def __init__(self, settings: ClipSettings | None = None, train: bool = True,
                  video_backend: str = DEFAULT_VIDEO_BACKEND, augment_on_device: bool = False,
-                 video_root: str | None = None):
+                 video_root: str | None = None, mirrored_labels: dict | None = None):
         self.settings = settings or ClipSettings()
+        self.mirrored_labels = dict(mirrored_labels or {})
         self.video_root = None if video_root is None else os.fspath(video_root)
         self.train = train
         self.video_backend = check_video_backend(video_backend)
@@ -52,7 +58,7 @@ class VideoClipTransform:
     def __repr__(self):
         return (f"{type(self).__name__}(settings={self.settings!r}, train={self.train}, "
                 f"video_backend={self.video_backend!r}, augment_on_device={self.augment_on_device}, "
-                f"video_root={self.video_root!r})")
+                f"video_root={self.video_root!r}, mirrored_labels={self.mirrored_labels or None!r})")
 
     def __call__(self, batch: dict) -> dict:
         missing = [column for column in ("video", "num_frames", "fps", "label") if column not in batch]
@@ -68,14 +74,20 @@ class VideoClipTransform:
         if self.augment_on_device:
             crops = [self.read_train_crop(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
             return {"crops": [crop for crop, _ in crops], "flip": [flip for _, flip in crops],
-                    "labels": list(batch["label"])}
+                    "labels": self._labels(batch["label"], [flip for _, flip in crops])}
         if self.train:
-            clips = [self.read_train_clip(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
-        elif "view_index" in batch:
+            clips = [self._train_clip(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
+            return {"pixel_values": [clip for clip, _ in clips],
+                    "labels": self._labels(batch["label"], [flip for _, flip in clips])}
+        if "view_index" in batch:
             clips = self._read_views(rows, batch["view_index"], packets)
         else:
             clips = [self.read_eval_views(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
         return {"pixel_values": clips, "labels": list(batch["label"])}
+
+    def _labels(self, labels, flips) -> list:
+        """The rows' labels, a flipped clip's swapped for its mirror class's where `mirrored_labels` has one."""
+        return [self.mirrored_labels.get(label, label) if flip else label for label, flip in zip(labels, flips)]
 
     def _source(self, video):
         """A row's video as the readers take it: bytes, an absolute path, or a relative one under `video_root`
@@ -97,8 +109,15 @@ class VideoClipTransform:
     def read_train_clip(self, path: str, num_video_frames: int, video_fps: float,
                         packets: dict | None = None) -> torch.Tensor:
         """A random clip of the video, augmented: (T, C, H, W). `packets`: the row's stored packet list, if any."""
+        return self._train_clip(path, num_video_frames, video_fps, packets)[0]
+
+    def _train_clip(self, path: str, num_video_frames: int, video_fps: float,
+                    packets: dict | None = None) -> tuple[torch.Tensor, bool]:
+        """(`read_train_clip`'s clip, whether it was flipped)."""
         indices = clip_indices(self.settings, num_video_frames, video_fps)
-        return augment_clip(self._read(path, indices, num_video_frames, packets), self.settings)
+        frames = self._read(path, indices, num_video_frames, packets)
+        box, flip = draw_augmentation(*frame_size(frames), self.settings)
+        return finish_augmentation(frames, box, flip, self.settings), flip
 
     def read_train_crop(self, path: str, num_video_frames: int, video_fps: float,
                         packets: dict | None = None) -> tuple[list, bool]:

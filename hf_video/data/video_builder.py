@@ -1,6 +1,6 @@
-"""What the video datasets builders (`hmdb51`, `ucf101`) share: their config and builder base classes, the row
-schema, probing the videos, turning the rows of each split into `SplitGenerator`s with every problem reported at once,
-archive extraction and the cache key.
+"""What the video datasets builders (`hmdb51`, `ucf101`, `ssv2`, `kinetics`) share: their config and builder base
+classes, the row schema, probing the videos, turning the rows of each split into `SplitGenerator`s with every problem
+reported at once, archive extraction and the cache key.
 
 A builder finds its files and reads its split lists (its own format, `read_rows`), then hands `{split: rows}` and the
 problems it found to `prepared_splits`, which probes every video (frame count by decoding, rate, size, file size and
@@ -39,10 +39,11 @@ class VideoDataError(ValueError):
 
 
 class VideoDatasetConfig(datasets.BuilderConfig):
-    """One official train/test split of a video dataset; a builder's config class sets the class attributes.
+    """One official split scheme of a video dataset; a builder's config class sets the class attributes.
 
     Args:
-        split_number: 1, 2 or 3: which of the dataset's split files define train and test.
+        split_number: which of the dataset's split schemes (`split_numbers`: 1, 2 or 3 for HMDB51 and UCF101; 1, the
+            only one, for Something-Something V2 and Kinetics).
         class_names: the classes, in label order (the dataset's own order by default).
         skip_unreadable: leave out videos that do not decode (logged with their names) instead of failing.
         strict: a video whose container promises more than one frame beyond those that decode (a truncated file)
@@ -53,6 +54,7 @@ class VideoDatasetConfig(datasets.BuilderConfig):
 
     dataset = "The dataset"
     default_class_names: tuple = ()
+    split_numbers = (1, 2, 3)
     files_read = ((), ())  # (archives, folders) under data_dir: what the cache key fingerprints
 
     def __init__(self, split_number: int = 1, class_names=None, skip_unreadable: bool = False, strict: bool = False,
@@ -75,8 +77,9 @@ class VideoDatasetConfig(datasets.BuilderConfig):
 
     def check(self):
         # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
-        if self.split_number not in (1, 2, 3):
-            raise ValueError(f"split_number={self.split_number!r}: {self.dataset} has splits 1, 2 and 3.")
+        if self.split_number not in self.split_numbers:
+            raise ValueError(f"split_number={self.split_number!r}: {self.dataset} has "
+                             f"{_split_numbers_text(self.split_numbers)}.")
         if isinstance(self.class_names, str):
             raise ValueError(f"class_names={self.class_names!r}: expected a list of class folder names, not one "
                              "string.")
@@ -114,9 +117,14 @@ class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
     @classmethod
     def load(cls, data_dir: str | None = None, split: int = 1, cache_dir: str | None = None,
              num_proc: int | None = None, **config_kwargs) -> datasets.DatasetDict:
-        """Prepare (once; later calls reuse the cache) and load official split `split` as a DatasetDict (train,
-        test)."""
-        builder = cls(config_name=f"split{split}", data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
+        """Prepare (once; later calls reuse the cache) and load official split scheme `split` as a DatasetDict of
+        the dataset's splits (train and test, or train and validation)."""
+        split_numbers = cls.BUILDER_CONFIG_CLASS.split_numbers
+        if split not in split_numbers:
+            raise cls.DATA_ERROR(data_dir, [f"split={split!r}: {cls.DATA_ERROR.dataset} has "
+                                            f"{_split_numbers_text(split_numbers)}"])
+        config_name = f"split{split}" if len(split_numbers) > 1 else cls.DEFAULT_CONFIG_NAME
+        builder = cls(config_name=config_name, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
         builder.download_and_prepare(num_proc=num_proc)
         return builder.as_dataset()
 
@@ -132,6 +140,12 @@ class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, rows):
         for row in rows:
             yield row["video_id"], row
+
+
+def _split_numbers_text(split_numbers) -> str:
+    if len(split_numbers) == 1:
+        return f"one official split scheme (split {split_numbers[0]})"
+    return f"splits {', '.join(map(str, split_numbers[:-1]))} and {split_numbers[-1]}"
 
 
 def video_features(class_names) -> datasets.Features:
