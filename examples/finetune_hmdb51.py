@@ -602,10 +602,11 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
     if training_arguments.do_predict:
         results, predictions = evaluate_multi_view(trainer, test, eval_settings, data_arguments.video_backend)
         results["views"] = f"{eval_settings.temporal_crops}x{eval_settings.spatial_crops}"
-        test_metrics = {f"test_{name}": value for name, value in results.items()}
+        # Named after the split they measure: "test", or "validation" on SSv2 and Kinetics.
+        test_metrics = {f"{kind.eval_split}_{name}": value for name, value in results.items()}
         trainer.log({name: value for name, value in test_metrics.items() if isinstance(value, float)})
-        trainer.log_metrics("test", test_metrics)
-        trainer.save_metrics("test", test_metrics)
+        trainer.log_metrics(kind.eval_split, test_metrics)
+        trainer.save_metrics(kind.eval_split, test_metrics)
     if training_arguments.do_train:
         if trainer.is_world_process_zero():
             write_outputs(trainer, training_arguments, eval_settings, predictions, results, kind,
@@ -615,7 +616,7 @@ def train_and_evaluate(trainer, stopper, resume_from, training_arguments, data_a
             if pushed is not None:
                 print(f"Pushed to {pushed.commit_url}", flush=True)
     elif trainer.is_world_process_zero() and predictions is not None:
-        write_predictions(Path(training_arguments.output_dir), predictions)
+        write_predictions(Path(training_arguments.output_dir), predictions, kind.eval_split)
     return results
 
 
@@ -637,7 +638,7 @@ def run_summary(model, arguments, kind, data_dir, data_arguments, num_train, num
     return (f"{'Fine-tuning' if arguments.do_train else 'Evaluating'} {family_of(config).architecture(config)} "
             f"(temporal_adaptive={config.temporal_adaptive}, {sum(p.numel() for p in model.parameters()):,} "
             f"parameters) on {kind.name} ({data_dir}, split {data_arguments.split}): {clips}, "
-            f"{num_test} test videos; {what}; {trackers(arguments)}.")
+            f"{num_test} {kind.eval_split} videos; {what}; {trackers(arguments)}.")
 
 
 def trackers(arguments) -> str:
@@ -651,8 +652,8 @@ def trackers(arguments) -> str:
                                   for name in used)
 
 
-def write_predictions(output_dir: Path, predictions: list) -> None:
-    with open(output_dir / "test_predictions.jsonl", "w", encoding="utf-8") as file:
+def write_predictions(output_dir: Path, predictions: list, split: str) -> None:
+    with open(output_dir / f"{split}_predictions.jsonl", "w", encoding="utf-8") as file:
         file.writelines(json.dumps(row) + "\n" for row in predictions)
 
 
@@ -676,11 +677,11 @@ def arguments_value(value):
 
 def write_outputs(trainer, arguments, eval_settings, predictions, results, kind, base_model,
                   data_arguments) -> None:
-    """Next to the final weights and their video processor: per-video test predictions and our model card (which the
-    Trainer's final push writes itself, when there is one)."""
+    """Next to the final weights and their video processor: per-video predictions on the evaluation split and our
+    model card (which the Trainer's final push writes itself, when there is one)."""
     output_dir = Path(arguments.output_dir)
     if predictions is not None:
-        write_predictions(output_dir, predictions)
+        write_predictions(output_dir, predictions, kind.eval_split)
     state = trainer.state
     optimizer, weight_decay = optimizer_description(trainer)
     recipe = {"frames x interval": f"{eval_settings.num_frames} x {eval_settings.sample_interval} "
@@ -694,7 +695,7 @@ def write_outputs(trainer, arguments, eval_settings, predictions, results, kind,
               "split": data_arguments.split, "training folds": data_arguments.num_folds}
     model_name = arguments.hub_model_id or output_dir.name
     trainer.model_card = finetuned_model_card(model_name, trainer.model.config, kind.name, kind.key, base_model, recipe,
-                                              results)
+                                              results, kind.eval_split)
     if not arguments.push_to_hub:
         trainer.create_model_card()
 

@@ -286,10 +286,10 @@ original checkpoint `{source_file}`, exactly (every original tensor mapped, none
 
 
 def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id: str, base_model: str | None,
-                         recipe: dict, results: dict | None) -> str:
+                         recipe: dict, results: dict | None, eval_split: str = "test") -> str:
     """The card of a model fine-tuned by `examples/finetune_hmdb51.py`. `recipe`: settings to list (name -> value).
-    `results`: the multi-view evaluation metrics on the test split (video_top1, video_top5, clip_top1, clip_top5,
-    num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
+    `results`: the multi-view evaluation metrics on the `eval_split` split (video_top1, video_top5, clip_top1,
+    clip_top5, num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
     metadata; no Hub dataset is claimed."""
     eval_results = [] if results is None else [
         EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
@@ -307,9 +307,9 @@ A {family.architecture(config)} ({family.paper}) fine-tuned on {dataset_name} wi
 `examples/finetune_hmdb51.py` (transformers Trainer){f", starting from `{base_model}`" if base_model else
 ", trained from scratch"}.
 
-## Results on the test split
+## Results on the {eval_split} split
 
-{_results_text(results)}
+{_results_text(results, eval_split)}
 
 ## Training recipe
 
@@ -340,7 +340,7 @@ accuracy falls on footage unlike it.
 """
 
 
-def _results_text(results: dict | None) -> str:
+def _results_text(results: dict | None, eval_split: str) -> str:
     if results is None:
         return "Not evaluated: the run was made without `--do_predict`."
     return f"""| metric | value |
@@ -350,7 +350,8 @@ def _results_text(results: dict | None) -> str:
 | clip-level top-1 | {100 * results['clip_top1']:.2f} |
 | clip-level top-5 | {100 * results['clip_top5']:.2f} |
 
-{results['num_videos']} test videos, {results['views']} views each (temporal x spatial), softmax averaged per video."""
+{results['num_videos']} {eval_split} videos, {results['views']} views each (temporal x spatial), softmax averaged per
+video."""
 
 
 def _framework_versions() -> str:

@@ -17,6 +17,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from hf_video.data.synthetic import SYNTHETIC_CLASSES, write_synthetic_motion_dataset
+from helpers.dataset_trees import write_ssv2_tree
 from helpers.local_hub import LocalHub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,6 +210,30 @@ def test_the_demo_tadaformer_trains_with_checkpointing_and_the_authors_multiplie
     assert (config["model_type"], config["num_frames"], config["image_size"]) == ("tadaformer", 4, 32)
     card = ModelCard.load(output_dir / "README.md")
     assert "TAdaFormer" in card.text and "tadaformer" in card.data.tags
+
+
+def test_ssv2_trains_with_its_own_recipe_and_reports_on_its_validation_split(tmp_path):
+    """--dataset ssv2: segment sampling, 2 x 3 views and the validation split come from the dataset's kind, not from
+    options (the run below gives no sampling or view options)."""
+    tree = write_ssv2_tree(tmp_path / "ssv2")
+    output_dir = tmp_path / "ssv2_run"
+    options = tiny_run(tree, output_dir, tmp_path / "cache", "--dataset", "ssv2", "--max_steps", "2",
+                       "--report_to", "none", "--save_strategy", "no")
+    for option in ("--sample_interval", "--eval_temporal_crops", "--eval_spatial_crops"):
+        del options[options.index(option):options.index(option) + 2]
+    output = run([sys.executable, SCRIPT, *options])
+    assert "on Something-Something V2 (" in output.stdout and "4 training clips, 2 validation videos" in output.stdout
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["validation_num_videos"] == 2 and results["validation_num_views"] == 2 * 6
+    assert results["validation_views"] == "2x3" and not any(key.startswith("test_") for key in results)
+    assert len((output_dir / "validation_predictions.jsonl").read_text().splitlines()) == 2
+    processor = json.loads((output_dir / "video_preprocessor_config.json").read_text())
+    assert processor["sample_mode"] == "segment"
+    config = json.loads((output_dir / "config.json").read_text())
+    assert len(config["id2label"]) == 174 and config["id2label"]["93"] == "Pushing something from left to right"
+    card = ModelCard.load(output_dir / "README.md")
+    assert "## Results on the validation split" in card.text and "2 validation videos, 2x3 views" in card.text
+    assert "| flip probability | 0.5 |" in card.text and "(segment, " in card.text
 
 
 def test_help_documents_the_three_groups():

@@ -11,10 +11,13 @@ import pytest
 import torch
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification
-from hf_video.data.dataset_kinds import DATASET_KINDS, HMDB51, SYNTHETIC_MOTION, UCF101, kind_of_classes
+from hf_video.data.dataset_kinds import (DATASET_KINDS, HMDB51, KINETICS400, SSV2, SYNTHETIC_MOTION, UCF101,
+                                         kind_of_classes)
 from hf_video.data.export import export_dataset
 from hf_video.data.hmdb51 import load_hmdb51
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
+from hf_video.data.kinetics_labels import KINETICS400_CLASSES
+from hf_video.data.ssv2_labels import SSV2_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "finetune_hmdb51.py"
@@ -36,7 +39,25 @@ def test_dataset_kinds_know_their_recipe():
     assert (HMDB51.flip_probability, UCF101.flip_probability, SYNTHETIC_MOTION.flip_probability) == (0.5, 0.5, 0.0)
     assert kind_of_classes(HMDB51_CLASSES) is HMDB51 and kind_of_classes(UCF101.class_names) is UCF101
     assert kind_of_classes(SYNTHETIC_MOTION.class_names) is SYNTHETIC_MOTION and kind_of_classes(("a", "b")) is None
-    assert {kind.key for kind in DATASET_KINDS.values()} == {"hmdb51", "ucf101", "synthetic-motion"}
+    assert {kind.key for kind in DATASET_KINDS.values()} == {
+        "hmdb51", "ucf101", "ssv2", "kinetics400", "synthetic-motion"}
+    assert kind_of_classes(SSV2_CLASSES) is SSV2 and kind_of_classes(KINETICS400_CLASSES) is KINETICS400
+
+
+@pytest.mark.parametrize("dataset, sample_mode, views, eval_split", [
+    ("hmdb51", "interval", (3, 3), "test"), ("ucf101", "interval", (3, 3), "test"),
+    ("ssv2", "segment", (2, 3), "validation"), ("kinetics400", "interval", (10, 3), "validation")])
+def test_each_dataset_brings_its_recipe_settings_and_options_win(script, tmp_path, dataset, sample_mode, views,
+                                                                 eval_split):
+    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--dataset", dataset)
+    kind = DATASET_KINDS[dataset]
+    filled = script.with_clip_defaults(model_arguments, script.with_dataset_defaults(data_arguments, kind))
+    assert (filled.sample_mode, (filled.eval_temporal_crops, filled.eval_spatial_crops), kind.eval_split) == \
+        (sample_mode, views, eval_split)
+    _, data_arguments, _ = arguments(script, tmp_path, "--dataset", dataset, "--sample_mode", "interval",
+                                     "--eval_temporal_crops", "1", "--eval_spatial_crops", "1")
+    given = script.with_dataset_defaults(data_arguments, kind)
+    assert (given.sample_mode, given.eval_temporal_crops, given.eval_spatial_crops) == ("interval", 1, 1)
 
 
 def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, tmp_path):

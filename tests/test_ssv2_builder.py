@@ -23,43 +23,19 @@ from hf_video.data.dataset_kinds import SSV2
 from hf_video.data.mirrored_classes import mirrored_labels
 from hf_video.data.ssv2 import Ssv2DataError, load_ssv2
 from hf_video.data.ssv2_labels import SSV2_CLASSES
-from hf_video.data.video_writing import write_video
-from helpers.video_files import frame_number, numbered_frames
+from helpers.dataset_trees import SSV2_ENTRIES, write_ssv2_labels, write_ssv2_videos
+from helpers.video_files import frame_number
 
-# (id, template as the lists write it, split, frames): real templates, with their official indices.
-ENTRIES = (
-    ("101", "Pushing [something] from left to right", "train", 20),
-    ("102", "Pushing [something] from right to left", "train", 17),
-    ("103", "Putting [something] on a surface", "train", 23),
-    ("104", "Turning the camera left while filming [something]", "train", 15),
-    ("201", "Pushing [something] from left to right", "validation", 19),
-    ("202", "Putting [something] on a surface", "validation", 21),
-)
+ENTRIES = SSV2_ENTRIES
 OFFICIAL_INDEX = {"Pushing something from left to right": 93, "Pushing something from right to left": 94,
                   "Putting something on a surface": 109,
                   "Turning the camera left while filming something": 166}
-TEST_IDS = ("301", "302")
-
-
-def write_labels(folder: Path, prefix: str = "", labels: dict | None = None) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    labels = labels or {name: str(index) for index, name in enumerate(SSV2_CLASSES)}
-    (folder / f"{prefix}labels.json").write_text(json.dumps(labels, indent=1))
-    for split in ("train", "validation"):
-        entries = [{"id": video_id, "label": template.replace("[something]", "a cup"), "template": template,
-                    "placeholders": ["a cup"]}
-                   for video_id, template, entry_split, _ in ENTRIES if entry_split == split]
-        (folder / f"{prefix}{split}.json").write_text(json.dumps(entries, indent=1))
-    (folder / f"{prefix}test.json").write_text(json.dumps([{"id": video_id} for video_id in TEST_IDS]))
+write_labels = write_ssv2_labels
 
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("ssv2_videos") / "20bn-something-something-v2"
-    folder.mkdir()
-    for video_id, _, _, num_frames in ENTRIES:
-        write_video(folder / f"{video_id}.webm", numbered_frames(num_frames, 48, 64), fps=12, video_format="vp9_webm")
-    return folder
+    return write_ssv2_videos(tmp_path_factory.mktemp("ssv2_videos") / "20bn-something-something-v2")
 
 
 @pytest.fixture(scope="module")

@@ -81,11 +81,17 @@ def draw_augmentation(height: int, width: int, settings: ClipSettings,
 
 
 def finish_augmentation(frames, box: tuple, flip: bool, settings: ClipSettings) -> torch.Tensor:
-    """The float part of the training augmentation (after `draw_augmentation`): crop `box`, resize, normalise,
-    flip the whole clip. `frames`: a decoded clip (see the module's docstring), or one (T, H, W, C) uint8
+    """The float part: crop `box`, resize, normalise, flip. `frames` as for `augment_clip`, or one (T, H, W, C) uint8
     tensor on any device (the device-side augmentation runs this on the training device)."""
     clip = _crop_resize_normalise(frames, *box, settings)
     return clip.flip(-1) if flip else clip  # mirror the width axis (torch alone: the GPU machines may lack torchvision)
+
+
+def augment_clip(frames, settings: ClipSettings, rng: random.Random | None = None) -> torch.Tensor:
+    """The training clip: random resized crop (one box per clip), horizontal flip of the whole clip, per-channel
+    normalisation. (T, C, image_size, image_size)."""
+    box, flip = draw_augmentation(*frame_size(frames), settings, rng)
+    return finish_augmentation(frames, box, flip, settings)
 
 
 def spatial_crop_boxes(height: int, width: int, settings: ClipSettings) -> list:
