@@ -17,7 +17,9 @@ from hf_video.data.export import export_dataset
 from hf_video.data.hmdb51 import load_hmdb51
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
 from hf_video.data.kinetics_labels import KINETICS400_CLASSES
+from hf_video.data.ssv2 import load_ssv2
 from hf_video.data.ssv2_labels import SSV2_CLASSES
+from helpers.dataset_trees import write_ssv2_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "finetune_hmdb51.py"
@@ -69,6 +71,15 @@ def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, 
     streamed, kind = script.export_splits(data_arguments)
     assert kind is HMDB51 and kind.flip_probability == 0.5 and kind.name == "HMDB51"
     assert streamed["test"].num_rows == 3
+
+
+def test_an_ssv2_export_is_ssv2_with_its_validation_split_and_mirror_pairs(script, tmp_path):
+    splits = load_ssv2(str(write_ssv2_tree(tmp_path / "ssv2")), cache_dir=str(tmp_path / "cache"))
+    exported = export_dataset(splits, tmp_path / "export", "Something-Something V2")
+    _, data_arguments, _ = arguments(script, tmp_path, "--dataset_name", str(exported))
+    loaded, kind = script.export_splits(data_arguments)
+    assert kind is SSV2 and set(loaded) == {"train", "validation"}
+    assert loaded["validation"].num_rows == 2 and kind.training_flip()[1][93] == 94
 
 
 def test_the_synthetic_folder_is_found_by_its_marker(script, tmp_path):

@@ -13,7 +13,6 @@ import os
 import tarfile
 import unicodedata
 import zipfile
-from pathlib import Path
 
 from ..extras import require
 
@@ -253,27 +252,44 @@ def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
 
 def files_fingerprint(data_dir: str, archives, folders) -> str:
     """A short hash of the path, size and modification time of every file a builder reads under `data_dir`: the
-    `archives` there and every file in the `folders` (not whatever else is there, such as a cache)."""
+    `archives` there and every file in the `folders` (not whatever else is there, such as a cache). Plain strings and
+    `os.scandir`: a cached load of Kinetics fingerprints 240k files, where pathlib's overhead alone took 10 s."""
     digest = hashlib.sha256()
-    for path in _files_read(Path(data_dir), archives, folders):
+    for relative, path in _files_read(os.fspath(data_dir), archives, folders):
         try:
-            status = path.stat()
+            status = os.stat(path)
         except OSError:  # unreadable or vanished: the prepare names it
             continue
         # fsencode: a file name that is not UTF-8 keeps its own bytes.
-        digest.update(os.fsencode(path.relative_to(data_dir))
-                      + f"\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        digest.update(os.fsencode(relative) + f"\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def _files_read(root: Path, archives, folders):
+def _files_read(root: str, archives, folders):
+    """(path relative to `root`, path) of the archives there and of the files in the folders, each folder's files
+    (sorted) before its subfolders' (sorted); symbolic links to folders are not followed."""
     for archive in archives:
-        if (root / archive).is_file():
-            yield root / archive
+        if os.path.isfile(os.path.join(root, archive)):
+            yield archive, os.path.join(root, archive)
     for folder in folders:
-        for directory, subdirectories, files in os.walk(root / folder):
-            subdirectories.sort()
-            yield from (Path(directory) / name for name in sorted(files))
+        yield from _folder_files(os.path.join(root, folder), folder)
+
+
+def _folder_files(directory: str, relative: str):
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:  # absent or unreadable: the prepare names what it needs
+        return
+    subfolders = []
+    for entry in entries:
+        if entry.is_dir():
+            if not entry.is_symlink():
+                subfolders.append(entry)
+            continue
+        yield f"{relative}/{entry.name}", entry.path
+    for entry in subfolders:
+        yield from _folder_files(entry.path, f"{relative}/{entry.name}")
 
 
 def some_names(names: list, shown: int = 5) -> str:
