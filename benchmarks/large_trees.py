@@ -1,7 +1,8 @@
 """Trees of thousands of videos in the Something-Something V2 and Kinetics layouts, for the prepare benchmark.
 
-- SSv2: `20bn-something-something-v2/<id>.webm` (VP9, height 240, 12 fps, 2 to 6 s as the real clips are) and the
-  four label files, with the 174 real templates written with bracketed placeholders; 85% train, 15% validation.
+- SSv2: `20bn-something-something-v2/<id>.webm` (VP9 with alternate reference frames, height 240, 12 fps, 2 to 6 s
+  as the real clips are) and the four label files, with the 174 real templates written with bracketed placeholders;
+  85% train, 15% validation.
 - Kinetics-400: the CVDF layout, `annotations/{train,val}.csv` over the 400 real classes and
   `train|val/<youtube_id>_<start>_<end>.mp4` (H.264, 340x256, 30 fps, 8 to 10 s: the size most pipelines resize
   Kinetics to); 90% train, 10% validation; 3% of the listed videos have no file, as YouTube removals leave them.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_video.data.video_writing import VIDEO_FORMATS
 from hmdb51_like import _reuse_or_reset, render_clip
 
 DISTINCT_CLIPS = 12
@@ -42,18 +44,19 @@ def ssv2_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.ssv2_labels import SSV2_CLASSES
 
     root = Path(work_dir).resolve() / f"ssv2_tree_{num_videos}"
-    recipe = {"layout": "ssv2", "videos": num_videos, "distinct": DISTINCT_CLIPS}
+    distinct = min(DISTINCT_CLIPS, num_videos)
+    recipe = {"layout": "ssv2", "videos": num_videos, "distinct": distinct, "encoding": VIDEO_FORMATS["vp9_webm"][2]}
     if _reuse_or_reset(root, recipe):
         return root
     rng = np.random.default_rng(0)
-    lengths = [int(length) for length in rng.integers(24, 73, DISTINCT_CLIPS)]  # 2 to 6 s at 12 fps
-    print(f"writing {DISTINCT_CLIPS} VP9 clips for the {num_videos}-video SSv2 tree ...", flush=True)
+    lengths = [int(length) for length in rng.integers(24, 73, distinct)]  # 2 to 6 s at 12 fps
+    print(f"writing {distinct} VP9 clips for the {num_videos}-video SSv2 tree ...", flush=True)
     templates = _write_templates(root / "templates", "vp9_webm", lengths, 426, 240, 12)
     videos = root / "20bn-something-something-v2"
     videos.mkdir()
     entries = {"train": [], "validation": []}
     for video_id in range(1, num_videos + 1):
-        os.link(templates[video_id % DISTINCT_CLIPS], videos / f"{video_id}.webm")
+        os.link(templates[video_id % distinct], videos / f"{video_id}.webm")
         template = SSV2_CLASSES[int(rng.integers(len(SSV2_CLASSES)))].replace("something", "[something]")
         entries["train" if rng.random() < 0.85 else "validation"].append(
             {"id": str(video_id), "label": template.replace("[something]", "a cup"), "template": template,
@@ -71,13 +74,14 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.kinetics_labels import KINETICS400_CLASSES
 
     root = Path(work_dir).resolve() / f"kinetics400_tree_{num_videos}"
-    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": DISTINCT_CLIPS,
-              "missing": MISSING_FRACTION}
+    distinct = min(DISTINCT_CLIPS, num_videos)
+    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing": MISSING_FRACTION,
+              "encoding": VIDEO_FORMATS["h264_mp4"][2]}
     if _reuse_or_reset(root, recipe):
         return root
     rng = np.random.default_rng(0)
-    lengths = [int(length) for length in rng.integers(240, 301, DISTINCT_CLIPS)]  # 8 to 10 s at 30 fps
-    print(f"writing {DISTINCT_CLIPS} H.264 clips for the {num_videos}-video Kinetics tree ...", flush=True)
+    lengths = [int(length) for length in rng.integers(240, 301, distinct)]  # 8 to 10 s at 30 fps
+    print(f"writing {distinct} H.264 clips for the {num_videos}-video Kinetics tree ...", flush=True)
     templates = _write_templates(root / "templates", "h264_mp4", lengths, 340, 256, 30)
     (root / "annotations").mkdir()
     rows = {"train": [], "val": []}
@@ -89,7 +93,7 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
         rows[folder].append([label, youtube_id, start, start + 10, "validate" if folder == "val" else folder])
         if rng.random() >= MISSING_FRACTION:
             (root / folder).mkdir(exist_ok=True)
-            os.link(templates[index % DISTINCT_CLIPS], root / folder / name)
+            os.link(templates[index % distinct], root / folder / name)
     for folder, folder_rows in rows.items():
         with open(root / "annotations" / f"{folder}.csv", "w", newline="") as table:
             writer = csv.writer(table)

@@ -15,6 +15,7 @@ to the full dataset on `--projected_num_proc` processes, assuming probing scales
 embarrassingly parallel; the disk must keep up).
 """
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -100,7 +101,7 @@ def main(argv=None):
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()  # the missing Kinetics videos' warning lists every one
+    logging.getLogger("hf_video").setLevel(logging.ERROR)  # the missing Kinetics videos' warning lists every one
     tree, num_videos, class_names = tree_and_classes(args)
     cold, cached, rows = [], [], None
     for _ in range(args.cold_runs):

@@ -106,6 +106,17 @@ def test_prepare_speed_prepares_a_tree_with_real_names(tmp_path):
     assert len(report["cold_seconds"]["samples"]) == 1 and len(report["cached_seconds"]["samples"]) == 2
 
 
+@pytest.mark.parametrize("dataset", ["ssv2", "kinetics400"])
+def test_prepare_speed_prepares_a_large_layout_tree_and_projects_the_full_dataset(tmp_path, dataset):
+    output = tmp_path / "prepare_speed.json"
+    run_benchmark("prepare_speed.py", "--dataset", dataset, "--num_videos", 30, "--work_dir", tmp_path / "work",
+                  "--cold_runs", 1, "--cached_runs", 1, "--output", output)
+    report = json.loads(output.read_text())
+    assert sum(report["rows"].values()) == report["videos_in_tree"] and set(report["rows"]) == {"train", "validation"}
+    assert report["videos_in_tree"] <= 30  # Kinetics: a few listed videos have no file
+    assert report["process_seconds_per_video"] > 0 and report["projected_full_prepare_seconds"] > 0
+
+
 def test_a_loader_workers_memory_levels_off(tmp_path):
     """The CI-sized version of `loader_memory.py` (PyAV, the default backend): after warm-up the worker's RSS
     stays within a loose bound (the benchmark's target is 50 MB over 5,000 clips)."""

@@ -110,6 +110,13 @@ def test_the_downloaded_parts_and_labels_zip_give_the_same_rows(videos, ssv2_tre
     extracted_folders = list((tmp_path / "cache" / "downloads" / "extracted").iterdir())
     assert [folder.name.startswith("ssv2-videos-") and ".incomplete" not in folder.name
             for folder in extracted_folders] == [True]
+    # A changed download is prepared anew: the cache key fingerprints the zips and parts beside the folders.
+    (tmp_path / "labels_source" / "labels" / "validation.json").write_text("[]")
+    with zipfile.ZipFile(downloaded / "20bn-something-something-download-package-labels.zip", "w") as labels_zip:
+        for path in sorted((tmp_path / "labels_source" / "labels").iterdir()):
+            labels_zip.write(path, f"labels/{path.name}")
+    with pytest.raises(Ssv2DataError, match="the validation split has no videos"):
+        load_ssv2(str(downloaded), cache_dir=str(tmp_path / "cache"))
 
 
 def test_a_missing_or_damaged_part_is_named(videos, tmp_path):
@@ -118,8 +125,9 @@ def test_a_missing_or_damaged_part_is_named(videos, tmp_path):
     archive_parts(videos, downloaded, 3, zipped=False)
     write_labels(downloaded / "labels")
     (downloaded / "20bn-something-something-v2-01").unlink()
-    with pytest.raises(Ssv2DataError, match=r"20bn-something-something-v2-01 are missing"):
+    with pytest.raises(Ssv2DataError, match=r"20bn-something-something-v2-01 are missing") as caught:
         load_ssv2(str(downloaded), cache_dir=str(tmp_path / "cache"))
+    assert len(caught.value.problems) == 1
     archive_parts(videos, downloaded, 3, zipped=False)
     last = downloaded / "20bn-something-something-v2-02"
     last.write_bytes(last.read_bytes()[: len(last.read_bytes()) // 2])

@@ -152,7 +152,7 @@ def read_kinetics_lists(root: Path, class_names, allow_missing_videos: bool = Tr
         if split == "test" and entries and not any(row.get("label") for _, row in entries):
             logger.info(f"{list_file} has no labels: the test split is left out (nothing to evaluate on).")
             continue
-        files = _video_files(videos_dir)
+        files, class_folder_of = _video_files(videos_dir)
         rows = rows_by_split[split] = []
         for line_number, row in entries:
             where = f"{list_file}:{line_number}"
@@ -175,9 +175,9 @@ def read_kinetics_lists(root: Path, class_names, allow_missing_videos: bool = Tr
             listed.add((split, name))
             path = files.get((label_name, name)) or files.get((label_name.replace(" ", "_"), name)) or \
                 files.get(("", name))
-            if path is None and name in files.get("by name", {}):
+            if path is None and name in class_folder_of:
                 problems.append(f"{where}: {name} is labelled {label_name!r} but lies in the class folder "
-                                f"{files['by name'][name]}")
+                                f"{class_folder_of[name]}")
                 continue
             if path is None:
                 missing.setdefault(split, []).append(f"{where}: {videos_dir / name}")
@@ -243,9 +243,9 @@ def _read_list(list_file: Path, problems: list) -> list[tuple[int, dict]]:
     return entries
 
 
-def _video_files(videos_dir: Path) -> dict:
-    """{(class folder or "", file name): path} of the .mp4 files in `videos_dir` and in its class folders, and under
-    "by name" {file name: its class folder}: one listing of the folders instead of a look-up per row."""
+def _video_files(videos_dir: Path) -> tuple[dict, dict]:
+    """({(class folder or "", file name): path} of the .mp4 files in `videos_dir` and in its class folders, {file name:
+    its class folder}): one listing of the folders instead of a look-up per row."""
     files, by_name = {}, {}
     with os.scandir(videos_dir) as entries:
         for entry in entries:
@@ -257,5 +257,4 @@ def _video_files(videos_dir: Path) -> dict:
                             by_name[inner.name] = entry.path
             elif entry.name.endswith(".mp4"):
                 files["", entry.name] = entry.path
-    files["by name"] = by_name
-    return files
+    return files, by_name

@@ -82,6 +82,12 @@ class Ssv2Config(VideoDatasetConfig):
     split_numbers = (1,)
     files_read = ((), (VIDEOS_FOLDER, LABELS_FOLDER))
 
+    def files_read_in(self, data_dir: str) -> tuple:
+        # The parts, the labels zip and older label files lie beside the folders, under names that vary.
+        downloaded = sorted(name for name in os.listdir(data_dir)
+                            if _PART.match(name) or name.endswith((".zip", ".json")))
+        return tuple(downloaded), self.files_read[1]
+
 
 class Ssv2(VideoDatasetBuilder):
     """Something-Something V2 (174 template classes, 220,847 clips); one config, `default`."""
@@ -122,13 +128,14 @@ def locate_ssv2_files(data_dir: str, dl_manager) -> tuple[Path, dict]:
     lists = _read_label_files(root, problems)
     videos_dir = root / VIDEOS_FOLDER
     if not videos_dir.is_dir():
+        problems_before = len(problems)
         parts = _archive_parts(root, problems)
         if parts:
             videos_dir = _extract_parts(parts, dl_manager) / VIDEOS_FOLDER
             if not videos_dir.is_dir():
                 problems.append(f"the parts {parts[0].name} ... {parts[-1].name} hold no {VIDEOS_FOLDER}/ folder; are "
                                 "they the official files?")
-        else:
+        elif len(problems) == problems_before:
             problems.append(f"neither the folder {root / VIDEOS_FOLDER}/ nor the archive parts {VIDEOS_FOLDER}-00, "
                             "-01, ... (or their .zip files) are there")
     if problems:

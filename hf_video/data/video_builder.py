@@ -72,7 +72,12 @@ class VideoDatasetConfig(datasets.BuilderConfig):
         data_dir = config_kwargs.get("data_dir")
         if not (data_dir and os.path.isdir(data_dir)):
             return config_id
-        return f"{config_id}-{files_fingerprint(data_dir, *self.files_read)}"
+        return f"{config_id}-{files_fingerprint(data_dir, *self.files_read_in(data_dir))}"
+
+    def files_read_in(self, data_dir: str) -> tuple:
+        """(archives, folders) under `data_dir` that the cache key fingerprints: `files_read` unless a dataset's
+        downloads have names that vary."""
+        return self.files_read
 
     def check(self):
         # Also called by the builder: datasets sets keyword overrides of a named config with setattr, past __init__.
