@@ -2,14 +2,16 @@
 
 - SSv2: `20bn-something-something-v2/<id>.webm` (VP9 with alternate reference frames, height 240, 12 fps, 2 to 6 s
   as the real clips are) and the four label files, with the 174 real templates written with bracketed placeholders;
-  85% train, 15% validation.
+  every seventh video (the first among them) in validation, the others in train.
 - Kinetics-400: the CVDF layout, `annotations/{train,val}.csv` over the 400 real classes and
   `train|val/<youtube_id>_<start>_<end>.mp4` (H.264, 340x256, 30 fps, 8 to 10 s: the size most pipelines resize
-  Kinetics to); 90% train, 10% validation; 3% of the listed videos have no file, as YouTube removals leave them.
+  Kinetics to); every tenth listed video (the first among them) in validation, the others in train; one in 33 of the
+  listed videos (3%) has no file, as YouTube removals leave them.
 
-A few distinct clips are encoded (`hmdb51_like.render_clip`: a pan, a moving disc, noise) and hard-linked under every
-name, so a tree of thousands of videos is written in a minute; a probe still decodes each file in full. Everything is
-written once into the work folder and reused while its recipe is unchanged.
+Twelve distinct clips (fewer in a tree of fewer than 120 videos) are encoded (`hmdb51_like.render_clip`: a pan, a
+moving disc, noise) and hard-linked under every name, so a tree of thousands of videos is written in a minute; a probe
+still decodes each file in full. Everything is written once into the work folder and reused while its recipe is
+unchanged.
 """
 
 import csv
@@ -23,7 +25,12 @@ from hf_video.data.video_writing import VIDEO_FORMATS
 from hmdb51_like import _reuse_or_reset, render_clip
 
 DISTINCT_CLIPS = 12
-MISSING_FRACTION = 0.03  # Kinetics: listed videos without a file
+MISSING_EVERY = 33  # Kinetics: one listed video in 33 has no file
+
+
+def _distinct_clips(num_videos: int) -> int:
+    """DISTINCT_CLIPS, or fewer for a small tree (a quick check): one per ten videos."""
+    return max(1, min(DISTINCT_CLIPS, num_videos // 10))
 
 
 def _write_templates(folder: Path, video_format: str, lengths: list, width: int, height: int, fps: int) -> list:
@@ -44,7 +51,7 @@ def ssv2_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.ssv2_labels import SSV2_CLASSES
 
     root = Path(work_dir).resolve() / f"ssv2_tree_{num_videos}"
-    distinct = min(DISTINCT_CLIPS, num_videos)
+    distinct = _distinct_clips(num_videos)
     recipe = {"layout": "ssv2", "videos": num_videos, "distinct": distinct, "encoding": VIDEO_FORMATS["vp9_webm"][2]}
     if _reuse_or_reset(root, recipe):
         return root
@@ -58,7 +65,7 @@ def ssv2_tree(work_dir, num_videos: int) -> Path:
     for video_id in range(1, num_videos + 1):
         os.link(templates[video_id % distinct], videos / f"{video_id}.webm")
         template = SSV2_CLASSES[int(rng.integers(len(SSV2_CLASSES)))].replace("something", "[something]")
-        entries["train" if rng.random() < 0.85 else "validation"].append(
+        entries["validation" if video_id % 7 == 1 else "train"].append(
             {"id": str(video_id), "label": template.replace("[something]", "a cup"), "template": template,
              "placeholders": ["a cup"]})
     labels = root / "labels"
@@ -74,8 +81,8 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.kinetics_labels import KINETICS400_CLASSES
 
     root = Path(work_dir).resolve() / f"kinetics400_tree_{num_videos}"
-    distinct = min(DISTINCT_CLIPS, num_videos)
-    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing": MISSING_FRACTION,
+    distinct = _distinct_clips(num_videos)
+    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing_every": MISSING_EVERY,
               "encoding": VIDEO_FORMATS["h264_mp4"][2]}
     if _reuse_or_reset(root, recipe):
         return root
@@ -86,12 +93,12 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
     (root / "annotations").mkdir()
     rows = {"train": [], "val": []}
     for index in range(num_videos):
-        folder = "train" if rng.random() < 0.9 else "val"
+        folder = "val" if index % 10 == 0 else "train"
         youtube_id, start = f"{index:011d}", int(rng.integers(0, 300))
         name = f"{youtube_id}_{start:06d}_{start + 10:06d}.mp4"
         label = KINETICS400_CLASSES[int(rng.integers(len(KINETICS400_CLASSES)))]
         rows[folder].append([label, youtube_id, start, start + 10, "validate" if folder == "val" else folder])
-        if rng.random() >= MISSING_FRACTION:
+        if index % MISSING_EVERY != MISSING_EVERY - 1:
             (root / folder).mkdir(exist_ok=True)
             os.link(templates[index % distinct], root / folder / name)
     for folder, folder_rows in rows.items():

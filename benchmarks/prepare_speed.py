@@ -62,7 +62,7 @@ def tree_and_classes(args) -> tuple[Path, int, tuple | None]:
         return tree, sum(1 for _ in (tree / "20bn-something-something-v2").iterdir()), None
     if args.dataset == "kinetics400":
         tree = kinetics_tree(args.work_dir, args.num_videos)
-        return tree, sum(1 for _ in tree.glob("*/*.mp4")), None
+        return tree, sum(1 for folder in ("train", "val") for _ in (tree / folder).iterdir()), None
     width, height = (int(side) for side in args.size.split("x"))
     tree = full_hmdb51_tree(args.work_dir, width, height, args.num_proc, args.num_classes)
     return (tree, sum(1 for _ in (tree / "videos").glob("*/*")),

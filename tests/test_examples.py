@@ -13,6 +13,7 @@ import torchvision
 from hf_video import inflate_resnet_2d
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
+from helpers.dataset_trees import write_ssv2_tree
 from helpers.shipped_data import REFERENCE_DIR
 from helpers.video_files import linked_copy
 
@@ -50,15 +51,17 @@ SNIPPETS = [(document, snippet) for document in DOCUMENTS
 @pytest.fixture(scope="module")
 def readme_scratch(tmp_path_factory, hmdb51_tree, bikes_video):
     """A scratch directory holding stand-ins for the files the documents name: data/hmdb51 (a generated 51-class
-    tree with real HMDB51 names), tada2d-r50-k400-8x8 (the converted reference checkpoint of the original
-    implementation), tada2d-r50-imagenet (inflated from a randomly initialised torchvision ResNet-50 instead of the
-    ImageNet download), video.mp4 (real footage), data/synthetic_motion (a small synthetic set) and
-    outputs/tada_demo (what `make run` writes there: an untrained small model of its labels, with its processor)."""
+    tree with real HMDB51 names), data/ssv2 (a small tree in the official layout), tada2d-r50-k400-8x8 (the converted
+    reference checkpoint of the original implementation), tada2d-r50-imagenet (inflated from a randomly initialised
+    torchvision ResNet-50 instead of the ImageNet download), video.mp4 (real footage), data/synthetic_motion (a small
+    synthetic set) and outputs/tada_demo (what `make run` writes there: an untrained small model of its labels, with
+    its processor)."""
     from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor
     from hf_video.data import write_synthetic_motion_dataset
 
     scratch = tmp_path_factory.mktemp("readme")
     linked_copy(hmdb51_tree, scratch / "data" / "hmdb51")
+    write_ssv2_tree(scratch / "data" / "ssv2")
     convert_original_checkpoint(REFERENCE_DIR / "tada_original" / "tada2d_public_tadaconv_format.pyth",
                                 scratch / "tada2d-r50-k400-8x8", num_frames=8, image_size=64)
     shutil.copyfile(bikes_video, scratch / "video.mp4")
