@@ -83,8 +83,8 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
 
     root = Path(work_dir).resolve() / f"kinetics400_tree_{num_videos}"
     distinct = _distinct_clips(num_videos)
-    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing_every": MISSING_EVERY, "validation_every": 10,
-              "encoding": VIDEO_FORMATS["h264_mp4"][2]}
+    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing_every": MISSING_EVERY,
+              "validation_every": 10, "encoding": VIDEO_FORMATS["h264_mp4"][2]}
     if _reuse_or_reset(root, recipe):
         return root
     rng = np.random.default_rng(0)
