@@ -134,6 +134,12 @@ def test_a_missing_or_damaged_part_is_named(videos, tmp_path):
     with pytest.raises(Ssv2DataError, match=r"do not extract as one tar.gz.*re-download"):
         load_ssv2(str(downloaded), cache_dir=str(tmp_path / "cache"))
     assert list((tmp_path / "cache" / "downloads" / "extracted").iterdir()) == []
+    last.unlink()
+    with zipfile.ZipFile(downloaded / "20bn-something-something-v2-02.zip", "w") as part_zip:
+        part_zip.writestr("20bn-something-something-v2-02", b"")
+        part_zip.writestr("readme.txt", b"")
+    with pytest.raises(Ssv2DataError, match=r"(?s)-02.zip: 1 problem.*expected the one archive part inside, found 2"):
+        load_ssv2(str(downloaded), cache_dir=str(tmp_path / "cache"))
 
 
 def test_the_older_label_file_names_work(videos, tmp_path):

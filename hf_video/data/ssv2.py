@@ -229,7 +229,8 @@ class _ConcatenatedParts(io.RawIOBase):
             self._zip = zipfile.ZipFile(part)
             files = [member for member in self._zip.infolist() if not member.is_dir()]
             if len(files) != 1:
-                raise Ssv2DataError(part, [f"expected the one archive part inside, found {len(files)} files"])
+                raise Ssv2DataError(part, [f"expected the one archive part inside, found {len(files)} files; is it "
+                                           "the official download?"])
             self._current = self._zip.open(files[0])
         else:
             self._current = open(part, "rb")
@@ -277,6 +278,8 @@ def _extract_parts(parts: list[Path], dl_manager) -> Path:
                                                                mode="r|gz") as archive:
             archive.extractall(staging, filter="data")
         os.replace(staging, target)
+    except Ssv2DataError:  # a zip that does not hold one part: already named
+        raise
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise Ssv2DataError(parts[0].parent, [
             f"the archive parts {parts[0].name} ... {parts[-1].name} do not extract as one tar.gz ({error!r}): a part "
