@@ -172,6 +172,11 @@ def test_kinetics_600_style_lists_take_their_own_sorted_classes(videos, tmp_path
     assert "listed video(s) of 1 label(s) outside class_names are left out: abseiling" in caplog.text
 
 
+def test_without_data_dir_it_says_where_to_get_the_videos(tmp_path):
+    with pytest.raises(KineticsDataError, match=r"not downloaded automatically .*cvdfoundation/kinetics-dataset"):
+        load_kinetics(None, cache_dir=str(tmp_path / "cache"))
+
+
 def test_the_kind_evaluates_on_validation_with_the_authors_views():
     assert (KINETICS400.eval_split, KINETICS400.eval_views, KINETICS400.training_flip()) == \
         ("validation", (10, 3), (0.5, None))

@@ -191,6 +191,11 @@ def test_a_subset_of_classes_keeps_its_rows_and_counts_the_others(ssv2_tree, tmp
     assert "2 listed video(s) of 2 class(es) outside class_names are left out" in caplog.text
 
 
+def test_without_data_dir_it_says_where_to_get_the_videos(tmp_path):
+    with pytest.raises(Ssv2DataError, match=r"the site asks you to sign in\): download the parts and the labels"):
+        load_ssv2(None, cache_dir=str(tmp_path / "cache"))
+
+
 def test_only_split_1_exists(ssv2_tree, tmp_path):
     with pytest.raises(Ssv2DataError, match=r"split=2: Something-Something V2 has one official split scheme"):
         load_ssv2(str(ssv2_tree), split=2, cache_dir=str(tmp_path / "cache"))

@@ -87,13 +87,8 @@ class Kinetics(VideoDatasetBuilder):
     BUILDER_CONFIGS = [KineticsConfig(name="default", description="The CVDF annotation lists.")]
     DEFAULT_CONFIG_NAME = "default"
     DATA_ERROR, HOMEPAGE, CITATION, DOWNLOAD_URL = KineticsDataError, HOMEPAGE, CITATION, HOMEPAGE
-
-    def _split_generators(self, dl_manager):
-        if self.config.data_dir is None:
-            raise KineticsDataError(HOMEPAGE, [
-                f"the videos are not downloaded automatically (hundreds of GB): fetch them with the scripts at "
-                f"{HOMEPAGE}, extract them, and pass their folder as data_dir"])
-        return super()._split_generators(dl_manager)
+    MANUAL_DOWNLOAD = (f"the videos are not downloaded automatically (hundreds of GB): fetch them with the scripts at "
+                       f"{HOMEPAGE}, extract them, and pass their folder as data_dir")
 
     def read_rows(self, dl_manager) -> tuple[dict, list]:
         return read_kinetics_lists(Path(self.config.data_dir), self.config.class_names,

@@ -97,13 +97,8 @@ class Ssv2(VideoDatasetBuilder):
     BUILDER_CONFIGS = [Ssv2Config(name="default", description="The official train and validation lists.")]
     DEFAULT_CONFIG_NAME = "default"
     DATA_ERROR, HOMEPAGE, CITATION, DOWNLOAD_URL = Ssv2DataError, HOMEPAGE, CITATION, HOMEPAGE
-
-    def _split_generators(self, dl_manager):
-        if self.config.data_dir is None:
-            raise Ssv2DataError(HOMEPAGE, [
-                "the videos cannot be downloaded automatically (the site asks you to sign in): download the parts and "
-                f"the labels from {HOMEPAGE} and pass their folder as data_dir"])
-        return super()._split_generators(dl_manager)
+    MANUAL_DOWNLOAD = ("the videos cannot be downloaded automatically (the site asks you to sign in): download the "
+                       f"parts and the labels from {HOMEPAGE} and pass their folder as data_dir")
 
     def read_rows(self, dl_manager) -> tuple[dict, list]:
         videos_dir, lists = locate_ssv2_files(self.config.data_dir, dl_manager)

@@ -94,12 +94,14 @@ class VideoDatasetConfig(datasets.BuilderConfig):
 
 class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
     """A video dataset builder: a subclass finds its files and reads its split lists in `read_rows`; probing, the
-    options and the rows are shared. Its class attributes: `DATA_ERROR`, `HOMEPAGE`, `CITATION`, `DOWNLOAD_URL`."""
+    options and the rows are shared. Its class attributes: `DATA_ERROR`, `HOMEPAGE`, `CITATION`, `DOWNLOAD_URL`,
+    `MANUAL_DOWNLOAD`."""
 
     DATA_ERROR = VideoDataError
     HOMEPAGE = ""
     CITATION = ""
     DOWNLOAD_URL = ""  # named in errors when there is no data_dir
+    MANUAL_DOWNLOAD = ""  # where the videos cannot be downloaded for the user: why, and how to get them
     _probe_num_proc = None  # set by download_and_prepare(num_proc=...)
 
     def _info(self):
@@ -137,6 +139,8 @@ class VideoDatasetBuilder(datasets.GeneratorBasedBuilder):
         raise NotImplementedError
 
     def _split_generators(self, dl_manager):
+        if self.config.data_dir is None and self.MANUAL_DOWNLOAD:
+            raise self.DATA_ERROR(self.DOWNLOAD_URL, [self.MANUAL_DOWNLOAD])
         rows_by_split, problems = self.read_rows(dl_manager)
         return prepared_splits(rows_by_split, problems, self.config, self.config.data_dir or self.DOWNLOAD_URL,
                                self._probe_num_proc, self.DATA_ERROR)
