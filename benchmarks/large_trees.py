@@ -33,38 +33,45 @@ def _distinct_clips(num_videos: int) -> int:
     return max(1, min(DISTINCT_CLIPS, num_videos // 10))
 
 
-def _write_templates(folder: Path, video_format: str, lengths: list, width: int, height: int, fps: int) -> list:
+def _new_tree(root: Path, num_videos: int, video_format: str, frame_range: tuple, size: tuple, fps: int,
+              **recipe) -> tuple | None:
+    """(the distinct clips, a seeded generator, the recipe to write into `root` once the tree is complete) for a tree
+    to write at `root`; None where `root` already holds the tree of this recipe. The clips' lengths are drawn from
+    `frame_range` (inclusive), their `size` is (width, height)."""
     from hf_video.data.video_writing import write_video
 
-    folder.mkdir(parents=True)
+    distinct = _distinct_clips(num_videos)
+    recipe = {**recipe, "videos": num_videos, "distinct": distinct, "encoding": VIDEO_FORMATS[video_format][2]}
+    if _reuse_or_reset(root, recipe):
+        return None
+    rng = np.random.default_rng(0)
+    lengths = [int(length) for length in rng.integers(frame_range[0], frame_range[1] + 1, distinct)]
+    print(f"writing {distinct} {video_format} clips for the {num_videos}-video tree {root.name} ...", flush=True)
+    (root / "templates").mkdir()
     suffix = ".webm" if video_format == "vp9_webm" else ".mp4"
-    paths = []
+    templates = []
     for index, num_frames in enumerate(lengths):
-        path = folder / f"template_{index}{suffix}"
-        write_video(str(path), render_clip(num_frames, index, width, height), fps=fps, video_format=video_format,
+        path = root / "templates" / f"template_{index}{suffix}"
+        write_video(str(path), render_clip(num_frames, index, *size), fps=fps, video_format=video_format,
                     gop_size=fps * 2)
-        paths.append(path)
-    return paths
+        templates.append(path)
+    return templates, rng, recipe
 
 
 def ssv2_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.ssv2_labels import SSV2_CLASSES
 
     root = Path(work_dir).resolve() / f"ssv2_tree_{num_videos}"
-    distinct = _distinct_clips(num_videos)
-    recipe = {"layout": "ssv2", "videos": num_videos, "distinct": distinct, "encoding": VIDEO_FORMATS["vp9_webm"][2],
-              "validation_every": 7}
-    if _reuse_or_reset(root, recipe):
+    # 2 to 6 s at 12 fps, 240 lines high.
+    new = _new_tree(root, num_videos, "vp9_webm", (24, 72), (426, 240), 12, layout="ssv2", validation_every=7)
+    if new is None:
         return root
-    rng = np.random.default_rng(0)
-    lengths = [int(length) for length in rng.integers(24, 73, distinct)]  # 2 to 6 s at 12 fps
-    print(f"writing {distinct} VP9 clips for the {num_videos}-video SSv2 tree ...", flush=True)
-    templates = _write_templates(root / "templates", "vp9_webm", lengths, 426, 240, 12)
+    templates, rng, recipe = new
     videos = root / "20bn-something-something-v2"
     videos.mkdir()
     entries = {"train": [], "validation": []}
     for video_id in range(1, num_videos + 1):
-        os.link(templates[video_id % distinct], videos / f"{video_id}.webm")
+        os.link(templates[video_id % len(templates)], videos / f"{video_id}.webm")
         template = SSV2_CLASSES[int(rng.integers(len(SSV2_CLASSES)))].replace("something", "[something]")
         entries["validation" if video_id % 7 == 1 else "train"].append(
             {"id": str(video_id), "label": template.replace("[something]", "a cup"), "template": template,
@@ -82,15 +89,12 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
     from hf_video.data.kinetics_labels import KINETICS400_CLASSES
 
     root = Path(work_dir).resolve() / f"kinetics400_tree_{num_videos}"
-    distinct = _distinct_clips(num_videos)
-    recipe = {"layout": "kinetics400", "videos": num_videos, "distinct": distinct, "missing_every": MISSING_EVERY,
-              "validation_every": 10, "encoding": VIDEO_FORMATS["h264_mp4"][2]}
-    if _reuse_or_reset(root, recipe):
+    # 8 to 10 s at 30 fps, 340x256.
+    new = _new_tree(root, num_videos, "h264_mp4", (240, 300), (340, 256), 30, layout="kinetics400",
+                    missing_every=MISSING_EVERY, validation_every=10)
+    if new is None:
         return root
-    rng = np.random.default_rng(0)
-    lengths = [int(length) for length in rng.integers(240, 301, distinct)]  # 8 to 10 s at 30 fps
-    print(f"writing {distinct} H.264 clips for the {num_videos}-video Kinetics tree ...", flush=True)
-    templates = _write_templates(root / "templates", "h264_mp4", lengths, 340, 256, 30)
+    templates, rng, recipe = new
     (root / "annotations").mkdir()
     rows = {"train": [], "val": []}
     for index in range(num_videos):
@@ -101,7 +105,7 @@ def kinetics_tree(work_dir, num_videos: int) -> Path:
         rows[folder].append([label, youtube_id, start, start + 10, "validate" if folder == "val" else folder])
         if index % MISSING_EVERY != MISSING_EVERY - 1:
             (root / folder).mkdir(exist_ok=True)
-            os.link(templates[index % distinct], root / folder / name)
+            os.link(templates[index % len(templates)], root / folder / name)
     for folder, folder_rows in rows.items():
         with open(root / "annotations" / f"{folder}.csv", "w", newline="") as table:
             writer = csv.writer(table)
