@@ -16,6 +16,7 @@ from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification
 from hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import (
     convert_original_state_dict, infer_config_kwargs, main as convert_main)
 from hf_video.models.original_configs import read_original_config
+from helpers.gradients import assert_training_gradients_match
 from helpers.original_tadaconvnextv2 import OriginalTadaConvNextV2
 from helpers.remote_code import assert_pipeline_runs_without_hf_video
 
@@ -185,21 +186,8 @@ def test_gradients_are_the_authors_formulations_for_any_frame_count(num_frames):
     """Training mode, every input and weight gradient: the one-convolution-and-a-multiply evaluation gives the
     authors' grouped convolution's gradients; the frame count comes from the input alone."""
     original, ours = randomized_pair()
-    pixel_values = torch.randn(2, num_frames, 3, 64, 64)
-    results = []
-    for model in (original, ours):
-        model.train()
-        inputs = pixel_values.clone().requires_grad_()
-        output = model(inputs)
-        logits = output if isinstance(output, torch.Tensor) else output.logits
-        (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum().backward()
-        results.append((logits.detach(), inputs.grad, {name: p.grad for name, p in model.named_parameters()}))
-    (original_logits, original_input_grad, original_grads), (logits, input_grad, grads) = results
-    assert (logits - original_logits).abs().max() <= 1e-4
-    assert torch.allclose(input_grad, original_input_grad, atol=1e-5, rtol=1e-4)
-    ours_by_original = convert_original_state_dict(original_grads, dict(ours.named_parameters()))
-    for name, gradient in ours_by_original.items():
-        assert torch.allclose(grads[name], gradient, atol=1e-5, rtol=1e-3), name
+    assert_training_gradients_match(original, ours, torch.randn(2, num_frames, 3, 64, 64),
+                                    convert_original_state_dict)
 
 
 def test_stochastic_depth_drops_whole_clips():

@@ -16,6 +16,7 @@ from hf_video import (TadaFormerConfig, TadaFormerForVideoClassification, TadaVi
                       convert_tadaformer_checkpoint)
 from hf_video.models.tadaformer.convert_tadaformer_original_to_hf import (
     convert_original_state_dict, infer_config_kwargs, main as convert_main)
+from helpers.gradients import assert_training_gradients_match
 from helpers.original_tadaformer import OriginalTadaFormer
 from helpers.remote_code import assert_pipeline_runs_without_hf_video
 
@@ -162,21 +163,8 @@ def test_gradients_are_the_authors_formulations_for_any_frame_count(num_frames, 
     and a multiply-add give the authors' grouped convolution's gradients, the split q/k/v projections their packed
     one's; the frame count comes from the input alone."""
     original, ours = randomized_pair(**variants)
-    pixel_values = torch.randn(2, num_frames, 3, 32, 32)
-    results = []
-    for model in (original, ours):
-        model.train()
-        inputs = pixel_values.clone().requires_grad_()
-        output = model(inputs)
-        logits = output if isinstance(output, torch.Tensor) else output.logits
-        (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum().backward()
-        results.append((logits.detach(), inputs.grad, {name: p.grad for name, p in model.named_parameters()}))
-    (original_logits, original_input_grad, original_grads), (logits, input_grad, grads) = results
-    assert (logits - original_logits).abs().max() <= 1e-4
-    assert torch.allclose(input_grad, original_input_grad, atol=1e-5, rtol=1e-4)
-    ours_by_original = convert_original_state_dict(original_grads, dict(ours.named_parameters()))
-    for name, gradient in ours_by_original.items():
-        assert torch.allclose(grads[name], gradient, atol=1e-5, rtol=1e-3), name
+    assert_training_gradients_match(original, ours, torch.randn(2, num_frames, 3, 32, 32),
+                                    convert_original_state_dict)
     for ours_norm, original_norm in ((ours.tadaformer.encoder.layers[0].tada.normalization,
                                       original.backbone.layers[0].tada.tadaconv.bn_a),):
         assert torch.allclose(ours_norm.running_var, original_norm.running_var, atol=1e-6)
@@ -249,10 +237,15 @@ def test_from_clip_gives_clips_image_features_on_a_still_clip(tmp_path, checkpoi
         TadaFormerForVideoClassification.from_clip(str(tmp_path / "clip"), hidden_size=64, route_head_dim=8)
 
 
-def test_other_frame_sizes_need_interpolated_position_embeddings():
-    model = TadaFormerForVideoClassification(TadaFormerConfig(
+def tiny_model():
+    """One layer of width 32 on 32x32 frames in 8x8 patches, 2 labels."""
+    return TadaFormerForVideoClassification(TadaFormerConfig(
         hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=64, image_size=32,
-        patch_size=8, route_head_dim=8, num_labels=2)).eval()
+        patch_size=8, route_head_dim=8, num_labels=2))
+
+
+def test_other_frame_sizes_need_interpolated_position_embeddings():
+    model = tiny_model().eval()
     with pytest.raises(ValueError, match=r"for 32x32 frames.*interpolate_pos_encoding=True"):
         model(torch.randn(1, 4, 3, 48, 48))
     with torch.no_grad():
@@ -263,9 +256,7 @@ def test_other_frame_sizes_need_interpolated_position_embeddings():
 
 
 def test_bad_input_is_named():
-    model = TadaFormerForVideoClassification(TadaFormerConfig(
-        hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=64, image_size=32,
-        patch_size=8, route_head_dim=8, num_labels=2)).eval()
+    model = tiny_model().eval()
     with pytest.raises(ValueError, match=r"permute\(0, 2, 1, 3, 4\)"):
         model(torch.zeros(1, 3, 4, 32, 32))
     with pytest.raises(ValueError, match="floating point"):
