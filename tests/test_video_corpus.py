@@ -138,3 +138,66 @@ def test_colour_conversion_gives_to_ndarrays_pixels_across_formats_sizes_and_thr
     assert read_all(paths + paths[::-1])
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(read_all, [paths[shift:] + paths[:shift] for shift in range(8)] * 3))
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+def test_a_prepared_count_two_past_what_the_file_holds_is_named_on_every_file(corpus, references, backend):
+    """The row says n + 2, the file decodes n: a changed file, never frames clamped to its last one (decord shows an
+    edit list's discarded frames past the end, so its own count cannot be the judge)."""
+    for name, path in corpus.items():
+        if backend == "decord" and name in MPEG_TS:
+            continue
+        count = len(references[name])
+        stored = probe_video(str(path)).packets
+        for packets in ([None, stored] if backend == "pyav" else [None]):
+            with pytest.raises(VideoDecodeError, match=re.escape(str(path)) + r".*when the dataset was prepared"):
+                read_frame_list(str(path), [0, count, count + 1], backend, num_frames=count + 2, packets=packets)
+
+
+def test_two_frames_with_one_timestamp_are_named_as_such(tmp_path):
+    """An MP4 whose sample table gives two frames one presentation time: FFmpeg plays it, but nothing says which
+    frame is shown first. The error says so (not "another order")."""
+    import av
+
+    path = tmp_path / "duplicate_timestamps.mp4"
+    frames = [np.full((48, 64, 3), 8 * index, np.uint8) for index in range(10)]
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25, options={"bf": "0", "g": "5"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        packets = [packet for image in frames for packet in stream.encode(av.VideoFrame.from_ndarray(image, "rgb24"))]
+        packets += list(stream.encode())
+        for position, packet in enumerate(packets):
+            packet.dts = position
+            packet.pts = position + 1 if position == 4 else position  # frames 4 and 5 both at 5
+            container.mux(packet)
+    for read in (probe_video, stream_info, lambda video: read_frame_list(video, [0, 6], "pyav"),
+                 lambda video: read_frame_list(video, [0, 6], "decord")):
+        with pytest.raises(VideoDecodeError, match=re.escape(str(path)) + r".*same presentation timestamp"):
+            read(str(path))
+
+
+def test_decord_says_it_needs_the_index_of_a_webm_without_cues(tmp_path):
+    """A WebM written by a streaming muxer has no Cues; decord cannot open it, PyAV reads it."""
+    import av
+
+    class Unseekable:  # the muxer writes Cues only where it can seek back
+        def __init__(self):
+            self.data = bytearray()
+
+        def write(self, chunk):
+            self.data += bytes(chunk)
+            return len(chunk)
+
+    sink = Unseekable()
+    with av.open(sink, "w", format="webm") as container:
+        stream = container.add_stream("libvpx-vp9", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(12):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * index, np.uint8),
+                                                                   "rgb24")))
+        container.mux(stream.encode())
+    path = tmp_path / "no_cues.webm"
+    path.write_bytes(sink.data)
+    assert len(read_frame_list(str(path), [0, 11], "pyav")) == 2
+    with pytest.raises(VideoDecodeError, match=re.escape(str(path)) + r".*index \(Cues\).*video_backend='pyav'"):
+        read_frame_list(str(path), [0, 5], "decord")

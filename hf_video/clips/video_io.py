@@ -153,9 +153,27 @@ def _rgb(frame) -> np.ndarray:
         from av.video.reformatter import VideoReformatter
 
         converter = _converters.rgb = VideoReformatter()
-    rgb = converter.reformat(frame, format="rgb24", threads=1).to_ndarray()
     turns = _quarter_turns(frame.rotation)
+    source = _progressive(frame) if frame.interlaced_frame else frame
+    # Frames deeper than 8 bits take swscale's scaled path, where nearest chroma is the closest to FFmpeg 5.1's CLI
+    # (docs/data.md, "Colour"); 8-bit formats take its unscaled path, exact to it.
+    interpolation = "POINT" if source.format.components[0].bits > 8 else None
+    rgb = converter.reformat(source, format="rgb24", threads=1, interpolation=interpolation).to_ndarray()
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _progressive(frame):
+    """An interlaced frame's pictures in a frame not flagged interlaced: the swscale PyAV ships (FFmpeg 8) converts
+    flagged frames field by field, where FFmpeg's CLI and decord convert the whole frame (up to 255 levels apart at
+    colour edges on every other line pair)."""
+    import av
+
+    try:
+        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name)
+    except (ValueError, TypeError, av.FFmpegError):
+        return frame  # a layout PyAV cannot copy through numpy: converted as it is (docs/data.md)
+    copy.colorspace, copy.color_range = frame.colorspace, frame.color_range
+    return copy
 
 
 def _quarter_turns(rotation) -> int:
@@ -217,9 +235,10 @@ def _vop_type(packet) -> str:
     return _VOP_TYPES[data[start + 4] >> 6] if 0 <= start < len(data) - 4 else "?"
 
 
-def _packet_list(container, stream, each=None) -> list:
+def _packet_list(path, container, stream, each=None) -> list:
     """The stream's packets that carry a frame, in decoding order, from one pass over the file; `each(packet)` sees
-    every packet of the pass (the probe decodes them as they come)."""
+    every packet of the pass (the probe decodes them as they come). Two shown frames with one timestamp are an
+    error: nothing then says which is shown first."""
     unpacked = _unpacks_b_frames(container, stream)
     described = []
     for packet in _demuxed(container, stream):
@@ -229,8 +248,63 @@ def _packet_list(container, stream, each=None) -> list:
         if each is not None:
             each(packet)
     if unpacked:
-        return _typed_packet_list([(pts, dts, frame_type) for pts, dts, _, _, frame_type in described])
-    return [_Packet(pts, dts, keyframe, discard, pts) for pts, dts, keyframe, discard, _ in described]
+        packets = _typed_packet_list([(pts, dts, frame_type) for pts, dts, _, _, frame_type in described])
+    else:
+        packets = [_Packet(pts, dts, keyframe, discard, pts) for pts, dts, keyframe, discard, _ in described]
+    _check_unique_timestamps(path, packets)
+    return packets
+
+
+def _check_unique_timestamps(path, packets: list) -> None:
+    position_of = {}
+    for position, packet in enumerate(packets):
+        if packet.discard:
+            continue
+        if packet.pts in position_of:
+            raise VideoDecodeError(
+                f"{path}: two frames carry the same presentation timestamp {packet.pts} (packets "
+                f"{position_of[packet.pts]} and {position} in decoding order), so the container does not say which "
+                "is shown first and frames cannot be numbered exactly. Re-encode it (ffmpeg -i IN -c:v libx264 "
+                "OUT.mp4), which gives every frame its own timestamp.")
+        position_of[packet.pts] = position
+
+
+def _decoder_orders(container, stream) -> bool:
+    """Whether only a decode tells the display order: AVI stores timestamps in decoding order, so for a codec that
+    reorders frames (H.264 or MPEG-2 with B-frames) the order the decoder gives them out is the display order.
+    (MPEG-4 Part 2 in AVI is read from its frame types instead: `_typed_packet_list`.)"""
+    return "avi" in container.format.name.split(",") and stream.codec_context.name != "mpeg4" \
+        and bool(stream.codec_context.has_b_frames)
+
+
+def _listed_packets(path, container, stream) -> tuple[list, int | None, float | None]:
+    """(The packet list a read numbers frames by, the count of frames shown and the first one's rotation where it
+    took a full decode, else None, None). Where only a decode tells the display order (`_decoder_orders`), every
+    packet is decoded; elsewhere the packets are listed without decoding, and those shown before the first frame a
+    decode gives (a cut that kept the non-keyframes before its first keyframe) are marked as never shown."""
+    if _decoder_orders(container, stream):
+        return _packet_list_and_count(path, container, stream)
+    return _without_undecodable_lead(path, _packet_list(path, container, stream)), None, None
+
+
+def _without_undecodable_lead(path, packets: list) -> list:
+    """`packets` with those shown before the first frame a decode from the start gives marked as discarded: a
+    decoder drops frames whose references are missing (FFmpeg shows 57 frames of a stream-copy cut that kept 62
+    packets). Decodes only where the first packet is not a keyframe shown first, and only up to the first frame."""
+    shown = [packet for packet in packets if not packet.discard]
+    if not shown or (packets[0].keyframe and min(packet.display for packet in shown) >= packets[0].display):
+        return packets
+    container, stream = _open_pyav(path)
+    try:
+        first_label = next((frame.pts for packet in _demuxed(container, stream)
+                            for frame in stream.codec_context.decode(packet)), None)
+    finally:
+        container.close()
+    first_display = next((packet.display for packet in shown if packet.pts == first_label), None)
+    if first_display is None:
+        return packets  # nothing decodes, or under a label no packet has: the count says so later
+    return [packet._replace(discard=True) if not packet.discard and packet.display < first_display else packet
+            for packet in packets]
 
 
 def _typed_packet_list(typed: list) -> list:
@@ -299,8 +373,9 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
         if decode:
             packets, num_frames, rotation = _packet_list_and_count(path, container, stream)
         else:
-            packets = _packet_list(container, stream)
-            num_frames, rotation = _decodable_count(path, container, stream, packets)
+            packets, num_frames, rotation = _listed_packets(path, container, stream)
+            if num_frames is None:
+                num_frames, rotation = _decodable_count(path, container, stream, packets)
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
         promised = stream.frames
@@ -344,7 +419,10 @@ def _packet_list_and_count(path: str, container, stream) -> tuple[list, int, flo
                 rotations.append(frame.rotation)
             labels.append(frame.pts)
 
-    packets = _packet_list(container, stream, each=decode)
+    packets = _packet_list(path, container, stream, each=decode)
+    if _decoder_orders(container, stream):  # the order the decoder gave the frames out is the display order
+        shown_at = {label: position for position, label in enumerate(labels)}
+        packets = [packet._replace(display=shown_at.get(packet.pts, -1)) for packet in packets]
     rotation = rotations[0] if rotations else 0
     # A packet whose frame never came out (damaged, or a placeholder that carries none) is not shown: marked so, the
     # stored list numbers the frames as the decode showed them.
@@ -565,15 +643,13 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
     stored = packets is not None
     try:
         if not stored:
-            packets = _packet_list(container, stream)
+            packets, _, _ = _listed_packets(path, container, stream)
         order = _frame_order(packets)
         shown = order.timestamps
         if not shown:
             raise VideoDecodeError(f"{path}: the video stream holds no frames.")
-        if num_frames is not None and num_frames > len(shown):
-            raise VideoDecodeError(f"{path}: the stream lists {len(shown)} frames, but {num_frames} were counted "
-                                   "when the dataset was prepared: the file or its stored packet list is not the one "
-                                   "prepared; prepare the dataset again.")
+        if num_frames is not None:
+            _check_prepared_count(path, num_frames, len(shown))
         last_index = (num_frames or len(shown)) - 1
         wanted = sorted({min(index, last_index) for index in indices})
         start = _start_keyframe(packets, order, wanted[0])
@@ -591,6 +667,75 @@ def _read_frames_pyav(path: str, indices: list, num_frames: int | None, packets:
     finally:
         container.close()
     return _pick(path, indices, last_index, decoded, prepared=num_frames is not None)
+
+
+def _check_prepared_count(path, num_frames: int, listed: int) -> None:
+    """A prepared count the stream no longer lists is a changed file: reading it would clamp indices to frames the
+    count does not know."""
+    if num_frames > listed:
+        raise VideoDecodeError(f"{path}: the stream lists {listed} frames, but {num_frames} were counted when the "
+                               "dataset was prepared: the file or its stored packet list is not the one prepared; "
+                               "prepare the dataset again.")
+
+
+def _decord_cannot(path, codec: str, formats: list) -> str:
+    """Why decord cannot open a file PyAV opens, where it is one of the known causes."""
+    if codec == "av1":
+        return ": decord 0.6 has no AV1 decoder"
+    if {"matroska", "webm"} & set(formats) and _MATROSKA_CUES not in _file_bytes(path):
+        return (": decord needs a WebM/Matroska file's index (Cues), which this file lacks (a live or streaming "
+                "muxer wrote it)")
+    return ""
+
+
+_MATROSKA_CUES = b"\x1c\x53\xbb\x6b"  # the Cues element's ID
+
+
+def _file_bytes(path) -> bytes:
+    if isinstance(path, InMemoryVideo):
+        return path.data
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _edit_list_segments(path) -> int:
+    """How many parts of the media the first video track's edit list shows (empty edits, which only delay the
+    start, not counted) in an MP4/MOV file; 1 without an edit list."""
+    moov = _mp4_child(_file_bytes(path), b"moov")
+    for kind, trak in _mp4_boxes(moov or b""):
+        if kind != b"trak":
+            continue
+        handler = _mp4_child(_mp4_child(trak, b"mdia") or b"", b"hdlr") or b""
+        if handler[8:12] != b"vide":
+            continue
+        elst = _mp4_child(_mp4_child(trak, b"edts") or b"", b"elst")
+        if elst is None or len(elst) < 8:
+            return 1
+        version, count = elst[0], int.from_bytes(elst[4:8], "big")
+        size, time_at = (20, 8) if version == 1 else (12, 4)
+        times = [int.from_bytes(elst[8 + entry * size + time_at:8 + entry * size + 2 * time_at], "big", signed=True)
+                 for entry in range(count) if 8 + (entry + 1) * size <= len(elst)]
+        return max(1, sum(time != -1 for time in times))
+    return 1
+
+
+def _mp4_boxes(data: bytes):
+    """(type, payload) of each box in `data`, in order."""
+    position = 0
+    while position + 8 <= len(data):
+        size, kind, header = int.from_bytes(data[position:position + 4], "big"), data[position + 4:position + 8], 8
+        if size == 1:
+            size, header = int.from_bytes(data[position + 8:position + 16], "big"), 16
+        elif size == 0:
+            size = len(data) - position
+        if size < header:
+            return  # damaged: what follows is not boxes
+        yield kind, data[position + header:position + size]
+        position += size
+
+
+def _mp4_child(data: bytes, kind: bytes) -> bytes | None:
+    return next((payload for found, payload in _mp4_boxes(data) if found == kind), None)
 
 
 # FFmpeg's names of the containers where decord is tested exact (tests/test_video_corpus.py).
@@ -611,11 +756,21 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
             raise VideoDecodeError(f"{path}: decord is exact only on AVI, MP4/MOV and Matroska/WebM files; this is "
                                    f"{container.format.long_name or container.format.name} (decord shifts the frames "
                                    "of MPEG program and transport streams): read it with video_backend='pyav'.")
-        if num_frames is None:  # decord's own count includes frames an edit list discards
-            num_frames, _ = _decodable_count(path, container, stream, _packet_list(container, stream))
-            prepared = False
+        formats = container.format.name.split(",")
+        segments = _edit_list_segments(path) if {"mov", "mp4"} & set(formats) else 1
+        if segments > 1:
+            raise VideoDecodeError(f"{path}: its edit list shows {segments} separate parts of the stream, and decord "
+                                   "shows only the last part's frames from the first index on (frame k would be "
+                                   "another frame): read it with video_backend='pyav', which follows the edit list.")
+        codec = stream.codec_context.codec.canonical_name  # "av1" whichever decoder PyAV has
+        # decord's own count includes frames an edit list discards and frames that never decode: PyAV's is used.
+        packets, counted, _ = _listed_packets(path, container, stream)
+        prepared = num_frames is not None
+        if prepared:
+            _check_prepared_count(path, num_frames, sum(not packet.discard for packet in packets))
         else:
-            prepared = True
+            num_frames = counted if counted is not None else \
+                _decodable_count(path, container, stream, packets)[0]
     finally:
         container.close()
     if num_frames == 0:
@@ -624,8 +779,8 @@ def _read_frames_decord(path: str, indices: list, num_frames: int | None) -> lis
         reader = decord.VideoReader(path.open() if isinstance(path, InMemoryVideo) else path, ctx=decord.cpu(0),
                                     num_threads=1)
     except (decord.DECORDError, RuntimeError) as error:  # decord raises a bare RuntimeError for unreadable files
-        raise VideoDecodeError(f"{path}: decord cannot open it ({error}); read it with video_backend='pyav'.") \
-            from error
+        raise VideoDecodeError(f"{path}: decord cannot open it{_decord_cannot(path, codec, formats)} ({error}); "
+                               "read it with video_backend='pyav', which does.") from error
     decoded = _Decoded()
     wanted = {min(index, num_frames - 1) for index in indices}
     frames_read = 0

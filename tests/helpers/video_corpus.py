@@ -94,9 +94,11 @@ def write_corpus(folder) -> dict:
 
 
 def sequential_decode(path) -> list:
-    """Every frame FFmpeg shows, in order, as RGB arrays: the reference for frame k."""
+    """Every frame FFmpeg shows, in order, as RGB arrays: the reference for frame k. Colour as docs/data.md says the
+    readers convert it: nearest chroma for frames deeper than 8 bits."""
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(container.streams.video[0])]
+        return [frame.to_ndarray(format="rgb24", interpolation="POINT" if frame.format.components[0].bits > 8 else None)
+                for frame in container.decode(container.streams.video[0])]
 
 
 def frame_numbers(frames) -> list:
