@@ -180,3 +180,22 @@ def test_without_data_dir_it_says_where_to_get_the_videos(tmp_path):
 def test_the_kind_evaluates_on_validation_with_the_authors_views():
     assert (KINETICS400.eval_split, KINETICS400.eval_views, KINETICS400.training_flip()) == \
         ("validation", (10, 3), (0.5, None))
+
+
+def test_a_clip_in_two_splits_and_an_id_that_is_a_path_are_named(videos, tmp_path):
+    """A clip listed in train.csv and val.csv would be evaluated after training on it (SSv2 refuses the same); a
+    youtube_id with a path in it is refused by the rule every builder applies."""
+    train = [f"{label},{youtube_id},{start},{end},train" for label, youtube_id, start, end, folder, _ in PRESENT
+             if folder == "train"]
+    val = [f"{label},{youtube_id},{start},{end},validate" for label, youtube_id, start, end, folder, _ in PRESENT
+           if folder == "val"]
+    tree = write_tree(tmp_path / "k400", videos, lines={"train": train, "val": val + [train[0], "zumba,../x,0,10,val"]})
+    with pytest.raises(KineticsDataError) as caught:
+        load_kinetics(str(tree), cache_dir=str(tmp_path / "cache"))
+    problems = caught.value.problems
+    val_csv = tree / "annotations" / "val.csv"
+    assert any(problem.startswith(f"{val_csv}:{len(val) + 2}: ") and "listed twice (first at "
+               f"{tree / 'annotations' / 'train.csv'}:2)" in problem for problem in problems), problems
+    assert any(problem.startswith(f"{val_csv}:{len(val) + 3}: youtube_id: '../x' is not a file name inside")
+               for problem in problems), problems
+    assert len(problems) == 2

@@ -258,3 +258,21 @@ def test_a_flipped_clip_gets_the_mirror_class_label(ssv2_tree, tmp_path, augment
     assert clips[1.0]["labels"] == [94, 93, 109, 167]
     for plain, mirrored in zip(clips[0.0]["pixel_values"], clips[1.0]["pixel_values"]):
         np.testing.assert_allclose(mirrored.numpy(), plain.flip(-1).numpy(), atol=1e-5)
+
+
+def test_ids_that_are_paths_are_refused_like_every_builders_list_names(videos, tmp_path):
+    """An id with `../` or an absolute path would make a row of a file outside the videos folder (the rule HMDB51,
+    UCF101 and Kinetics apply too: `video_builder.not_a_file_name`)."""
+    tree = tmp_path / "tree"
+    shutil.copytree(videos, tree / videos.name)
+    (tmp_path / "outside.webm").write_bytes((tree / videos.name / "101.webm").read_bytes())
+    write_labels(tree / "labels")
+    train = json.loads((tree / "labels" / "train.json").read_text())
+    train += [{"id": "../../outside", "template": "Putting [something] on a surface"},
+              {"id": str(tmp_path / "outside"), "template": "Putting [something] on a surface"}]
+    (tree / "labels" / "train.json").write_text(json.dumps(train))
+    with pytest.raises(Ssv2DataError) as caught:
+        load_ssv2(str(tree), cache_dir=str(tmp_path / "cache"))
+    problems = caught.value.problems
+    assert len(problems) == 2 and all("is not a file name inside" in problem for problem in problems), problems
+    assert "'../../outside'" in problems[0] and repr(str(tmp_path / "outside")) in problems[1]

@@ -35,7 +35,7 @@ import datasets  # noqa: E402
 
 from .hmdb51_labels import HMDB51_CLASSES  # noqa: E402
 from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig,  # noqa: E402
-                            invisible_characters_note, some_names)
+                            invisible_characters_note, not_a_file_name, some_names)
 from .video_builder import extract_archives as extract_video_archives  # noqa: E402
 
 logger = datasets.logging.get_logger(__name__)
@@ -197,10 +197,9 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
                                 "0 (unused), 1 (train) or 2 (test)")
                 continue
             video_name, tag = fields
-            if not _is_plain_file_name(video_name):
-                problems.append(f"{where}: {video_name!r} is not a file name inside {video_dirs[class_name]}; a split "
-                                "line names a video of its own class folder (a path out of it could list one video "
-                                "under two labels)")
+            outside = not_a_file_name(video_name, video_dirs[class_name], where)
+            if outside:
+                problems.append(outside)
                 continue
             if video_name in listed:
                 problems.append(f"{where}: {video_name} is listed twice")
@@ -219,7 +218,3 @@ def read_split_files(video_dirs: dict, annotations_dir: Path, split_number: int,
             logger.warning(f"{len(unlisted)} file(s) in {video_dirs[class_name]} are not in {split_file} and are "
                            f"left out: {some_names(unlisted)}")
     return rows_by_split, problems
-
-
-def _is_plain_file_name(name: str) -> bool:
-    return name not in (".", "..") and "/" not in name and "\\" not in name and not os.path.isabs(name)

@@ -32,7 +32,8 @@ require("data", "datasets")
 import datasets  # noqa: E402
 
 from .kinetics_labels import KINETICS400_CLASSES  # noqa: E402
-from .video_builder import VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, some_names  # noqa: E402
+from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, not_a_file_name,  # noqa: E402
+                            some_names)
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -129,7 +130,7 @@ def read_kinetics_lists(root: Path, class_names, allow_missing_videos: bool = Tr
     # Given classes other than the default ones select rows; with the default ones, an unknown label is a mistake.
     selecting = tuple(class_names) != KINETICS400_CLASSES
     problems, missing, outside = [], {}, {}
-    rows_by_split, listed = {}, set()
+    rows_by_split, listed = {}, {}  # listed: CVDF file name -> where first listed, across splits
     for split in SPLIT_FILES:
         list_file = _split_file(root / ANNOTATIONS_FOLDER, split, ".csv")
         videos_dir = _split_file(root, split)
@@ -152,6 +153,10 @@ def read_kinetics_lists(root: Path, class_names, allow_missing_videos: bool = Tr
         for line_number, row in entries:
             where = f"{list_file}:{line_number}"
             label_name = row.get("label") or ""
+            path_problem = not_a_file_name(row["youtube_id"], videos_dir, f"{where}: youtube_id")
+            if path_problem:
+                problems.append(path_problem)
+                continue
             try:
                 name = video_file_name(row["youtube_id"], row["time_start"], row["time_end"])
             except ValueError as error:
@@ -164,10 +169,11 @@ def read_kinetics_lists(root: Path, class_names, allow_missing_videos: bool = Tr
                     problems.append(f"{where}: {'unknown label ' + repr(label_name) if label_name else 'no label'} "
                                     f"(not one of the {len(labels)} class_names)")
                 continue
-            if (split, name) in listed:
-                problems.append(f"{where}: {name} is listed twice in the {split} list")
+            if name in listed:
+                problems.append(f"{where}: {name} is listed twice (first at {listed[name]}); a clip belongs to one "
+                                "split, or evaluation would measure videos trained on")
                 continue
-            listed.add((split, name))
+            listed[name] = where
             path = files.get((label_name, name)) or files.get((label_name.replace(" ", "_"), name)) or \
                 files.get(("", name))
             if path is None and name in class_folder_of:

@@ -42,7 +42,7 @@ import datasets  # noqa: E402
 
 from .ssv2_labels import SSV2_CLASSES  # noqa: E402
 from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig,  # noqa: E402
-                            invisible_characters_note, some_names)
+                            invisible_characters_note, not_a_file_name, some_names)
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -309,6 +309,10 @@ def read_ssv2_lists(videos_dir: Path, lists: dict, class_names) -> tuple[dict, l
                                 "expected {\"id\": \"<video id>\", \"template\": \"...\", ...}")
                 continue
             video_id, class_name = str(entry["id"]), class_name_of_template(entry["template"])
+            outside = not_a_file_name(video_id, videos_dir, f"{entry_where} (id)")
+            if outside:
+                problems.append(outside)
+                continue
             if class_name not in labels:
                 if class_name in templates:
                     other_classes[class_name] = other_classes.get(class_name, 0) + 1

@@ -30,7 +30,7 @@ import datasets  # noqa: E402
 
 from .ucf101_labels import UCF101_CLASSES  # noqa: E402
 from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig, extract_archives,  # noqa: E402
-                            invisible_characters_note, some_names)
+                            invisible_characters_note, not_a_file_name, some_names)
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -155,6 +155,11 @@ def read_ucf101_lists(videos_dir: Path, lists_dir: Path, split_number: int,
                 problems.append(f"{where}: {line.strip()!r} does not parse; expected {expected}")
                 continue
             class_name, video_name = match["class_name"], match["video"]
+            outside = not_a_file_name(class_name, videos_dir, where) or \
+                not_a_file_name(video_name, videos_dir / class_name, where)
+            if outside:
+                problems.append(outside)
+                continue
             if class_name not in labels:
                 problems.append(f"{where}: unknown class {class_name!r} (not in classInd.txt)")
                 continue

@@ -308,6 +308,16 @@ def some_names(names: list, shown: int = 5) -> str:
     return ", ".join(printable) + (" ..." if len(names) > shown else "")
 
 
+def not_a_file_name(name: str, folder, where: str) -> str | None:
+    """The one rule of every builder for a name a list gives to a file of `folder` (a video id, a file name): a plain
+    name, never a path. The problem to report, or None. A path (`../x`, `/etc/x`, `a/b`) could make a row read a
+    file outside the dataset's folder, or list one video under two labels."""
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name or os.path.isabs(name):
+        return (f"{where}: {name!r} is not a file name inside {folder}; a list names the files of its own folder, "
+                "never a path out of it (fix the list)")
+    return None
+
+
 def invisible_characters_note(name: str) -> str:
     """A hint for a listed name that matches no file because of characters one cannot see."""
     invisible = sorted({f"U+{ord(character):04X}" for character in name
