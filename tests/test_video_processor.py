@@ -326,6 +326,38 @@ def test_urls_have_a_deadline_and_a_size_cap_and_errors_name_the_url(generated_v
             processor(address)
 
 
+def test_a_calls_own_download_limits_count_and_an_int_timeout_is_taken(generated_video):
+    """`processor(url, download_timeout=1)` waits 1 s for a server that never answers, not the processor's 300 s;
+    a call's `max_download_bytes` caps that call. Limits that are no limits are named."""
+    import socket
+    import time
+
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ValueError, match=r"did not answer within download_timeout=1 s"):
+            processor(f"http://127.0.0.1:{silent.getsockname()[1]}/video.mp4", download_timeout=1)
+        assert time.monotonic() - started < 30  # not the processor's 300 s (a generous bound: no timing claim)
+        with pytest.raises(ValueError, match=r"/endless: more than max_download_bytes=1,000 bytes"):
+            processor(f"http://127.0.0.1:{server.server_address[1]}/endless", max_download_bytes=1000)
+        assert processor.download_timeout == 300.0 and processor.max_download_bytes == 2**30  # the call's own only
+    finally:
+        silent.close()
+        server.shutdown()
+        server.server_close()
+    for bad in ({"download_timeout": 0}, {"download_timeout": "5"}, {"max_download_bytes": 1.5}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))}="):
+            processor(str(generated_video), **bad)
+        with pytest.raises(ValueError, match=f"{next(iter(bad))}="):
+            TadaVideoProcessor(**bad)
+
+
 def test_a_fifo_is_refused_not_waited_on(tmp_path):
     fifo = tmp_path / "video.avi"
     os.mkfifo(fifo)

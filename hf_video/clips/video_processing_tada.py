@@ -25,6 +25,7 @@ that way: import only siblings, torch, torchvision, numpy and transformers here 
 import copy
 import dataclasses
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -62,7 +63,7 @@ class TadaVideoProcessorKwargs(VideosKwargs, total=False):
     spatial_crops: int
     antialias: bool
     video_backend: str
-    download_timeout: float
+    download_timeout: float | int
     max_download_bytes: int
 
 
@@ -120,8 +121,19 @@ class TadaVideoProcessor(BaseVideoProcessor):
         super().__init__(**kwargs)
         # Lists, as transformers' processors save them (their defaults are tuples after standardisation).
         self.image_mean, self.image_std = list(self.image_mean), list(self.image_std)
-        self.video_backend = check_video_backend(self.video_backend)
+        self._check_reading_settings()
         self.clip_settings()  # validate now, not at the first video
+
+    def _check_reading_settings(self) -> None:
+        self.video_backend = check_video_backend(self.video_backend)
+        timeout, max_bytes = self.download_timeout, self.max_download_bytes
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ValueError(f"download_timeout={timeout!r}: expected the seconds a URL's download may take in all, a "
+                             "positive number.")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"max_download_bytes={max_bytes!r}: expected the most bytes a URL's download may have, "
+                             "a positive whole number.")
+        self.download_timeout = float(timeout)
 
     @classmethod
     def from_clip_settings(cls, settings: ClipSettings, **kwargs) -> "TadaVideoProcessor":
@@ -145,11 +157,13 @@ class TadaVideoProcessor(BaseVideoProcessor):
     def preprocess(self, videos, **kwargs) -> BatchFeature:
         """Prepare one video or a batch, as every transformers video processor does (see the class docstring)."""
         _refuse_generic_geometry(kwargs)
-        backend = kwargs.pop("video_backend", None)
-        if backend is not None and check_video_backend(backend) != self.video_backend:
-            # fetch_videos reads the processor's own setting: a copy decodes with the backend asked for.
+        # fetch_videos reads the processor's own settings: a copy decodes and downloads with those of this call.
+        reading = {name: kwargs.pop(name) for name in _READING_ARGUMENTS if kwargs.get(name) is not None}
+        if reading:
             processor = copy.copy(self)
-            processor.video_backend = backend
+            for name, value in reading.items():
+                setattr(processor, name, value)
+            processor._check_reading_settings()
             return processor.preprocess(videos, **kwargs)
         _check_videos(videos)
         if kwargs.get("fps") is not None:
@@ -252,6 +266,10 @@ class TadaVideoProcessor(BaseVideoProcessor):
         return BatchFeature(data={"pixel_values": torch.stack(pixel_values)}, tensor_type=return_tensors)
 
 
+# Arguments of a call that change how its videos are read, not how clips are made of them.
+_READING_ARGUMENTS = ("video_backend", "download_timeout", "max_download_bytes")
+
+
 def _download(url: str, timeout: float, max_bytes: int) -> InMemoryVideo:
     """The video at `url` in memory, named by its URL in every message; at most `max_bytes`, within `timeout`
     seconds in all (a server that trickles a byte at a time does not hold the call forever)."""
@@ -272,7 +290,13 @@ def _download(url: str, timeout: float, max_bytes: int) -> InMemoryVideo:
                     raise ValueError(f"{url}: the download took longer than download_timeout={timeout:g} s "
                                      f"({received:,} bytes received); raise that limit to read it.")
                 chunks.append(chunk)
+    except (TimeoutError, socket.timeout) as error:
+        raise ValueError(f"{url}: the server did not answer within download_timeout={timeout:g} s ({received:,} bytes "
+                         "received); raise that limit to wait longer.") from error
     except (urllib.error.URLError, OSError) as error:
+        if isinstance(getattr(error, "reason", None), (TimeoutError, socket.timeout)):
+            raise ValueError(f"{url}: the server did not answer within download_timeout={timeout:g} s; raise that "
+                             "limit to wait longer.") from error
         raise ValueError(f"{url}: the video could not be downloaded ({error}).") from error
     return InMemoryVideo(b"".join(chunks), url)
 
