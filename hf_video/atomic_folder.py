@@ -30,6 +30,8 @@ def atomic_folder(output_dir):
     """Yield an empty staging folder; on success it becomes `output_dir` (which must not exist, or be empty), with
     the permissions the umask gives a new folder."""
     output_dir = Path(output_dir)
+    if output_dir.is_symlink():  # written where the link points, keeping the link (replacing it would drop it)
+        output_dir = output_dir.resolve()
     if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
         raise FileExistsError(f"{output_dir} exists and is not an empty folder; remove it or choose another one.")
     output_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -200,3 +200,58 @@ def test_output_folder_follows_the_umask_and_sigterm_leaves_nothing_behind(refer
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 143, result.stderr[-2000:]
     assert list((tmp_path / "interrupted").iterdir()) == []  # no hidden staging folder, no half-written output
+
+
+def test_changed_bytes_inside_the_checkpoints_zip_are_caught_by_their_crc(reference_dir, tmp_path):
+    """About 1,000 zeroed bytes inside a tensor load as wrong weights without an error; the zip's CRC-32 says so."""
+    data = bytearray((reference_dir / "tada_original" / LAYOUTS[0]).read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 1000] = bytes(1000)
+    (tmp_path / "zeroed.pyth").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "zeroed.pyth")) + r" is damaged: its member .* "
+                       r"does not match its CRC-32"):
+        convert_original_checkpoint(tmp_path / "zeroed.pyth", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_weight_saved_with_and_without_the_ddp_prefix_is_refused(reference_dir, tmp_path):
+    checkpoint = torch.load(reference_dir / "tada_original" / LAYOUTS[0], weights_only=True)
+    state = checkpoint["model_state"]
+    key = next(key for key in state if key.endswith("bias"))
+    state["module." + key] = state[key] + 1
+    torch.save(checkpoint, tmp_path / "both.pyth")
+    with pytest.raises(ValueError, match=rf"both.pyth holds both '{re.escape(key)}' and 'module\.{re.escape(key)}' "
+                                         r"with different values"):
+        load_original_state_dict(tmp_path / "both.pyth")
+    state.pop("module." + key)
+    state[key + "_count"] = 3  # a value that is not a tensor
+    torch.save(checkpoint, tmp_path / "int.pyth")
+    with pytest.raises(ValueError, match=rf"int.pyth: the state dict's '{re.escape(key)}_count' is a int"):
+        load_original_state_dict(tmp_path / "int.pyth")
+
+
+def test_a_fifo_is_refused_not_waited_on_and_torchs_unsafe_advice_is_not_passed_on(reference_dir, tmp_path):
+    os.mkfifo(tmp_path / "pipe.pyth")
+    with pytest.raises(ValueError, match=r"pipe.pyth is not a regular file \(a FIFO"):
+        load_original_state_dict(tmp_path / "pipe.pyth")  # torch.load would block forever
+    checkpoint = torch.load(reference_dir / "tada_original" / LAYOUTS[0], weights_only=True)
+    checkpoint["cfg"] = _RunsOnLoad(tmp_path / "marker")
+    torch.save(checkpoint, tmp_path / "unsafe.pyth")
+    with pytest.raises(ValueError) as caught:
+        load_original_state_dict(tmp_path / "unsafe.pyth")
+    message = str(caught.value)
+    assert "GLOBAL getattr" in message and "weights_only=False" not in message and "safe_globals" not in message
+
+
+def test_repeated_label_names_are_refused(tmp_path):
+    (tmp_path / "labels.json").write_text(json.dumps({str(index): name for index, name in
+                                                      enumerate(["a", "b", "c", "a", "d", "e", "f"])}))
+    with pytest.raises(ValueError, match=r"labels.json: label names must differ.*'a' \(ids 0, 3\)"):
+        read_id2label_file(tmp_path / "labels.json")
+
+
+def test_an_output_folder_that_links_to_an_empty_folder_receives_the_model(reference_dir, tmp_path):
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "link")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "target" / "config.json").is_file()

@@ -1,6 +1,8 @@
 """Inflating 2D ConvNeXts (transformers and timm layouts, saved locally) into TAdaConvNeXtV2: on a clip of one
 repeated image, the inflated model gives the 2D model's features, since every TAda part starts as identity."""
 
+import re
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -81,3 +83,12 @@ def test_a_state_dict_that_is_no_convnext_is_named(tmp_path):
     truncated.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="truncated.pth"):
         inflate_convnext_2d(truncated)
+
+
+def test_a_truncated_safetensors_file_is_named(tmp_path):
+    convnext = randomised(ConvNeXt(depths=DEPTHS, dims=WIDTHS, num_classes=10, ls_init_value=0.5))
+    source = tmp_path / "convnext.safetensors"
+    save_file({key: value.contiguous() for key, value in convnext.state_dict().items()}, source)
+    source.write_bytes(source.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match=re.escape(str(source)) + r": not a complete safetensors file.*truncated"):
+        inflate_convnext_2d(source, num_labels=3)

@@ -219,3 +219,33 @@ def test_bad_input_is_named():
         model(torch.zeros(1, 4, 3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match="whole number of attention heads"):
         TadaConvNextV2Config(hidden_sizes=[96, 192, 384, 768], route_head_dim=64)
+
+
+def test_configuration_files_that_cannot_be_read_as_meant_are_named(reference_dir, tmp_path):
+    """Base files that loop, `_BASE_` (the common spelling, read as the authors' `_BASE`), a list where one file name
+    belongs, invalid or non-UTF-8 YAML, in a file or in a checkpoint's stored cfg: each named, with the file."""
+    checkpoint_path, config_path, _ = golden_files(reference_dir)
+    flat = yaml.safe_load(config_path.read_text())
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(flat))
+    (tmp_path / "spelled.yaml").write_text("_BASE_: base.yaml\nDATA:\n  NUM_INPUT_FRAMES: 8\n")
+    merged = read_original_config(tmp_path / "spelled.yaml")
+    assert merged["VIDEO"] == flat["VIDEO"] and merged["DATA"]["NUM_INPUT_FRAMES"] == 8
+    (tmp_path / "a.yaml").write_text("_BASE: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("_BASE: a.yaml\n")
+    cases = {"a.yaml": r"a.yaml <- .*b.yaml <- .*a.yaml: the base files name each other in a loop",
+             "listed.yaml": (b"_BASE: [base.yaml, other.yaml]\n", r"_BASE is \['base.yaml', 'other.yaml'\]; expected "
+                                                                  r"one file name"),
+             "broken.yaml": (b"VIDEO: [unclosed\n", r"broken.yaml: not valid YAML \(.*line 2"),
+             "latin1.yaml": ("DATA: {NAME: caf\u00e9}\n".encode("latin-1"), r"latin1.yaml: not UTF-8 text"),
+             "typo.yaml": (b"_BASE_MODELS: base.yaml\n", r"typo.yaml: _BASE_MODELS is not a base key")}
+    for name, case in cases.items():
+        if isinstance(case, tuple):
+            (tmp_path / name).write_bytes(case[0])
+            case = case[1]
+        with pytest.raises(ValueError, match=case):
+            read_original_config(tmp_path / name)
+    checkpoint = torch.load(checkpoint_path, weights_only=True)
+    checkpoint["cfg"] = "VIDEO: {BACKBONE: [unclosed"
+    torch.save(checkpoint, tmp_path / "stored.pyth")
+    with pytest.raises(ValueError, match=r"stored.pyth \(its stored cfg\): not valid YAML"):
+        convert_tada_convnext_v2_checkpoint(tmp_path / "stored.pyth", tmp_path / "out", route_head_dim=12)

@@ -42,4 +42,10 @@ def read_id2label_file(path) -> list[str]:
     by_id = dict(pairs)
     if len(by_id) != len(mapping) or sorted(by_id) != list(range(len(by_id))):
         raise ValueError(f"{path}: ids must be the integers 0..{len(mapping) - 1}, each once.")
-    return [str(by_id[index]) for index in range(len(by_id))]
+    names = [str(by_id[index]) for index in range(len(by_id))]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        ids = {name: [index for index, other in enumerate(names) if other == name] for name in repeated[:5]}
+        raise ValueError(f"{path}: label names must differ (label2id maps each name to one id); repeated: "
+                         + ", ".join(f"{name!r} (ids {', '.join(map(str, found))})" for name, found in ids.items()))
+    return names

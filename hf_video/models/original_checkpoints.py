@@ -3,40 +3,94 @@ what every converter shares. Checkpoints are read with `torch.load(weights_only=
 
 import os
 import pickle
+import stat
+import zipfile
+import zlib
 
 import torch
 
 EXPECTED = "an original TAda checkpoint (.pyth / .pth, written by torch.save)"
 
 
-def read_original_checkpoint(checkpoint_path) -> dict:
-    """The checkpoint's top-level dict, read safely; a clear error for an empty, foreign, damaged or unsafe file."""
-    if os.path.isfile(checkpoint_path):
-        with open(checkpoint_path, "rb") as file:
-            magic = file.read(4)
-        if not magic:
-            raise ValueError(f"{checkpoint_path} is empty (0 bytes), not {EXPECTED}: download it again.")
-        if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
-            raise ValueError(f"{checkpoint_path} is not {EXPECTED}: it is neither a zip archive nor a pickle, the "
-                             "two forms torch.save writes.")
+def read_original_checkpoint(checkpoint_path, expected: str = EXPECTED) -> dict:
+    """The checkpoint's top-level dict, read safely; a clear error for an empty, foreign, damaged or unsafe file
+    (saying it is not `expected`)."""
+    check_checkpoint_file(checkpoint_path, expected)
     try:
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise  # a missing or unreadable file: its own message names the path
     except pickle.UnpicklingError as error:
         if "Weights only load failed" not in str(error):
-            raise ValueError(f"{checkpoint_path} is not {EXPECTED} ({error}).") from error
+            raise ValueError(f"{checkpoint_path} is not {expected} ({_first_line(error)}).") from error
         raise ValueError(
-            f"{checkpoint_path} holds objects other than tensors and plain containers; it is refused rather than "
-            f"unpickled, since unpickling can run arbitrary code. Re-save its state dict alone "
-            f"(torch.save(checkpoint['model_state'], path)) where you trust the file. Details: {error}"
-        ) from error
+            f"{checkpoint_path} holds objects other than tensors and plain containers ({_what_torch_refused(error)}); "
+            "it is refused rather than unpickled, since unpickling can run arbitrary code. Where the file comes from "
+            "someone you trust, re-save its state dict alone (torch.save(checkpoint['model_state'], path)) and "
+            "convert that.") from error
     except Exception as error:  # what torch's readers raise on damaged bytes varies: EOFError, RuntimeError, ...
-        raise ValueError(f"{checkpoint_path} cannot be read as {EXPECTED}; it may be truncated or damaged: download "
-                         f"it again ({type(error).__name__}: {str(error).splitlines()[0]}).") from error
+        raise ValueError(f"{checkpoint_path} cannot be read as {expected}; it may be truncated or damaged: download "
+                         f"it again ({type(error).__name__}: {_first_line(error)}).") from error
     if not isinstance(checkpoint, dict):
-        raise ValueError(f"{checkpoint_path} holds a {type(checkpoint).__name__}, not {EXPECTED}.")
+        raise ValueError(f"{checkpoint_path} holds a {type(checkpoint).__name__}, not {expected}.")
     return checkpoint
+
+
+def check_checkpoint_file(checkpoint_path, expected: str = EXPECTED) -> None:
+    """A regular, non-empty file in one of torch.save's two forms, whose zip members (the modern form) all match
+    their CRC-32: damaged bytes inside a tensor would otherwise load as wrong weights, without an error."""
+    try:
+        status = os.stat(checkpoint_path)
+    except OSError as error:
+        raise ValueError(f"{checkpoint_path}: cannot be read ({error.strerror or error}).") from error
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file (a FIFO, device or socket)"
+        raise ValueError(f"{checkpoint_path} is {kind}, not {expected}; pass the checkpoint file.")
+    with open(checkpoint_path, "rb") as file:
+        magic = file.read(4)
+    if not magic:
+        raise ValueError(f"{checkpoint_path} is empty (0 bytes), not {expected}: download it again.")
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+        raise ValueError(f"{checkpoint_path} is not {expected}: it is neither a zip archive nor a pickle, the two "
+                         "forms torch.save writes.")
+    if magic == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(checkpoint_path) as archive:
+                damaged = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+            raise ValueError(f"{checkpoint_path} cannot be read as {expected}: its zip archive is truncated or damaged "
+                             f"({error}); download it again.") from error
+        if damaged is not None:
+            raise ValueError(f"{checkpoint_path} is damaged: its member {damaged} does not match its CRC-32 (bytes "
+                             "changed after it was written); download it again.")
+
+
+def read_safetensors(path) -> dict:
+    """The tensors of a `.safetensors` file; errors (missing, not a regular file, truncated) name it."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error}).") from error
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path} is not a regular file; pass the .safetensors file.")
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except Exception as error:  # safetensors raises its own SafetensorError, without the file's name
+        raise ValueError(f"{path}: not a complete safetensors file ({_first_line(error)}); it may be truncated: "
+                         "download it again.") from error
+
+
+def _first_line(error) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _what_torch_refused(error) -> str:
+    """The object torch's safe loader refused, without its advice to load unsafely (never passed on)."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    found = next((line for line in lines if line.startswith("WeightsUnpickler error")), None)
+    if found is None:
+        return "an object torch's safe loader refuses"
+    return found.removeprefix("WeightsUnpickler error:").split(". Please use")[0].strip()  # its allow-list advice cut
 
 
 def original_state_dict(checkpoint: dict, checkpoint_path, use_ema: bool = False) -> dict:
@@ -57,7 +111,19 @@ def original_state_dict(checkpoint: dict, checkpoint_path, use_ema: bool = False
     else:
         raise ValueError(f"{checkpoint_path} is not a TAda checkpoint: expected a dict with 'model_state' (TAdaConv) "
                          "or 'state_dict' (EssentialMC2), or a plain state dict.")
-    return {key.removeprefix("module."): tensor for key, tensor in state_dict.items()}
+    stripped, origin = {}, {}
+    for key, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{checkpoint_path}: the state dict's {key!r} is a {type(tensor).__name__} "
+                             f"({str(tensor)[:60]}), not a tensor; the checkpoint is damaged or not a model's.")
+        name = key.removeprefix("module.")
+        if name in stripped:
+            same = stripped[name].shape == tensor.shape and torch.equal(stripped[name], tensor)
+            raise ValueError(f"{checkpoint_path} holds both {origin[name]!r} and {key!r}"
+                             f"{'' if same else ' with different values'}: one model's weights, saved with and without "
+                             "DistributedDataParallel's 'module.' prefix; nothing says which is meant. Keep one set.")
+        stripped[name], origin[name] = tensor, key
+    return stripped
 
 
 def map_state_dict(original: dict, target_state_dict: dict, rename, hint: str) -> dict:

@@ -6,30 +6,65 @@ from pathlib import Path
 import yaml
 
 ORIGINAL_BASE_KEYS = ("_BASE", "_BASE_RUN", "_BASE_MODEL")
+# `_BASE_` (fvcore's and detectron2's spelling, which users carry over) is read as the authors' `_BASE`.
+BASE_KEY_SPELLINGS = {"_BASE_": "_BASE"}
 # The authors' DATA.SAMPLING_MODE values, and our processors' names for them.
 SAMPLING_MODES = {"interval_based": "interval", "segment_based": "segment"}
 
 
-def read_original_config(path) -> dict:
+def read_original_config(path, _reading: tuple = ()) -> dict:
     """One of the authors' YAML configurations, with the files it names in `_BASE` / `_BASE_RUN` / `_BASE_MODEL`
     (relative to it) merged under it as the authors' code merges them: the file over its run base over its model
-    base."""
+    base. Every error names the file (and the chain of files that named it)."""
     path = Path(path)
+    chain = " <- ".join(map(str, (path, *reversed(_reading))))
+    if path.resolve() in _reading:
+        raise ValueError(f"{chain}: the base files name each other in a loop; remove the {path.name} reference.")
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: cannot read the authors' YAML configuration ({error}).") from error
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected the authors' YAML configuration (a mapping with VIDEO, DATA, ...).")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{chain}: not UTF-8 text ({error}); save the YAML configuration as UTF-8.") from error
+    except OSError as error:
+        raise ValueError(f"{chain}: cannot read the authors' YAML configuration ({error}).") from error
+    config = parse_original_config(text, chain)
     merged = {}
     for base_key in ("_BASE", "_BASE_MODEL", "_BASE_RUN"):  # lowest precedence first
-        if config.get(base_key):
-            base_path = path.parent / config[base_key]
-            if not base_path.is_file():
-                raise ValueError(f"{path}: its {base_key} {config[base_key]} is not at {base_path}; keep the authors' "
-                                 "configs folder together, or pass a configuration with nothing left to base files.")
-            merged = _merged(merged, read_original_config(base_path))
+        base = config.get(base_key)
+        if base is None:
+            continue
+        if not isinstance(base, str) or not base.strip():
+            raise ValueError(f"{chain}: {base_key} is {base!r}; expected one file name, relative to {path.parent} "
+                             "(the authors' configs name one base file per key).")
+        base_path = path.parent / base
+        if not base_path.is_file():
+            raise ValueError(f"{chain}: its {base_key} {base} is not at {base_path}; keep the authors' configs folder "
+                             "together, or pass a configuration with nothing left to base files.")
+        merged = _merged(merged, read_original_config(base_path, (*_reading, path.resolve())))
     return _merged(merged, {key: value for key, value in config.items() if key not in ORIGINAL_BASE_KEYS})
+
+
+def parse_original_config(text: str, origin: str) -> dict:
+    """The mapping a YAML configuration's text holds, its base keys under the authors' names; errors name `origin`
+    (a file, or a checkpoint's stored `cfg`) and the line."""
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{origin}: not valid YAML ({' '.join(str(error).split())}).") from error
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{origin}: expected the authors' YAML configuration (a mapping with VIDEO, DATA, ...), got "
+                         f"a {type(config).__name__}.")
+    for spelling, key in BASE_KEY_SPELLINGS.items():
+        if spelling in config:
+            if key in config:
+                raise ValueError(f"{origin}: both {spelling} and {key} are given; keep one.")
+            config[key] = config.pop(spelling)
+    unknown = [key for key in config if str(key).startswith("_BASE") and key not in ORIGINAL_BASE_KEYS]
+    if unknown:
+        raise ValueError(f"{origin}: {', '.join(map(str, unknown))} is not a base key; the authors' are "
+                         f"{', '.join(ORIGINAL_BASE_KEYS)} (and {', '.join(BASE_KEY_SPELLINGS)} for _BASE).")
+    return config
 
 
 def _merged(base: dict, override: dict) -> dict:
@@ -77,13 +112,11 @@ def sampling_mode(config: dict, origin: str) -> dict:
     return {"sample_mode": SAMPLING_MODES[mode]}
 
 
-def stored_config(checkpoint: dict) -> dict | None:
+def stored_config(checkpoint: dict, checkpoint_path="the checkpoint") -> dict | None:
     """The configuration the authors' code stores in a checkpoint (`cfg`, a YAML text), or None."""
     stored = checkpoint.get("cfg")
     if isinstance(stored, str) and stored.strip():
-        parsed = yaml.safe_load(stored)
-        if isinstance(parsed, dict):
-            return parsed
+        return parse_original_config(stored, f"{checkpoint_path} (its stored cfg)") or None
     return None
 
 

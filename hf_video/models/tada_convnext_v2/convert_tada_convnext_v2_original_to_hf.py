@@ -174,7 +174,7 @@ def conversion_settings(checkpoint: dict, checkpoint_path, original, original_co
     sources = []
     if released is not None:
         sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
-    stored = stored_config(checkpoint)
+    stored = stored_config(checkpoint, checkpoint_path)
     if stored is not None:
         origin = f"the configuration stored in {checkpoint_path}"
         sources.append((origin, facts_from_original_config(stored, origin)))

@@ -18,7 +18,7 @@ import re
 
 import torch
 
-from ..original_checkpoints import read_original_checkpoint
+from ..original_checkpoints import read_original_checkpoint, read_safetensors
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
 from .modeling_tada_convnext_v2 import TadaConvNextV2ForVideoClassification
 
@@ -129,11 +129,7 @@ def _load_2d_state_dict(source, hub_kwargs: dict | None = None) -> dict:
         return source.state_dict()
     path = str(source)
     if path.endswith(".safetensors"):
-        if not os.path.isfile(path):
-            raise ValueError(f"{path}: no such file.")
-        from safetensors.torch import load_file
-
-        return load_file(path)
+        return read_safetensors(path)
     if path.endswith((".pth", ".pt", ".bin")):
         checkpoint = read_original_checkpoint(path)
         for wrapper in ("model", "state_dict"):  # how training scripts wrap the weights

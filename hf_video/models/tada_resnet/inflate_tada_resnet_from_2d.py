@@ -11,11 +11,11 @@ after the stem and strides the first block of its first stage instead.
 """
 
 import os
-import pickle
 import re
 
 import torch
 
+from ..original_checkpoints import read_original_checkpoint, read_safetensors
 from .configuration_tada_resnet import TadaResNetConfig
 from .modeling_tada_resnet import TadaResNetForVideoClassification
 from .weight_names import BLOCK_KEY, BLOCK_KEY_PATTERN, STEM_KEY, TENSOR_NAME, bottleneck_depth
@@ -137,18 +137,10 @@ _OTHER_WEIGHT_FILES = (".ckpt", ".pyth", ".h5", ".msgpack")
 
 def _load_state_dict_file(path: str) -> dict:
     """A torchvision ResNet state dict saved with torch.save (plain, or under "state_dict") or as safetensors."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise ValueError(f"{path}: no such file.")
-    try:
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            loaded = load_file(path)
-        else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"{path}: not a readable state dict ({reason}); is the file complete?") from error
+    loaded = read_safetensors(path) if path.endswith(".safetensors") else \
+        read_original_checkpoint(path, "a state dict written by torch.save")
     state_dict = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f"{path}: holds no weights (an empty or non-dict state dict: {type(state_dict).__name__}).")
