@@ -9,7 +9,7 @@ import torch
 import yaml
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
-from transformers import (AutoModelForVideoClassification, AutoVideoProcessor, CLIPConfig, CLIPModel,
+from transformers import (AutoModel, AutoModelForVideoClassification, AutoVideoProcessor, CLIPConfig, CLIPModel,
                           CLIPVisionConfig, CLIPVisionModel)
 
 from hf_video import (TadaFormerConfig, TadaFormerForVideoClassification, TadaVideoProcessor,
@@ -273,3 +273,73 @@ def test_a_saved_folder_runs_in_a_pipeline_where_hf_video_cannot_be_imported(ref
     convert_tadaformer_checkpoint(checkpoint_path, folder, original_config=config_path)
     assert_pipeline_runs_without_hf_video(folder, tmp_path, {"modeling_tadaformer.py", "configuration_tadaformer.py",
                                           "inflate_tadaformer_from_clip.py"})
+
+
+def test_from_clip_refuses_a_checkpoint_missing_a_weight_and_takes_a_model_object(tmp_path):
+    """A CLIP checkpoint without one of its weights would load with that weight random (transformers only reports
+    it): refused, as inflate_convnext_2d refuses the same gap. A CLIPVisionModel object inflates like its folder."""
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    clip = CLIPVisionModel(tiny_clip_vision_config()).eval()
+    clip.save_pretrained(tmp_path / "clip")
+    weights = load_file(tmp_path / "clip" / "model.safetensors")
+    dropped = next(key for key in weights if key.endswith("layers.1.mlp.fc1.weight"))
+    save_file({key: value for key, value in weights.items() if key != dropped}, tmp_path / "clip" / "model.safetensors",
+              metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"lacks 1 weight\(s\) of its vision model \(.*layers.1.mlp.fc1.weight\)"):
+        TadaFormerForVideoClassification.from_clip(str(tmp_path / "clip"), num_labels=3, route_head_dim=8)
+    from_object = TadaFormerForVideoClassification.from_clip(clip, num_labels=3, route_head_dim=8, num_frames=4)
+    assert torch.equal(from_object.state_dict()["tadaformer.encoder.layers.1.mlp.fc1.weight"],
+                       clip.state_dict()[dropped])
+    with pytest.raises(ValueError, match=r"num_labels=-2: expected the number of classes"):
+        TadaFormerConfig(num_labels=-2)
+
+
+def test_frozen_embeddings_with_reentrant_checkpointing_train_through_enable_input_require_grads():
+    """LoRA-style training: the embeddings frozen, activation checkpointing with the reentrant implementation. Only
+    `enable_input_require_grads()` (which hooks `get_input_embeddings()`) lets gradients reach the layers."""
+    model = tiny_model()
+    assert model.get_input_embeddings() is model.tadaformer.embeddings.patch_embedding
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    for parameter in model.tadaformer.embeddings.parameters():
+        parameter.requires_grad_(False)
+    model.enable_input_require_grads()
+    model.train()
+    model(torch.randn(2, 8, 3, 32, 32), labels=torch.tensor([0, 1])).loss.backward()
+    layer = model.tadaformer.encoder.layers[0]
+    assert layer.self_attn.q_proj.weight.grad is not None and layer.self_attn.q_proj.weight.grad.abs().sum() > 0
+
+
+def test_the_attention_implementation_switches_at_run_time_and_weights_come_back_under_sdpa(tmp_path):
+    model = tiny_model().eval()
+    clip = torch.randn(1, 8, 3, 32, 32)
+    model.set_attn_implementation("sdpa")
+    assert model.config._attn_implementation == "sdpa"
+    with torch.no_grad():
+        sdpa = model(clip, output_attentions=True)
+        model.set_attn_implementation("eager")
+        assert model.config._attn_implementation == "eager"
+        eager = model(clip, output_attentions=True)
+    assert all(weights is not None and weights.shape == (1, 4, 4, 17, 17) for weights in sdpa.attentions)
+    assert torch.allclose(sdpa.logits, eager.logits, atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(sdpa.attentions, eager.attentions))
+
+
+@pytest.mark.parametrize("family", ["tada_resnet", "tada_convnext_v2", "tadaformer"])
+def test_every_saved_folder_maps_the_base_model_for_remote_code(tmp_path, family):
+    import json
+
+    from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaResNetConfig,
+                          TadaResNetForVideoClassification)
+    from helpers.configs import tiny_config_kwargs
+
+    model = {"tada_resnet": lambda: TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs())),
+             "tada_convnext_v2": lambda: TadaConvNextV2ForVideoClassification(TadaConvNextV2Config(
+                 depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], route_head_dim=8, num_labels=2)),
+             "tadaformer": tiny_model}[family]()
+    model.save_pretrained(tmp_path / "folder")
+    auto_map = json.loads((tmp_path / "folder" / "config.json").read_text())["auto_map"]
+    assert {"AutoConfig", "AutoModel", "AutoModelForVideoClassification"} <= set(auto_map), auto_map
+    base = AutoModel.from_pretrained(tmp_path / "folder", trust_remote_code=True)
+    assert type(base).__name__.endswith("Model") and not type(base).__name__.endswith("Classification")

@@ -27,3 +27,12 @@ def check_probability(name, value):
 def check_positive_number(name, value, example):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name}={value!r}: expected a positive number such as {example}.")
+
+
+def check_num_labels(kwargs: dict) -> None:
+    """transformers takes any `num_labels` and builds `range(num_labels)` labels: a negative count would leave no
+    classes and a model whose logits are its features, unnoticed."""
+    value = kwargs.get("num_labels")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"num_labels={value!r}: expected the number of classes, a whole number (0 for a model that "
+                         "returns its features).")

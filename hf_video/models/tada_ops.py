@@ -165,3 +165,16 @@ def check_clips(pixel_values: torch.Tensor, num_channels: int) -> None:
     if shape[0] == 0 or shape[1] == 0:
         raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if shape[0] == 0 else 'frame'}; a batch "
                          "needs at least one clip of at least one frame.")
+
+
+class MapsTheBaseModelWhenSaved:
+    """Mixed into a family's PreTrainedModel: a saved classifier's `auto_map` names the base model under `AutoModel`
+    too (transformers writes only the saved class's entry), so `AutoModel.from_pretrained(folder,
+    trust_remote_code=True)` loads the backbone of any saved folder."""
+
+    def save_pretrained(self, *args, **kwargs):
+        base = self.base_model
+        if getattr(self, "_auto_class", None) is not None and base is not self:
+            entry = f"{type(base).__module__.split('.')[-1]}.{type(base).__name__}"
+            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": entry}
+        return super().save_pretrained(*args, **kwargs)

@@ -2,7 +2,8 @@
 
 from transformers import PreTrainedConfig
 
-from .config_checks import check_choice, check_odd, check_positive_int, check_positive_number, check_probability
+from .config_checks import (check_choice, check_num_labels, check_odd, check_positive_int, check_positive_number,
+                            check_probability)
 
 # The activations the blocks may use: the authors' QuickGELU, or GELU as in the 2D ConvNeXt it inflates.
 BLOCK_ACTIVATIONS = ("quick_gelu", "gelu")
@@ -158,6 +159,7 @@ class TadaConvNextV2Config(PreTrainedConfig):
         self.initializer_range = initializer_range
         self.num_frames = num_frames
         self.image_size = image_size
+        check_num_labels(kwargs)
         super().__init__(**kwargs)
 
     def frames_after_stem(self, num_frames: int) -> int:

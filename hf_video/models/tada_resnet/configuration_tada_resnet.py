@@ -2,7 +2,8 @@
 
 from transformers import PreTrainedConfig
 
-from .config_checks import check_choice, check_odd, check_positive_int, check_positive_number, check_probability
+from .config_checks import (check_choice, check_num_labels, check_odd, check_positive_int, check_positive_number,
+                            check_probability)
 
 # Blocks per stage for each supported depth.
 STAGE_DEPTHS = {
@@ -154,6 +155,7 @@ class TadaResNetConfig(PreTrainedConfig):
         self.num_frames = num_frames
         self.image_size = image_size
         self.temporal_adaptive = temporal_adaptive
+        check_num_labels(kwargs)
         super().__init__(**kwargs)
 
     @property

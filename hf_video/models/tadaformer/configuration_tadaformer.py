@@ -3,7 +3,7 @@ image encoder with TAda blocks."""
 
 from transformers import PreTrainedConfig
 
-from .config_checks import check_odd, check_positive_int, check_positive_number, check_probability
+from .config_checks import check_num_labels, check_odd, check_positive_int, check_positive_number, check_probability
 
 
 class TadaFormerConfig(PreTrainedConfig):
@@ -191,6 +191,7 @@ class TadaFormerConfig(PreTrainedConfig):
         self.classifier_dropout = classifier_dropout
         self.initializer_range = initializer_range
         self.num_frames = num_frames
+        check_num_labels(kwargs)
         super().__init__(**kwargs)
 
     def frames_after_embedding(self, num_frames: int) -> int:

@@ -11,7 +11,7 @@ This file imports only torch, transformers and its sibling files, so that saved 
 """
 
 import torch
-from transformers import AutoConfig, CLIPVisionModel
+from transformers import AutoConfig, CLIPVisionModel, PreTrainedModel
 
 from .configuration_tadaformer import TadaFormerConfig
 from .modeling_tadaformer import TadaFormerForVideoClassification, resample_position_embeddings
@@ -32,8 +32,12 @@ _RENAMED = {"pre_layrnorm.": "tadaformer.embeddings.pre_layernorm.", "embeddings
 
 
 def clip_vision_config(source, hub_kwargs: dict | None = None):
-    """The CLIP vision configuration of a CLIPVisionModel or CLIPModel checkpoint (folder or Hub id)."""
-    config = AutoConfig.from_pretrained(source, **(hub_kwargs or {}))
+    """The CLIP vision configuration of a CLIPVisionModel or CLIPModel checkpoint (folder or Hub id) or model."""
+    if isinstance(source, torch.nn.Module) and not isinstance(source, PreTrainedModel):
+        raise ValueError(f"a {type(source).__name__} is not a transformers CLIP model; pass a CLIPModel or "
+                         "CLIPVisionModel, or its folder or Hub id.")
+    config = source.config if isinstance(source, PreTrainedModel) else \
+        AutoConfig.from_pretrained(source, **(hub_kwargs or {}))
     if config.model_type == "clip":
         return config.vision_config
     if config.model_type not in CLIP_MODEL_TYPES:
@@ -60,10 +64,25 @@ def inflate_state_dict(clip_state_dict: dict, target_state_dict: dict) -> dict:
     return inflated
 
 
+def _clip_state_dict(source, vision_config, hub_kwargs: dict) -> dict:
+    """CLIP's vision weights, every one of them from the checkpoint: transformers would initialise a missing weight
+    at random and only report it, and the inflated model would start from noise there."""
+    if isinstance(source, PreTrainedModel):
+        return source.state_dict()
+    clip, loading = CLIPVisionModel.from_pretrained(source, config=vision_config, output_loading_info=True,
+                                                    **hub_kwargs)
+    missing = [key for key in loading.get("missing_keys", ()) if not key.endswith("position_ids")]
+    if missing:
+        raise ValueError(f"{source}: the CLIP checkpoint lacks {len(missing)} weight(s) of its vision model "
+                         f"({', '.join(sorted(missing)[:10])}); it is incomplete or not a CLIP image encoder. Download "
+                         "it again, or pass a complete one.")
+    return clip.state_dict()
+
+
 def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
                  **config_kwargs) -> TadaFormerForVideoClassification:
     """A TadaFormerForVideoClassification whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
-    CLIPVisionModel; folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
+    CLIPVisionModel: the model, its folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
     tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
     `TadaFormerConfig`; the transformer's sizes are CLIP's; the route attention's head size is the authors' 64 (one
     head where the route is narrower). `hub_kwargs` (revision, token, ...) go to `from_pretrained`."""
@@ -81,9 +100,8 @@ def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None 
     route_width = clip_sizes["hidden_size"] // kwargs.get("tada_reduction", 2) // kwargs.get("route_reduction", 2)
     kwargs.setdefault("route_head_dim", min(AUTHORS_ROUTE_HEAD_DIM, route_width))
     config = TadaFormerConfig(**kwargs)
-    clip = CLIPVisionModel.from_pretrained(source, config=vision_config, **hub_kwargs)
     model = TadaFormerForVideoClassification(config)
-    state_dict = inflate_state_dict(clip.state_dict(), model.state_dict())
+    state_dict = inflate_state_dict(_clip_state_dict(source, vision_config, hub_kwargs), model.state_dict())
     positions = "tadaformer.embeddings.position_embedding.weight"
     grid = config.image_size // config.patch_size
     # Frames of another size than CLIP's: its position grid resampled, as interpolate_pos_encoding would.

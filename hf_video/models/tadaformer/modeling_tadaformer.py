@@ -23,6 +23,7 @@ from transformers.utils.generic import can_return_tuple
 
 from .configuration_tadaformer import TadaFormerConfig
 from .tada_ops import (
+    MapsTheBaseModelWhenSaved,
     BatchNormStatisticsUpdatedOnce,
     average_views,
     check_clips,
@@ -136,18 +137,18 @@ class TadaFormerAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
         self.out_proj = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def forward(self, hidden_states: torch.Tensor, num_frames: int, **kwargs):
-        """(clips * frames, L, C) -> ((clips * frames, L, C), (clips, frames, heads, L, L) weights or None)."""
+    def forward(self, hidden_states: torch.Tensor, num_frames: int, output_attentions: bool = False, **kwargs):
+        """(clips * frames, L, C) -> ((clips * frames, L, C), (clips, frames, heads, L, L) weights or None).
+        The implementation is looked up at every call, so `model.set_attn_implementation(...)` switches it; weights
+        asked for (`output_attentions`) come from the eager implementation, the only one that computes them."""
         shape = (*hidden_states.shape[:-1], self.num_heads, self.head_dim)
         query, key, value = (projection(hidden_states).view(shape).transpose(1, 2)
                              for projection in (self.q_proj, self.k_proj, self.v_proj))
         dropout = self.dropout if self.training else 0.0
-        implementation = self.config._attn_implementation
-        if implementation in (None, "eager"):
-            output, weights = eager_attention_forward(self, query, key, value, None, self.scale, dropout, num_frames)
-        else:
-            output, weights = ALL_ATTENTION_FUNCTIONS[implementation](
-                self, query, key, value, None, scaling=self.scale, dropout=dropout, **kwargs)
+        attention = eager_attention_forward if output_attentions else ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation or "eager", eager_attention_forward)
+        output, weights = attention(self, query, key, value, None, scaling=self.scale, dropout=dropout,
+                                    num_frames=num_frames, **kwargs)
         return self.out_proj(output.reshape(hidden_states.shape)), weights
 
 
@@ -254,7 +255,7 @@ class TadaFormerEmbeddings(nn.Module):
                 f"the patch size {self.patch_size}.")
 
 
-class TadaFormerPreTrainedModel(PreTrainedModel):
+class TadaFormerPreTrainedModel(MapsTheBaseModelWhenSaved, PreTrainedModel):
     config_class = TadaFormerConfig
     base_model_prefix = "tadaformer"
     main_input_name = "pixel_values"
@@ -315,6 +316,11 @@ class TadaFormerModel(TadaFormerPreTrainedModel):
                            if config.projection_dim is not None else None)
         self.post_init()
 
+    def get_input_embeddings(self) -> nn.Module:
+        """The tubelet embedding, as CLIP's vision model and VideoMAE return their patch embedding: what
+        `enable_input_require_grads()` (PEFT, the Trainer with frozen embeddings and checkpointing) hooks."""
+        return self.embeddings.patch_embedding
+
     @can_return_tuple
     def forward(
         self,
@@ -342,7 +348,7 @@ class TadaFormerModel(TadaFormerPreTrainedModel):
                 clips = hidden.unflatten(0, (-1, num_frames))
                 hidden_states.append(clips)
                 hidden = clips.flatten(0, 1)
-            hidden, weights = layer(hidden, num_frames, grid, **kwargs)
+            hidden, weights = layer(hidden, num_frames, grid, output_attentions=output_attentions, **kwargs)
             if output_attentions:
                 attentions.append(weights)
         last_hidden_state = hidden.unflatten(0, (-1, num_frames))
