@@ -1,6 +1,12 @@
 """transformers' own test battery (the common mixins of the installed version's source distribution) run against
-TadaResNet, TadaConvNextV2, TadaFormer and their video processor: what every transformers model is held to. Tests
-that do not apply to a video classifier are skipped with the reason.
+TadaResNet, TadaConvNextV2, TadaFormer and their video processor: what every transformers model is held to. Each
+family runs every common test that upstream's nearest model runs (ResNet, ConvNextV2, CLIP's vision model and
+VideoMAE); a test skipped here names the upstream test file that skips it too.
+
+Why an earlier battery missed TAdaFormer's defects: it skipped `test_model_get_set_embeddings` for every family (right
+for the CNNs, whose upstream twins skip it; wrong for TAdaFormer, whose twins test their patch embedding), so the
+mixin's `enable_input_require_grads` tests found no embeddings and skipped themselves, and its attention-switching test
+skipped itself because the model did not look its attention up through `ALL_ATTENTION_FUNCTIONS.get_interface`.
 
 The pipeline mixin (`test_pipeline_mixin`) is not run: it loads tiny checkpoints of transformers' own architectures
 from the Hub, and tests download nothing. `test_video_processor.py` runs the video-classification pipeline instead.
@@ -75,7 +81,8 @@ class TadaResNetModelTest(ModelTesterMixin, unittest.TestCase):
                              [(tester.batch_size, width, tester.num_frames, size, size)
                               for width, size in zip(widths, sizes)])
 
-    @unittest.skip(reason="a video classifier has no token embeddings to get or set")
+    @unittest.skip(reason="no input embeddings: upstream's tests/models/resnet/test_modeling_resnet.py and "
+                          "tests/models/convnextv2/test_modeling_convnextv2.py skip it too")
     def test_model_get_set_embeddings(self):
         pass
 
@@ -168,6 +175,24 @@ class TadaFormerModelTest(TadaResNetModelTest):
         self.config_tester = ConfigTester(self, config_class=TadaFormerConfig, has_text_modality=False,
                                           common_properties=["num_channels", "hidden_size", "num_attention_heads",
                                                              "num_frames"])
+
+    def test_model_get_set_embeddings(self):
+        """As upstream's CLIP vision and VideoMAE tests: the patch (here tubelet) embedding is a module; no output
+        embeddings."""
+        config, _ = self.model_tester.prepare_config_and_inputs_for_common()
+        for model_class in self.all_model_classes:
+            model = model_class(config)
+            self.assertIsInstance(model.get_input_embeddings(), torch.nn.Conv3d)
+            self.assertIsNone(model.get_output_embeddings())
+
+    def test_the_tests_that_once_skipped_themselves_run(self):
+        """The mixin tests that skipped themselves on TAdaFormer (embeddings with checkpointing, attention switching)
+        run to the end: a skip here is a failure."""
+        for name in ("test_enable_input_require_grads_with_gradient_checkpointing", "test_can_set_attention_dynamically"):
+            try:
+                getattr(self, name)()
+            except unittest.SkipTest as skipped:
+                self.fail(f"{name} skipped itself: {skipped}")
 
     def test_hidden_states_output(self):
         """(batch, frames, 1 + patches, hidden size): the embeddings' and each layer's, frames as the tubelet
