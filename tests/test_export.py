@@ -270,3 +270,30 @@ def test_the_command_line_exports_the_synthetic_set_and_takes_class_names(tmp_pa
     assert again.features["label"].names == list(reordered)
     names = {row["video_id"]: reordered[row["label"]] for row in again}
     assert all(video_id.split("/")[0] == name for video_id, name in names.items())  # labels follow the names
+
+
+def test_a_shard_from_another_export_of_the_same_name_and_rows_is_refused(prepared, small_export, tmp_path):
+    """Another export of the same splits, cut into as many shards: its train shards have the names and row counts of
+    the first's, and other videos. Swapped in, they would mix videos of another split into train."""
+    other = export_dataset({"train": prepared["test"].select(range(6)), "test": prepared["train"].select(range(6))},
+                           tmp_path / "other", "HMDB51",
+                           max_shard_bytes=sum(prepared["test"].select(range(6))["file_size"]) // 3)
+    copy = broken_copy(small_export, tmp_path)
+    name = sorted((copy / "data").glob("train-*.parquet"))[1].name
+    assert len(list((other / "data").glob("train-*.parquet"))) == 3
+    shutil.copyfile(other / "data" / name, copy / "data" / name)
+    with pytest.raises(ExportError, match=re.escape(str(copy / "data" / name)) + ": not the shard this export's card "
+                                                                                "records"):
+        load_export(copy)
+
+
+def test_an_extra_shard_is_named(small_export, tmp_path):
+    copy = broken_copy(small_export, tmp_path)
+    shutil.copyfile(copy / "data" / "train-00000-of-00003.parquet", copy / "data" / "train-00000-of-00002.parquet")
+    with pytest.raises(ExportError, match=r"the train split mixes shards of exports cut into 2 and 3 shards"):
+        load_export(copy)
+    (copy / "data" / "train-00000-of-00002.parquet").unlink()
+    shutil.copyfile(copy / "data" / "train-00000-of-00003.parquet", copy / "data" / "train-00003-of-00003.parquet")
+    with pytest.raises(ExportError, match=r"the train split is not whole \(train-00003-of-00003.parquet beyond its 3 "
+                                          r"shards\)"):
+        load_export(copy)

@@ -11,6 +11,7 @@ as from the files. The folder is written beside `output_dir` and renamed into pl
 """
 
 import argparse
+import hashlib
 import math
 import os
 import re
@@ -49,8 +50,9 @@ def export_dataset(splits: dict, output_dir, dataset_name: str, homepage: str = 
         counts = {name: _write_split(split, name, staging / "data", max_shard_bytes, video_root)
                   for name, split in splits.items()}
         label_names = next(iter(splits.values())).features["label"].names
+        fingerprints = {path.name: shard_fingerprint(path) for path in sorted((staging / "data").glob("*.parquet"))}
         (staging / "README.md").write_text(dataset_card(dataset_name, counts, label_names, homepage, citation,
-                                                        license), encoding="utf-8")
+                                                        license, fingerprints), encoding="utf-8")
     return Path(output_dir)
 
 
@@ -104,7 +106,7 @@ def checked_export_shards(folder: Path) -> dict:
     card_path = folder / "README.md"
     if not card_path.is_file():
         raise ExportError(f"{folder} has no README.md: is it an export (python -m hf_video.data.export)?")
-    rows_in_card = _card_row_counts(card_path)
+    rows_in_card, fingerprints = _card_row_counts(card_path), _card_fingerprints(card_path)
     found = {}
     for path in sorted((folder / "data").glob("*.parquet")):
         match = _SHARD_NAME.match(path.name)
@@ -116,12 +118,7 @@ def checked_export_shards(folder: Path) -> dict:
                           f"{sorted(found) or 'no shards'}: the export is incomplete; download or export it again.")
     shards = {}
     for name, entries in found.items():
-        count = entries[0][1]
-        missing = sorted(set(range(count)) - {index for index, _, _ in entries})
-        if missing or any(entry_count != count for _, entry_count, _ in entries) or len(entries) != count:
-            names = ", ".join(f"{name}-{index:05d}-of-{count:05d}.parquet" for index in missing[:5])
-            raise ExportError(f"{folder / 'data'}: the {name} split is not whole (missing {names or 'none'}; "
-                              f"{len(entries)} shard(s) for {count}): download or export it again.")
+        _check_whole(folder / "data", name, entries)
         paths = [path for _, _, path in sorted(entries)]
         rows = 0
         for path in paths:
@@ -136,8 +133,45 @@ def checked_export_shards(folder: Path) -> dict:
         if rows != rows_in_card[name]:
             raise ExportError(f"{folder}: the {name} split has {rows} rows, its card says {rows_in_card[name]}: "
                               "a shard is truncated or replaced; download or export it again.")
+        for path in paths:
+            if fingerprints.get(path.name) != shard_fingerprint(path):
+                raise ExportError(f"{path}: not the shard this export's card records (another export's shard of the "
+                                  "same name, or changed since); download or export it again.")
         shards[name] = paths
     return shards
+
+
+def _check_whole(data_dir: Path, name: str, entries: list) -> None:
+    """Every shard of a split, `<split>-<i>-of-<n>` for i < n with one n, and nothing else."""
+    counts = sorted({count for _, count, _ in entries})
+    if len(counts) > 1:
+        raise ExportError(f"{data_dir}: the {name} split mixes shards of exports cut into {' and '.join(map(str, counts))}"
+                          f" shards ({', '.join(path.name for _, _, path in entries[:6])}); keep one export's shards: "
+                          "download or export it again.")
+    count = counts[0]
+    missing = sorted(set(range(count)) - {index for index, _, _ in entries})
+    extra = [path.name for index, _, path in entries if index >= count]
+    if missing or extra:
+        missing_names = ", ".join(f"{name}-{index:05d}-of-{count:05d}.parquet" for index in missing[:5])
+        raise ExportError(f"{data_dir}: the {name} split is not whole ("
+                          + "; ".join(filter(None, [missing_names and f"missing {missing_names}",
+                                                    extra and f"{', '.join(extra)} beyond its {count} shards"]))
+                          + "): download or export it again.")
+
+
+def shard_fingerprint(path: Path) -> str:
+    """What tells one shard from another export's shard of the same name and row count, without reading its videos:
+    its size, its parquet footer (row groups, offsets, statistics) and its video ids."""
+    import pyarrow.parquet
+
+    digest = hashlib.sha256(str(path.stat().st_size).encode())
+    with open(path, "rb") as file:
+        file.seek(-8, os.SEEK_END)
+        footer_length = int.from_bytes(file.read(4), "little")
+        file.seek(-8 - footer_length, os.SEEK_END)
+        digest.update(file.read(footer_length))
+    digest.update("\n".join(pyarrow.parquet.read_table(path, columns=["video_id"])["video_id"].to_pylist()).encode())
+    return digest.hexdigest()
 
 
 def _card_row_counts(card_path: Path) -> dict:
@@ -149,6 +183,16 @@ def _card_row_counts(card_path: Path) -> dict:
     except (KeyError, TypeError, ValueError) as error:
         raise ExportError(f"{card_path}: the card does not list its splits' row counts (dataset_info.splits); "
                           "export the dataset again with this version of hf_video.") from error
+
+
+def _card_fingerprints(card_path: Path) -> dict:
+    from huggingface_hub import DatasetCard
+
+    fingerprints = DatasetCard.load(card_path).data.to_dict().get("hf_video_shard_fingerprints")
+    if not isinstance(fingerprints, dict):
+        raise ExportError(f"{card_path}: the card records no shard fingerprints (hf_video_shard_fingerprints); "
+                          "export the dataset again with this version of hf_video.")
+    return fingerprints
 
 
 def _check_shard(path: Path, schema) -> None:
@@ -205,9 +249,9 @@ def _embed_video(batch: dict) -> dict:
 
 
 def dataset_card(dataset_name: str, counts: dict, label_names: list, homepage: str, citation: str,
-                 license: str = "other") -> str:
-    """README.md of an export: metadata (`DatasetCardData`: the shards of each split and their row counts, the
-    licence, the task), then what the rows hold and how to read them."""
+                 license: str = "other", fingerprints: dict | None = None) -> str:
+    """README.md of an export: metadata (`DatasetCardData`: the shards of each split and their row counts, each
+    shard's fingerprint, the licence, the task), then what the rows hold and how to read them."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     total = sum(counts.values())
@@ -221,7 +265,8 @@ def dataset_card(dataset_name: str, counts: dict, label_names: list, homepage: s
         size_categories=[_size_category(total)], **licence,
         configs=[{"config_name": "default",
                   "data_files": [{"split": name, "path": f"data/{name}-*.parquet"} for name in counts]}],
-        dataset_info={"splits": [{"name": name, "num_examples": count} for name, count in counts.items()]})
+        dataset_info={"splits": [{"name": name, "num_examples": count} for name, count in counts.items()]},
+        hf_video_shard_fingerprints=fingerprints or {})
     splits = "\n".join(f"| {name} | {count:,} |" for name, count in counts.items())
     citation_block = f"\n## Citation\n\n```bibtex\n{citation.strip()}\n```\n" if citation else ""
     body = f"""
