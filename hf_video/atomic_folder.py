@@ -60,7 +60,7 @@ def remove_stale_staging(output_dir: Path) -> list:
     for folder in output_dir.parent.glob(_staging_prefix(output_dir) + "*"):
         owner = folder.name[len(_staging_prefix(output_dir)):]  # <host>-<pid>-<random part, no "-">
         owner_host, _, pid = owner.rpartition("-")[0].rpartition("-")
-        if owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+        if owner_host != host or not pid.isdigit() or process_alive(int(pid)):
             continue  # another machine's (a shared file system) or a run still writing
         stale.append(folder)
     if stale:
@@ -71,7 +71,7 @@ def remove_stale_staging(output_dir: Path) -> list:
     return stale
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

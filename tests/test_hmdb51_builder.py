@@ -4,6 +4,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -85,6 +86,23 @@ def test_second_prepare_reuses_the_cache_until_a_file_changes(small_tree, tmp_pa
     assert changed.cache_dir != first.cache_dir
     with pytest.raises(Hmdb51DataError, match=re.escape(train[0]["video_id"].split("/")[1])):
         changed.download_and_prepare()
+
+
+def test_a_video_rewritten_with_its_size_and_time_restored_is_prepared_again(small_tree, tmp_path):
+    """The rule: the cache key holds each file's inode change time beside its size and modification time, so a file
+    rewritten in place with both restored (as `touch -r` or `rsync --times` leave it) is probed again."""
+    first = prepare(small_tree, tmp_path / "cache", class_names=TWO_CLASSES)
+    path = first.as_dataset(split="train")[0]["video"]
+    status = os.stat(path)
+    data = bytearray(open(path, "rb").read())
+    data[-10:] = bytes(10)  # same size
+    time.sleep(0.01)
+    with open(path, "r+b") as file:
+        file.write(data)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (os.stat(path).st_size, os.stat(path).st_mtime_ns) == (status.st_size, status.st_mtime_ns)
+    assert Hmdb51(config_name="split1", data_dir=str(small_tree), cache_dir=str(tmp_path / "cache"),
+                  class_names=TWO_CLASSES).cache_dir != first.cache_dir
 
 
 def test_load_hmdb51_returns_train_and_test(small_tree, tmp_path):

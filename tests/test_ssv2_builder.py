@@ -8,6 +8,7 @@ import logging
 import random
 import shutil
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -276,3 +277,44 @@ def test_ids_that_are_paths_are_refused_like_every_builders_list_names(videos, t
     problems = caught.value.problems
     assert len(problems) == 2 and all("is not a file name inside" in problem for problem in problems), problems
     assert "'../../outside'" in problems[0] and repr(str(tmp_path / "outside")) in problems[1]
+
+
+def test_an_extraction_killed_outright_leaves_nothing_the_next_load_keeps(videos, tmp_path):
+    """A process killed with SIGKILL mid-extraction leaves its half-written folder; the next load removes it (and
+    the `.incomplete-<pid>` folders of earlier versions), then extracts whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    downloaded = tmp_path / "download"
+    downloaded.mkdir()
+    archive_parts(videos, downloaded, 2, zipped=False)
+    write_labels(downloaded / "labels")
+    cache = tmp_path / "cache"
+    # A real process, killed outright while it extracts (its reads of the parts are slowed so the kill lands there).
+    script = ("import sys, time, hf_video.data.ssv2 as ssv2\n"
+              "read = ssv2._ConcatenatedParts.readinto\n"
+              "def slow(self, buffer):\n"
+              "    time.sleep(1)\n"
+              "    return read(self, buffer)\n"
+              "ssv2._ConcatenatedParts.readinto = slow\n"
+              f"ssv2.load_ssv2({str(downloaded)!r}, cache_dir={str(cache)!r})\n")
+    process = subprocess.Popen([sys.executable, "-c", script])
+    extracted = cache / "downloads" / "extracted"
+    for _ in range(600):
+        if any(extracted.glob(".ssv2-videos-*.staging-*")):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    left = [path.name for path in extracted.iterdir()]
+    assert len(left) == 1 and ".staging-" in left[0], left
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    legacy = extracted / (left[0].split(".staging-")[0].lstrip(".") + f".incomplete-{dead}")
+    legacy.mkdir()
+    dataset = load_ssv2(str(downloaded), cache_dir=str(cache))
+    assert dataset["train"].num_rows > 0
+    assert [path.name.startswith("ssv2-videos-") and "." not in path.name for path in extracted.iterdir()] == [True]
+    assert os.path.isdir(dataset["train"][0]["video"].rsplit("/", 1)[0])

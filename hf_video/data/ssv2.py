@@ -40,6 +40,7 @@ require("data", "datasets")
 
 import datasets  # noqa: E402
 
+from ..atomic_folder import atomic_folder, process_alive  # noqa: E402
 from .ssv2_labels import SSV2_CLASSES  # noqa: E402
 from .video_builder import (VideoDataError, VideoDatasetBuilder, VideoDatasetConfig,  # noqa: E402
                             invisible_characters_note, not_a_file_name, some_names)
@@ -258,7 +259,7 @@ def _extract_parts(parts: list[Path], dl_manager) -> Path:
     digest = hashlib.sha256()
     for part in parts:
         status = part.stat()
-        digest.update(f"{part.resolve()}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        digest.update(f"{part.resolve()}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\n".encode())
     cache_dir = dl_manager.download_config.cache_dir
     extract_root = Path(os.path.join(cache_dir, datasets.config.EXTRACTED_DATASETS_DIR) if cache_dir
                         else datasets.config.EXTRACTED_DATASETS_PATH)
@@ -266,23 +267,34 @@ def _extract_parts(parts: list[Path], dl_manager) -> Path:
     if target.is_dir():
         return target
     extract_root.mkdir(parents=True, exist_ok=True)
-    staging = extract_root / f"{target.name}.incomplete-{os.getpid()}"
+    _remove_stale_incomplete(target)
     logger.info(f"Extracting {len(parts)} archive parts ({parts[0].name} ... {parts[-1].name}) into {target}")
     try:
-        with _ConcatenatedParts(parts) as stream, tarfile.open(fileobj=io.BufferedReader(stream, 2**20),
-                                                               mode="r|gz") as archive:
+        # Complete or absent: an error, Ctrl-C or SIGTERM leaves nothing; after SIGKILL the next load removes it.
+        with atomic_folder(target) as staging, _ConcatenatedParts(parts) as stream, \
+                tarfile.open(fileobj=io.BufferedReader(stream, 2**20), mode="r|gz") as archive:
             archive.extractall(staging, filter="data")
-        os.replace(staging, target)
     except Ssv2DataError:  # a zip that does not hold one part: already named
+        raise
+    except FileExistsError:
+        if target.is_dir():  # another process finished the same extraction first
+            return target
         raise
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise Ssv2DataError(parts[0].parent, [
             f"the archive parts {parts[0].name} ... {parts[-1].name} do not extract as one tar.gz ({error!r}): a part "
             "is damaged or incomplete; re-download it"]) from error
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _remove_stale_incomplete(target: Path) -> None:
+    """Folders `<target>.incomplete-<pid>` that earlier versions left when killed during an extraction, whose
+    process is gone (the current extraction's own leftovers are `atomic_folder`'s, removed by it)."""
+    for folder in target.parent.glob(f"{target.name}.incomplete-*"):
+        pid = folder.name.rpartition("-")[2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            logger.warning(f"Removing {folder}, left by an extraction that was killed.")
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def class_name_of_template(template: str) -> str:

@@ -260,9 +260,12 @@ def extract_archives(dl_manager, archives, error_class: type = VideoDataError):
 
 
 def files_fingerprint(data_dir: str, archives, folders) -> str:
-    """A short hash of the path, size and modification time of every file a builder reads under `data_dir`: the
-    `archives` there and every file in the `folders` (not whatever else is there, such as a cache). Plain strings and
-    `os.scandir`: a cached load of Kinetics fingerprints 240k files, where pathlib's overhead alone took 10 s."""
+    """A short hash of the path, size, modification time and inode change time of every file a builder reads under
+    `data_dir`: the `archives` there and every file in the `folders` (not whatever else is there, such as a cache).
+    The change time is there because a file rewritten with its size and modification time restored (`touch -r`,
+    `rsync --times`) has a new one, which no user command sets back; a copy or a `chmod` changes it too, and then
+    the dataset is prepared again. Plain strings and `os.scandir`: a cached load of Kinetics fingerprints 240k files,
+    where pathlib's overhead alone took 10 s."""
     digest = hashlib.sha256()
     for relative, path in _files_read(os.fspath(data_dir), archives, folders):
         try:
@@ -270,7 +273,8 @@ def files_fingerprint(data_dir: str, archives, folders) -> str:
         except OSError:  # unreadable or vanished: the prepare names it
             continue
         # fsencode: a file name that is not UTF-8 keeps its own bytes.
-        digest.update(os.fsencode(relative) + f"\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        digest.update(os.fsencode(relative)
+                      + f"\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
