@@ -1,6 +1,7 @@
-"""transformers' video-classification pipeline with its `top_k` checked: a negative or zero `top_k` reached torch's
-`topk` and failed there ("selected index k out of range"). Importing hf_video makes it the task's pipeline; it is
-otherwise the same class (a subclass), for every model.
+"""transformers' video-classification pipeline with its `top_k` and its input checked: a negative or zero `top_k`
+reached torch's `topk` and failed there ("selected index k out of range"), and an empty list of videos failed inside
+the base class with an IndexError. Importing hf_video makes it the task's pipeline; it is otherwise the same class (a
+subclass), for every model.
 
 The class is made when a pipeline is first built, not when hf_video is imported: transformers' pipeline module imports
 a video decoder, which `import hf_video` must not.
@@ -40,5 +41,11 @@ def _checked_pipeline_class():
                 raise ValueError(f"top_k={top_k!r}: expected how many labels to return, a whole number from 1 (all: "
                                  f"{self.model.config.num_labels}).")
             return super()._sanitize_parameters(top_k=top_k, **kwargs)
+
+        def __call__(self, inputs=None, **kwargs):
+            if isinstance(inputs, (list, tuple)) and not inputs:
+                raise ValueError("the pipeline was given an empty list of videos: pass a video (a path, a URL) or a "
+                                 "list of them.")
+            return super().__call__(inputs, **kwargs)
 
     return CheckedVideoClassificationPipeline

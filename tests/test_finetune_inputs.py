@@ -169,6 +169,15 @@ def test_missing_inputs_are_one_line(script, tmp_path):
         script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--data_dir", str(wrong_layout)])
 
 
+def test_a_dataset_name_that_is_no_folder_is_named(script, tmp_path):
+    """--dataset ssv2 --dataset_name <a folder that is not there>: named, not datasets' "Couldn't find any data file"
+    traceback."""
+    with pytest.raises(script.UsageError, match=r"missing_dir: no such folder; pass an export's folder .* or a Hub "
+                                                r"dataset id"):
+        script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--dataset", "ssv2", "--dataset_name",
+                     str(tmp_path / "missing_dir")])
+
+
 def test_a_bad_option_is_a_short_message_not_the_whole_usage(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--split", "7", "--output_dir", str(tmp_path)],
                             capture_output=True, text=True, timeout=300)

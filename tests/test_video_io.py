@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from hf_video.clips.video_io import VIDEO_BACKENDS, VideoDecodeError, probe_video, read_frames, stream_info
+from hf_video.clips.video_io import (VIDEO_BACKENDS, VideoDecodeError, probe_video, read_frame_list, read_frames,
+                                    stream_info)
+from hf_video.data.video_writing import write_video
 from helpers.video_files import frame_number, numbered_frames, write_numbered_video
 
 NUM_FRAMES = 70
@@ -104,3 +106,24 @@ def test_pyav_seeks_land_right_from_every_starting_frame(numbered_video):
         indices = [start, start + 3, start + 4, start + 9]
         frames = read_frames(str(numbered_video), indices, "pyav")
         assert [frame_number(frame) for frame in frames.numpy()] == indices, start
+
+
+def test_files_ffmpeg_refuses_say_why(tmp_path):
+    """A Y4M header stating 60000 x 60000 frames (FFmpeg's error reads "Device or resource busy") and an MP4 cut off
+    before its index (FFmpeg finds "no video stream"): each named for what it is."""
+    huge = tmp_path / "huge.y4m"
+    huge.write_bytes(b"YUV4MPEG2 W60000 H60000 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(1000))
+    for read in (probe_video, stream_info):
+        with pytest.raises(VideoDecodeError, match=re.escape(str(huge)) + r": cannot open as a video: its header "
+                                                                          r"states 60000 x 60000 frames, beyond"):
+            read(str(huge))
+    write_video(tmp_path / "whole.mp4", numbered_frames(20), fps=30, video_format="h264_mp4")
+    data = (tmp_path / "whole.mp4").read_bytes()
+    moov = data.find(b"moov")
+    assert moov > data.find(b"mdat") > 0  # the index at the end, as most recorders write it
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:moov + 12])
+    for read in (probe_video, stream_info, lambda path: read_frame_list(path, [0])):
+        with pytest.raises(VideoDecodeError, match=re.escape(str(cut)) + r": an MP4 without its index \(moov box\): "
+                                                                         r"the file was cut off"):
+            read(str(cut))

@@ -418,3 +418,15 @@ def test_the_pipeline_names_a_top_k_it_cannot_take(model_folder, generated_video
                                          r"from 1 \(all: 4\)"):
         classifier(str(generated_video), top_k=top_k)
     assert len(classifier(str(generated_video), top_k=10)) == 4  # more than there are: all of them, as before
+
+
+def test_two_channel_frames_and_an_empty_pipeline_call_are_named():
+    processor = TadaVideoProcessor(num_frames=4, image_size=32)
+    for video in (np.zeros((4, 32, 32, 2), np.uint8), torch.zeros(4, 2, 32, 32, dtype=torch.uint8),
+                  [np.zeros((32, 32, 2), np.uint8)] * 4):
+        with pytest.raises(ValueError, match=r"holds 1 \(grey\), 3 \(RGB\) or 4 \(RGBA\) channels"):
+            processor(video)
+    model = TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs(num_labels=2, image_size=32)))
+    classifier = pipeline("video-classification", model=model, image_processor=processor)
+    with pytest.raises(ValueError, match=r"empty list of videos"):
+        classifier([])

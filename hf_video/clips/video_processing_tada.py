@@ -313,6 +313,10 @@ def _check_videos(videos, where: str = "videos") -> None:
                              "(video[..., None]).")
         if videos.ndim in (4, 5) and 0 in videos.shape:
             raise ValueError(f"{where} has shape {tuple(videos.shape)}: an empty video.")
+        if videos.ndim in (4, 5) and videos.shape[-1] not in (1, 3, 4) and videos.shape[-3] not in (1, 3, 4):
+            raise ValueError(f"{where} has shape {tuple(videos.shape)}: neither axis -1 ({videos.shape[-1]}) nor -3 "
+                             f"({videos.shape[-3]}) holds 1 (grey), 3 (RGB) or 4 (RGBA) channels; frames of other "
+                             "channel counts (2: grey with alpha) are not colour: convert them first.")
         return
     if not isinstance(videos, (list, tuple)):
         return
@@ -329,6 +333,7 @@ def _check_videos(videos, where: str = "videos") -> None:
             raise ValueError(f"{where}: frames of shape {tuple(videos[0].shape)} have no channel axis; grey frames "
                              "need one (frame[..., None]).")
         _check_one_size(where, {tuple(frame.shape) for frame in videos})
+        _check_videos(videos[0][None], f"{where}[0]")  # the channels, as a one-frame video
     else:
         for index, video in enumerate(videos):
             _check_videos(video, f"{where}[{index}]")

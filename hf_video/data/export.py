@@ -29,6 +29,8 @@ from ..clips.video_io import check_unchanged  # noqa: E402
 DEFAULT_SHARD_BYTES = 500 * 2**20  # about what the Hub's dataset viewer and streaming handle well
 _MACHINE_LOCAL = ("file_size", "file_mtime_ns")
 _NEEDED_COLUMNS = ("video", "video_id", "label", "num_frames", "fps", *_MACHINE_LOCAL)
+# A Hub repository id: a name, or owner/name; anything else given as a location is a local path.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _SHARD_NAME = re.compile(r"^(?P<split>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
 
 
@@ -90,7 +92,14 @@ def load_export(location, split: str | None = None, streaming: bool = False):
     back as the first one's rows."""
     folder = Path(location)
     if not folder.is_dir():
-        return datasets.load_dataset(str(location), split=split, streaming=streaming)
+        if not _HUB_ID.match(str(location)):
+            raise ExportError(f"{location}: no such folder; pass an export's folder (python -m hf_video.data.export "
+                              "writes one) or a Hub dataset id (owner/name).")
+        try:
+            return datasets.load_dataset(str(location), split=split, streaming=streaming)
+        except FileNotFoundError as error:  # datasets' DatasetNotFoundError is one
+            raise ExportError(f"{location}: neither a folder here nor a dataset on the Hub ({error}); pass an "
+                              "export's folder or a Hub dataset id.") from error
     shards = checked_export_shards(folder)
     if split is not None and split not in shards:
         raise ValueError(f"{folder} has the splits {sorted(shards)}, not {split!r}.")
