@@ -89,9 +89,9 @@ def test_multi_view_rows_hold_temporal_times_spatial_views_temporal_major(hmdb51
 
 def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree, tmp_path):
     """Rows record their file's size and modification time; a replaced or touched file is refused by name."""
-    from helpers.video_files import linked_copy
+    from helpers.video_files import copied_tree
 
-    tree = linked_copy(hmdb51_tree, tmp_path / "tree")
+    tree = copied_tree(hmdb51_tree, tmp_path / "tree")
     train = Hmdb51(config_name="split1", data_dir=str(tree), cache_dir=str(tmp_path / "cache"))
     train.download_and_prepare()
     rows = train.as_dataset(split="train")
@@ -100,7 +100,7 @@ def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree
     video = Path(rows.with_format(None)[0]["video"])
     shorter = tmp_path / "shorter.avi"
     write_numbered_video(shorter, 10)
-    video.unlink()  # hard-linked from the session's tree: replace, never edit in place
+    video.unlink()  # replaced by another file
     shutil.copyfile(shorter, video)
     with pytest.raises(VideoDecodeError, match=re.escape(str(video)) + r".*differs from when the dataset was prepared"
                        r".*prepare the dataset again"):
@@ -125,7 +125,7 @@ def test_stored_packets_give_the_same_clips_as_a_pass_over_the_file(hmdb51):
     prepared = rows[0]
     container, stream = _open_pyav(prepared["video"])
     with container:
-        assert prepared["packets"] == packet_columns(_packet_list(container, stream))
+        assert prepared["packets"] == packet_columns(_packet_list(prepared["video"], container, stream))
     assert len(prepared["packets"]["pts"]) == prepared["num_frames"] and any(prepared["packets"]["keyframe"])
     batch = {name: [row[name] for row in rows.select(range(4))] for name in rows.column_names}
     without = {name: values for name, values in batch.items() if name != "packets"}

@@ -15,7 +15,7 @@ from hf_video.data.hmdb51_labels import HMDB51_CLASSES
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
 from helpers.dataset_trees import write_ssv2_tree
 from helpers.shipped_data import REFERENCE_DIR
-from helpers.video_files import linked_copy
+from helpers.video_files import copied_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def readme_scratch(tmp_path_factory, hmdb51_tree, bikes_video):
     from hf_video.data import write_synthetic_motion_dataset
 
     scratch = tmp_path_factory.mktemp("readme")
-    linked_copy(hmdb51_tree, scratch / "data" / "hmdb51")
+    copied_tree(hmdb51_tree, scratch / "data" / "hmdb51")
     write_ssv2_tree(scratch / "data" / "ssv2")
     convert_original_checkpoint(REFERENCE_DIR / "tada_original" / "tada2d_public_tadaconv_format.pyth",
                                 scratch / "tada2d-r50-k400-8x8", num_frames=8, image_size=64)

@@ -13,7 +13,7 @@ import pytest
 
 from hf_video.data.hmdb51 import Hmdb51, Hmdb51DataError, load_hmdb51
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
-from helpers.video_files import CLIPS_PER_CLASS, linked_copy, real_hmdb51_names
+from helpers.video_files import CLIPS_PER_CLASS, copied_tree, real_hmdb51_names
 
 TWO_CLASSES = ("climb", "climb_stairs")  # the pair whose order EssentialMC2 swaps
 
@@ -26,11 +26,11 @@ def prepare(data_dir, cache_dir, split=1, num_proc=None, **config_kwargs):
 
 @pytest.fixture
 def small_tree(hmdb51_tree, tmp_path):
-    """A two-class tree (hard-linked from the session tree) to break in the bad-input tests."""
+    """A two-class tree (copied from the session tree) to break in the bad-input tests."""
     root = tmp_path / "small"
     (root / "annotations").mkdir(parents=True)
     for class_name in TWO_CLASSES:
-        linked_copy(hmdb51_tree / "videos" / class_name, root / "videos" / class_name)
+        copied_tree(hmdb51_tree / "videos" / class_name, root / "videos" / class_name)
         for split in (1, 2, 3):
             name = f"{class_name}_test_split{split}.txt"
             shutil.copyfile(hmdb51_tree / "annotations" / name, root / "annotations" / name)
@@ -129,7 +129,7 @@ def test_every_problem_is_listed_at_once_and_nothing_is_written(small_tree, tmp_
     # 2. a line that does not parse, 3. a split file naming a missing video
     split_file = annotations / "climb_test_split1.txt"
     split_file.write_text(split_file.read_text() + "not_a_valid_line\nghost_(1)_#2.avi 1\n")
-    # 4. an unreadable video and 5. an empty one (replaced, not edited: the tree is hard-linked)
+    # 4. an unreadable video and 5. an empty one
     climb_stairs = sorted((videos / "climb_stairs").iterdir())
     for path, content in ((climb_stairs[0], b"RIFF" + b"\x00" * 500), (climb_stairs[1], b"")):
         path.unlink()
@@ -245,7 +245,7 @@ def test_an_unreadable_split_file_joins_the_list_of_problems(small_tree, tmp_pat
 def break_video(path: Path) -> bytes:
     """Replace a video with bytes that do not decode; returns the original bytes to repair it with."""
     original = path.read_bytes()
-    path.unlink()  # the tree is hard-linked from the session's: replace, never edit in place
+    path.unlink()  # replaced by another file
     path.write_bytes(b"not a video")
     return original
 

@@ -18,7 +18,7 @@ from hf_video.clips.clip_settings import ClipSettings
 from hf_video.clips.clip_transform import VideoClipTransform
 from hf_video.data.ucf101 import Ucf101, Ucf101DataError, load_ucf101
 from hf_video.data.ucf101_labels import UCF101_CLASSES
-from helpers.video_files import linked_copy, write_numbered_video
+from helpers.video_files import copied_tree, write_numbered_video
 
 # Three real classes; HandstandPushups's files are spelt HandStandPushups, as in the real dataset.
 CLASSES = ("ApplyEyeMakeup", "HandstandPushups", "YoYo")
@@ -95,14 +95,14 @@ def test_the_split_lists_from_the_official_zip_give_the_same_rows(ucf101_tree, t
 
 
 def test_every_problem_is_named_at_once_and_nothing_is_written(ucf101_tree, tmp_path):
-    tree = linked_copy(ucf101_tree, tmp_path / "tree")
+    tree = copied_tree(ucf101_tree, tmp_path / "tree")
     lists = tree / "ucfTrainTestlist"
     train = (lists / "trainlist01.txt").read_text().splitlines()
     train[0] = train[0].rsplit(" ", 1)[0] + " 3"  # ApplyEyeMakeup labelled as YoYo
     train[1] = "ApplyEyeMakeup/v_ApplyEyeMakeup_g09_c01.avi 1"  # no such video
     train.append("Surfing/v_Surfing_g01_c01.avi 4")  # no such class
     train.append("just-a-name")
-    (lists / "trainlist01.txt").unlink()  # hard-linked from the module's tree: replace, never edit in place
+    (lists / "trainlist01.txt").unlink()  # replaced, as a real user would
     (lists / "trainlist01.txt").write_text("\n".join(train) + "\n")
     (lists / "testlist01.txt").unlink()
     with pytest.raises(Ucf101DataError) as raised:
@@ -128,7 +128,7 @@ def test_class_index_must_match_the_configured_names(ucf101_tree, tmp_path):
 
 
 def test_skip_unreadable_and_the_transform_on_its_rows(ucf101_tree, tmp_path):
-    tree = linked_copy(ucf101_tree, tmp_path / "tree")
+    tree = copied_tree(ucf101_tree, tmp_path / "tree")
     broken = tree / "UCF-101" / "YoYo" / video_name("YoYo", 2)
     broken.unlink()
     broken.write_bytes(b"not a video")
@@ -144,10 +144,10 @@ def test_skip_unreadable_and_the_transform_on_its_rows(ucf101_tree, tmp_path):
 
 def test_the_fine_tuning_script_trains_on_ucf101(ucf101_tree, tmp_path):
     """--dataset ucf101: the script prepares UCF101 with its 101 classes (classInd.txt's) and trains."""
-    tree = linked_copy(ucf101_tree, tmp_path / "tree")
+    tree = copied_tree(ucf101_tree, tmp_path / "tree")
     lists = tree / "ucfTrainTestlist"
     for name in ("classInd.txt", "trainlist01.txt"):
-        (lists / name).unlink()  # hard-linked from the module's tree: replace, never edit in place
+        (lists / name).unlink()  # replaced, as a real user would
     (lists / "classInd.txt").write_text("".join(f"{index} {name}\n" for index, name in enumerate(UCF101_CLASSES, 1)))
     (lists / "trainlist01.txt").write_text("".join(
         f"{name}/{video_name(name, group)} {UCF101_CLASSES.index(name) + 1}\n" for name in CLASSES

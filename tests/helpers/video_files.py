@@ -80,7 +80,8 @@ def write_hmdb51_tree(root: Path, reference_dir: Path, class_names) -> Path:
     return root
 
 
-def linked_copy(source: Path, destination: Path) -> Path:
-    """A copy of a tree made of hard links: quick, and safe as long as files are replaced, never edited in place."""
-    shutil.copytree(source, destination, copy_function=os.link)
+def copied_tree(source: Path, destination: Path) -> Path:
+    """A copy of a tree, file by file (not hard links: linking a file changes its inode change time, which the
+    builders' cache key holds, so the source tree's prepared caches would go stale)."""
+    shutil.copytree(source, destination)
     return destination
