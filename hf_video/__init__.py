@@ -15,26 +15,39 @@ from .models.tada_convnext_v2 import (
     TadaConvNextV2Model,
     TadaConvNextV2PreTrainedModel,
 )
-from .models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf import convert_tada_convnext_v2_checkpoint
-from .models.tada_convnext_v2.inflate_tada_convnext_v2_from_2d import inflate_convnext_2d
 from .models.tada_resnet import (
     TadaResNetConfig,
     TadaResNetForVideoClassification,
     TadaResNetModel,
     TadaResNetPreTrainedModel,
 )
-from .models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
-from .models.tada_resnet.inflate_tada_resnet_from_2d import inflate_resnet_2d
 from .models.tadaformer import (
     TadaFormerConfig,
     TadaFormerForVideoClassification,
     TadaFormerModel,
     TadaFormerPreTrainedModel,
 )
-from .models.tadaformer.convert_tadaformer_original_to_hf import convert_tadaformer_checkpoint
-from .models.tadaformer.inflate_tadaformer_from_clip import inflate_clip
 
 __version__ = "0.1.0"
+
+# The converters and inflations, imported when first used: `import hf_video` registers the models and their
+# processor, nothing heavier (no checkpoint readers, YAML configurations or model cards).
+_LAZY = {
+    "convert_original_checkpoint": ".models.tada_resnet.convert_tada_resnet_original_to_hf",
+    "convert_tada_convnext_v2_checkpoint": ".models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf",
+    "convert_tadaformer_checkpoint": ".models.tadaformer.convert_tadaformer_original_to_hf",
+    "inflate_resnet_2d": ".models.tada_resnet.inflate_tada_resnet_from_2d",
+    "inflate_convnext_2d": ".models.tada_convnext_v2.inflate_tada_convnext_v2_from_2d",
+    "inflate_clip": ".models.tadaformer.inflate_tadaformer_from_clip",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 for _config, _model, _classifier in (
         (TadaResNetConfig, TadaResNetModel, TadaResNetForVideoClassification),

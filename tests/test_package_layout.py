@@ -80,3 +80,20 @@ def test_a_saved_processor_names_the_family_class(tmp_path):
     assert '"video_processor_type": "TadaVideoProcessor"' in saved
     assert '"AutoVideoProcessor": "video_processing_tada.TadaVideoProcessor"' in saved
     assert type(AutoVideoProcessor.from_pretrained(tmp_path)) is TadaVideoProcessor
+
+
+def test_importing_hf_video_registers_the_models_and_nothing_heavier():
+    """`import hf_video` loads the models, their processor and the pipeline check; the converters, inflations, model
+    cards and dataset code load when used (`hf_video.inflate_clip` still works)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hf_video\n"
+            "print(sorted(name for name in sys.modules if name.startswith('hf_video')))\n"
+            "hf_video.inflate_clip, hf_video.convert_original_checkpoint\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = eval(result.stdout.strip().splitlines()[-1])
+    heavy = [name for name in loaded if any(part in name for part in (".convert_", ".inflate_", ".cards", ".data",
+                                                                          ".training", "original_"))]
+    assert heavy == [] and "hf_video.models.tadaformer.modeling_tadaformer" in loaded, heavy
