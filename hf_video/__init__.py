@@ -49,6 +49,7 @@ def __getattr__(name):
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 for _config, _model, _classifier in (
         (TadaResNetConfig, TadaResNetModel, TadaResNetForVideoClassification),
         (TadaConvNextV2Config, TadaConvNextV2Model, TadaConvNextV2ForVideoClassification),

@@ -119,13 +119,14 @@ def test_a_video_changed_since_prepare_is_an_error_not_a_frozen_clip(hmdb51_tree
 def test_stored_packets_give_the_same_clips_as_a_pass_over_the_file(hmdb51):
     """The builder stores each stream's packet list; reads that use it (no pass over the file) give the pixels of
     reads that make their own, and the list is the one the file holds."""
-    from hf_video.clips.video_io import _open_pyav, _packet_list, packet_columns
+    from hf_video.clips.packet_lists import packet_columns, packet_list
+    from hf_video.clips.pyav_container import open_pyav
 
     rows = hmdb51["train"].with_format(None)
     prepared = rows[0]
-    container, stream = _open_pyav(prepared["video"])
+    container, stream = open_pyav(prepared["video"])
     with container:
-        assert prepared["packets"] == packet_columns(_packet_list(prepared["video"], container, stream))
+        assert prepared["packets"] == packet_columns(packet_list(prepared["video"], container, stream))
     assert len(prepared["packets"]["pts"]) == prepared["num_frames"] and any(prepared["packets"]["keyframe"])
     batch = {name: [row[name] for row in rows.select(range(4))] for name in rows.column_names}
     without = {name: values for name, values in batch.items() if name != "packets"}

@@ -188,7 +188,8 @@ class TadaFormerModelTest(TadaResNetModelTest):
     def test_the_tests_that_once_skipped_themselves_run(self):
         """The mixin tests that skipped themselves on TAdaFormer (embeddings with checkpointing, attention switching)
         run to the end: a skip here is a failure."""
-        for name in ("test_enable_input_require_grads_with_gradient_checkpointing", "test_can_set_attention_dynamically"):
+        for name in ("test_enable_input_require_grads_with_gradient_checkpointing",
+                     "test_can_set_attention_dynamically"):
             try:
                 getattr(self, name)()
             except unittest.SkipTest as skipped:

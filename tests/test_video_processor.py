@@ -249,7 +249,8 @@ def test_pipeline_runs_from_remote_code_where_hf_video_cannot_be_imported(model_
     assert [entry["label"] for entry in answer] == [entry["label"] for entry in expected]
     assert [entry["score"] for entry in answer] == pytest.approx([entry["score"] for entry in expected], abs=1e-6)
     copied = {path.name for path in model_folder.glob("*.py")}
-    assert {"video_processing_tada.py", "video_io.py", "views.py", "clip_ops.py"} <= copied
+    assert {"video_processing_tada.py", "video_io.py", "pyav_reader.py", "decord_reader.py", "views.py",
+            "clip_ops.py"} <= copied
 
 
 def test_processor_and_pipeline_read_videos_from_urls(model_folder, generated_video):

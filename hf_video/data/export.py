@@ -154,9 +154,10 @@ def _check_whole(data_dir: Path, name: str, entries: list) -> None:
     """Every shard of a split, `<split>-<i>-of-<n>` for i < n with one n, and nothing else."""
     counts = sorted({count for _, count, _ in entries})
     if len(counts) > 1:
-        raise ExportError(f"{data_dir}: the {name} split mixes shards of exports cut into {' and '.join(map(str, counts))}"
-                          f" shards ({', '.join(path.name for _, _, path in entries[:6])}); keep one export's shards: "
-                          "download or export it again.")
+        cut_into = " and ".join(map(str, counts))
+        raise ExportError(f"{data_dir}: the {name} split mixes shards of exports cut into {cut_into} shards "
+                          f"({', '.join(path.name for _, _, path in entries[:6])}); keep one export's shards: download "
+                          "or export it again.")
     count = counts[0]
     missing = sorted(set(range(count)) - {index for index, _, _ in entries})
     extra = [path.name for index, _, path in entries if index >= count]

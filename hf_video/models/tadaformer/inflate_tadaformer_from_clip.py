@@ -82,8 +82,8 @@ def _clip_state_dict(source, vision_config, hub_kwargs: dict) -> dict:
 def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
                  **config_kwargs) -> TadaFormerForVideoClassification:
     """A TadaFormerForVideoClassification whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
-    CLIPVisionModel: the model, its folder or Hub id); the TAda blocks and the head are new. `config_kwargs` (num_frames,
-    tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
+    CLIPVisionModel: the model, its folder or Hub id); the TAda blocks and the head are new. `config_kwargs`
+    (num_frames, tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
     `TadaFormerConfig`; the transformer's sizes are CLIP's; the route attention's head size is the authors' 64 (one
     head where the route is narrower). `hub_kwargs` (revision, token, ...) go to `from_pretrained`."""
     hub_kwargs = hub_kwargs or {}
