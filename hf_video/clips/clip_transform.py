@@ -135,11 +135,6 @@ class VideoClipTransform:
         indices = eval_frame_indices(self.settings, num_video_frames, video_fps)
         return eval_views(self._read(path, indices, num_video_frames, packets), self.settings)
 
-    def read_eval_view(self, path: str, num_video_frames: int, video_fps: float, view_index: int,
-                       packets: dict | None = None) -> torch.Tensor:
-        """Evaluation view `view_index` alone: decodes only its temporal clip. (T, C, H, W)."""
-        return self._read_views([(path, num_video_frames, video_fps)], [view_index], [packets])[0]
-
     def _read_views(self, rows: list, view_indices: list, packets: list) -> list:
         """The views of rows (one view each), decoding each temporal clip once for all its spatial views in the batch
         (consecutive rows of `expand_views` are the views of one video)."""

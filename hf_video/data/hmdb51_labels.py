@@ -1,7 +1,7 @@
 """HMDB51 class names."""
 
 # The 51 class folders of HMDB51 in sorted order: the label order of torchvision and mmaction2, and ours.
-# (EssentialMC2 orders them by split-file name instead, which puts climb_stairs before climb; see DESIGN.md.)
+# (EssentialMC2 orders them by split-file name instead, which puts climb_stairs before climb.)
 HMDB51_CLASSES = (
     "brush_hair",
     "cartwheel",

@@ -4,17 +4,10 @@ import json
 from pathlib import Path
 
 from ..data.hmdb51_labels import HMDB51_CLASSES, HMDB51_CLASSES_ESSMC2_ORDER
-
-
-def _kinetics400() -> list[str]:
-    # torchvision ships the 400 Kinetics class names in the standard (alphabetical) label order.
-    from torchvision.models.video import R3D_18_Weights
-
-    return list(R3D_18_Weights.KINETICS400_V1.meta["categories"])
-
+from ..data.kinetics_labels import KINETICS400_CLASSES
 
 LABEL_SETS = {
-    "kinetics400": _kinetics400,
+    "kinetics400": lambda: list(KINETICS400_CLASSES),
     "hmdb51": lambda: list(HMDB51_CLASSES),
     "hmdb51-essmc2": lambda: list(HMDB51_CLASSES_ESSMC2_ORDER),
 }

@@ -3,7 +3,7 @@
 - Our model card: the Trainer's own push (`push_to_hub=True`: the repository made at start, pushes at every save as
   `hub_strategy` says, to `hub_revision`, then `trainer.push_to_hub()` at the end) writes its card through
   `create_model_card`; setting `model_card` makes that write ours, so every push carries it.
-- Device-side augmentation: given `device_augmentation` (`hf_video.data.DeviceAugmentation`), batches of uint8
+- Device-side augmentation: given `device_augmentation` (`hf_video.clips.DeviceAugmentation`), batches of uint8
   crops are finished into `pixel_values` on the training device, after the Trainer moved them there and before the
   model sees them.
 - Learning-rate multipliers by parameter name: the authors fine-tune TAdaConvNeXtV2 with a rate x10 on the head and

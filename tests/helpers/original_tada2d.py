@@ -1,11 +1,11 @@
 """The original TAda2D ResNet, written the way the TAdaConv repository computes it: the tests' oracle for the
 original's formulation, and the baseline of `benchmarks/model_speed.py`.
 
-Our model (hf_video) runs on frames and evaluates TAdaConv2d as one ordinary convolution of the calibrated input.
-The original keeps clips as (B, C, T, H, W), uses Conv3d / BatchNorm3d / AvgPool3d throughout, and evaluates
-TAdaConv2d by building one calibrated weight per sample and per frame (B*T copies of the weight) and running a
-grouped convolution with B*T groups. This file reproduces that formulation, written from the paper and the facts in
-DESIGN.md (not copied). Its state-dict keys are the original's, so original checkpoints load into it unchanged; a test
+Our model (hf_video) runs on frames and evaluates TAdaConv2d as one ordinary convolution of the calibrated input. The
+original keeps clips as (B, C, T, H, W), uses Conv3d / BatchNorm3d / AvgPool3d throughout, and evaluates TAdaConv2d by
+building one calibrated weight per sample and per frame (B*T copies of the weight) and running a grouped convolution
+with B*T groups. This file reproduces that formulation, written from the paper and the notes on the original code (facts
+only, no code copied). Its state-dict keys are the original's, so original checkpoints load into it unchanged; a test
 checks it against the golden outputs of the original implementation.
 
 Inputs are (B, T, C, H, W) like our model's, permuted to the original's (B, C, T, H, W) inside `forward`.

@@ -3,10 +3,10 @@ baseline of `benchmarks/model_speed.py --family convnext_v2`.
 
 Our model (hf_video) runs on frames in channels-last memory and evaluates the calibrated depthwise convolution as one
 depthwise convolution followed by a multiply. The authors keep clips as (B, C, T, H, W), use Conv3d layers for every
-convolution and projection (1x1x1 and kx1x1 kernels over pooled features), permute to channels-last for the
-LayerNorms and Linear layers, and evaluate TAdaConv2dV2 by building one calibrated weight per clip and frame and
-running a grouped convolution with B*T*C groups. This file reproduces that formulation from the paper and the facts
-in DESIGN.md (not copied). Its state-dict keys are the authors', so their checkpoints load into it unchanged; a test
+convolution and projection (1x1x1 and kx1x1 kernels over pooled features), permute to channels-last for the LayerNorms
+and Linear layers, and evaluate TAdaConv2dV2 by building one calibrated weight per clip and frame and running a grouped
+convolution with B*T*C groups. This file reproduces that formulation from the paper and the notes on the original code
+(facts only, no code copied). Its state-dict keys are the authors', so their checkpoints load into it unchanged; a test
 checks it against the golden outputs of their implementation.
 
 Inputs are (B, T, C, H, W) like our model's, permuted to the authors' (B, C, T, H, W) inside `forward`.

@@ -3,10 +3,10 @@ baseline of `benchmarks/model_speed.py --family tadaformer`.
 
 The authors keep tokens as (L, N, C) with N = clips * frames, run PyTorch's nn.MultiheadAttention (one packed input
 projection), reshape the patch tokens to (B, C, T, H, W) for each TAda block, project with Linear or (temporally
-enhanced) Conv3d layers, evaluate TAdaConv2dV2 as a grouped convolution with one calibrated kernel per clip, frame
-and channel, and aggregate with BatchNorm3d. This file reproduces that formulation from the paper and the facts in
-DESIGN.md (not copied); its state-dict keys are the authors', so their checkpoints load into it unchanged, and a test
-checks it against the golden outputs of their implementation.
+enhanced) Conv3d layers, evaluate TAdaConv2dV2 as a grouped convolution with one calibrated kernel per clip, frame and
+channel, and aggregate with BatchNorm3d. This file reproduces that formulation from the paper and the notes on the
+original code (facts only, no code copied); its state-dict keys are the authors', so their checkpoints load into it
+unchanged, and a test checks it against the golden outputs of their implementation.
 
 Inputs are (B, T, C, H, W) like our model's, permuted to the authors' (B, C, T, H, W) inside `forward`.
 """
