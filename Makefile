@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test run
+.PHONY: install test test-fast run
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest -n 2
+
+# The inner loop: everything but the tests marked slow (training runs, separate processes, transformers' battery).
+test-fast: install
+	$(PY) -m pytest -n 2 -m "not slow"
 
 # The main job: the real fine-tuning script through accelerate, on HMDB51 if it is in data/hmdb51, else on the
 # synthetic motion set (written on first use), with a small TAda ResNet-18 from scratch (about 2.5 minutes on

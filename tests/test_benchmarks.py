@@ -21,6 +21,9 @@ from hmdb51_like import hmdb51_like_videos  # noqa: E402
 from loader_memory import worker_rss_growth  # noqa: E402
 from helpers.original_tada2d import OriginalTada2d  # noqa: E402
 
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 
 def run_benchmark(script: str, *arguments, timeout=600) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, arguments)], cwd=REPO,

@@ -122,6 +122,7 @@ def test_checkpoints_that_need_unpickling_are_refused_not_executed(reference_dir
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a separate process
 def test_cli_converts_with_a_label_file_and_refuses_to_overwrite(reference_dir, tmp_path):
     labels = {"approach": "0", "catch": "1", "drop": "2", "lift": "3", "push": "4"}  # SSv2 style: label -> id
     (tmp_path / "labels.json").write_text(json.dumps(labels))

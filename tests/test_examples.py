@@ -17,6 +17,9 @@ from helpers.dataset_trees import write_ssv2_tree
 from helpers.shipped_data import REFERENCE_DIR
 from helpers.video_files import copied_tree
 
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -111,6 +111,7 @@ def test_a_changed_video_or_a_used_folder_stops_the_export_and_nothing_is_left(h
     assert sorted(path.name for path in tmp_path.iterdir()) == ["used"]  # no partial folder, no staging left
 
 
+@pytest.mark.slow  # a separate process
 def test_the_command_line_exports_a_prepared_split(hmdb51_tree, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "hf_video.data.export", "--dataset", "hmdb51", "--data_dir", str(hmdb51_tree),
@@ -246,6 +247,7 @@ def test_the_card_is_the_hubs_metadata(small_export):
     assert "Video(decode=False)" in card.text and "torchcodec" in card.text
 
 
+@pytest.mark.slow  # a separate process
 def test_the_command_line_exports_the_synthetic_set_and_takes_class_names(tmp_path):
     from huggingface_hub import DatasetCard
 

@@ -20,6 +20,9 @@ from hf_video.data.synthetic import SYNTHETIC_CLASSES, write_synthetic_motion_da
 from helpers.dataset_trees import write_ssv2_tree
 from helpers.local_hub import LocalHub
 
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "examples" / "finetune_hmdb51.py")
 TRAIN_PER_CLASS, TEST_PER_CLASS = 6, 2

@@ -178,6 +178,7 @@ def test_a_dataset_name_that_is_no_folder_is_named(script, tmp_path):
                      str(tmp_path / "missing_dir")])
 
 
+@pytest.mark.slow  # a separate process
 def test_a_bad_option_is_a_short_message_not_the_whole_usage(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--split", "7", "--output_dir", str(tmp_path)],
                             capture_output=True, text=True, timeout=300)

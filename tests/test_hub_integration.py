@@ -6,11 +6,15 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel
+
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
 
 LABELS = {0: "fade_in", 1: "fade_out", 2: "turn_left"}
 

@@ -199,3 +199,14 @@ def test_a_clip_in_two_splits_and_an_id_that_is_a_path_are_named(videos, tmp_pat
     assert any(problem.startswith(f"{val_csv}:{len(val) + 3}: youtube_id: '../x' is not a file name inside")
                for problem in problems), problems
     assert len(problems) == 2
+
+
+def test_the_kinetics400_classes_are_torchvisions_and_the_converters_label_set():
+    """One list in the package (data/kinetics_labels.py), held to an independent one: torchvision's Kinetics-400
+    metadata, in the standard (alphabetical) label order; the converters' `--label_set kinetics400` is the same list."""
+    from torchvision.models.video import R3D_18_Weights
+
+    from hf_video.models.label_sets import named_label_set
+
+    assert list(R3D_18_Weights.KINETICS400_V1.meta["categories"]) == list(KINETICS400_CLASSES)
+    assert named_label_set("kinetics400") == list(KINETICS400_CLASSES)

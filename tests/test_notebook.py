@@ -5,7 +5,11 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
+
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "finetune_hmdb51.ipynb"
 

@@ -19,6 +19,9 @@ import pytest
 
 import hf_video
 
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

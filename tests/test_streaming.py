@@ -15,6 +15,9 @@ from hf_video.data.export import export_dataset, load_export
 from hf_video.data.hmdb51 import load_hmdb51
 from hf_video.data.synthetic import synthetic_class_names, write_synthetic_motion_dataset
 
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "examples" / "finetune_hmdb51.py")
 

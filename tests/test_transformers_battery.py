@@ -15,6 +15,7 @@ from the Hub, and tests download nothing. `test_video_processor.py` runs the vid
 import contextlib
 import unittest
 
+import pytest
 import torch
 
 from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaConvNextV2Model,
@@ -22,6 +23,9 @@ from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification
                       TadaResNetForVideoClassification, TadaResNetModel, TadaVideoProcessor)
 from helpers.configs import tiny_config_kwargs
 from helpers.transformers_battery import battery_module
+
+# Processes, real training runs or whole batteries: left out of `make test-fast`, run by `make test`.
+pytestmark = pytest.mark.slow
 
 ModelTesterMixin = battery_module("test_modeling_common").ModelTesterMixin
 ConfigTester = battery_module("test_configuration_common").ConfigTester

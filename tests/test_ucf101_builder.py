@@ -142,6 +142,7 @@ def test_skip_unreadable_and_the_transform_on_its_rows(ucf101_tree, tmp_path):
     shutil.rmtree(tmp_path / "cache")
 
 
+@pytest.mark.slow  # a separate process
 def test_the_fine_tuning_script_trains_on_ucf101(ucf101_tree, tmp_path):
     """--dataset ucf101: the script prepares UCF101 with its 101 classes (classInd.txt's) and trains."""
     tree = copied_tree(ucf101_tree, tmp_path / "tree")

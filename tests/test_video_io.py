@@ -75,6 +75,7 @@ def test_bad_requests_are_refused(numbered_video):
         read_frames(str(numbered_video), [])
 
 
+@pytest.mark.slow  # a separate process
 def test_decoders_are_not_imported_with_the_package():
     """The GPU machines have neither decoders nor datasets: the model and the transforms must import without them."""
     import subprocess
