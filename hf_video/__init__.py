@@ -38,11 +38,12 @@ _LAZY = {
     "convert_tadaformer_checkpoint": ".models.tadaformer.convert_tadaformer_original_to_hf",
     "inflate_resnet_2d": ".models.tada_resnet.inflate_tada_resnet_from_2d",
     "inflate_convnext_2d": ".models.tada_convnext_v2.inflate_tada_convnext_v2_from_2d",
-    "inflate_clip": ".models.tadaformer.inflate_tadaformer_from_clip",
 }
 
 
 def __getattr__(name):
+    if name == "inflate_clip":  # CLIP's image encoder into TAdaFormer: the classifier's own constructor
+        return TadaFormerForVideoClassification.from_clip
     if name in _LAZY:
         import importlib
 

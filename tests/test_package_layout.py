@@ -97,3 +97,56 @@ def test_importing_hf_video_registers_the_models_and_nothing_heavier():
     heavy = [name for name in loaded if any(part in name for part in (".convert_", ".inflate_", ".cards", ".data",
                                                                           ".training", "original_"))]
     assert heavy == [] and "hf_video.models.tadaformer.modeling_tadaformer" in loaded, heavy
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    """No import circle between hf_video's modules, counting imports inside functions too (from_clip's used to make
+    one: the inflation now takes the model class it builds)."""
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_symlink():  # a family folder's link to a shared module: its target is read
+            continue
+        graph[_module_name(path)] = _imported_modules(path)
+    names = set(graph)
+    graph = {name: {target for target in targets  # a module's own package is not an import of it back
+                    if target in names and target != name and not name.startswith(target + ".")}
+             for name, targets in graph.items()}
+    circles, state = [], {}
+
+    def visit(name, trail):
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                circles.append(trail[trail.index(target):] + [target])
+            elif target not in state:
+                visit(target, trail + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert circles == [], circles
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path) -> set:
+    """The hf_video modules `path` imports (a family folder's linked modules under the shared module's name)."""
+    here = _module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = base + (node.module.split(".") if node.module else [])
+            for candidate in [module] + [module + [alias.name] for alias in node.names]:
+                linked = PACKAGE.parent.joinpath(*candidate).with_suffix(".py")
+                if linked.is_symlink():
+                    candidate = _module_name(linked.resolve()).split(".")
+                imported.add(".".join(candidate))
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    return imported

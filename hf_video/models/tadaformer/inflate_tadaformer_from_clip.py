@@ -14,7 +14,6 @@ import torch
 from transformers import AutoConfig, CLIPVisionModel, PreTrainedModel
 
 from .configuration_tadaformer import TadaFormerConfig
-from .modeling_tadaformer import TadaFormerForVideoClassification, resample_position_embeddings
 
 # CLIP's normalisation of its input images, which a model started from CLIP keeps.
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -79,9 +78,10 @@ def _clip_state_dict(source, vision_config, hub_kwargs: dict) -> dict:
     return clip.state_dict()
 
 
-def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None = None,
-                 **config_kwargs) -> TadaFormerForVideoClassification:
-    """A TadaFormerForVideoClassification whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
+def inflate_clip_into(model_class, source, num_labels: int | None = None, hub_kwargs: dict | None = None,
+                      **config_kwargs):
+    """A `model_class` (TadaFormerForVideoClassification; `from_clip` passes it, so this file never imports the
+    modeling file that imports it) whose backbone comes from CLIP's image encoder (a transformers CLIPModel or
     CLIPVisionModel: the model, its folder or Hub id); the TAda blocks and the head are new. `config_kwargs`
     (num_frames, tubelet_size, temporal_enhance, double_tada, route_head_dim, drop_path_rate, id2label, ...) go to
     `TadaFormerConfig`; the transformer's sizes are CLIP's; the route attention's head size is the authors' 64 (one
@@ -100,12 +100,12 @@ def inflate_clip(source, num_labels: int | None = None, hub_kwargs: dict | None 
     route_width = clip_sizes["hidden_size"] // kwargs.get("tada_reduction", 2) // kwargs.get("route_reduction", 2)
     kwargs.setdefault("route_head_dim", min(AUTHORS_ROUTE_HEAD_DIM, route_width))
     config = TadaFormerConfig(**kwargs)
-    model = TadaFormerForVideoClassification(config)
+    model = model_class(config)
     state_dict = inflate_state_dict(_clip_state_dict(source, vision_config, hub_kwargs), model.state_dict())
     positions = "tadaformer.embeddings.position_embedding.weight"
     grid = config.image_size // config.patch_size
     # Frames of another size than CLIP's: its position grid resampled, as interpolate_pos_encoding would.
-    state_dict[positions] = resample_position_embeddings(
+    state_dict[positions] = model.tadaformer.embeddings.resample_position_embeddings(
         state_dict[positions], vision_config.image_size // config.patch_size, grid, grid)
     missing, unexpected = model.load_state_dict(state_dict, strict=False)
     not_inflated = [key for key in missing if ".tada" not in key and not key.startswith("classifier")]

@@ -200,16 +200,6 @@ class TadaFormerLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer
         return drop_path_per_clip(branch, num_frames, self.drop_path_rate, self.training)
 
 
-def resample_position_embeddings(weight: torch.Tensor, grid_size: int, height: int, width: int) -> torch.Tensor:
-    """(1 + grid_size ** 2, C) position embeddings (class token first) for a height x width grid of patches:
-    bicubically interpolated where the grid differs, as transformers' ViT and CLIP do."""
-    if (height, width) == (grid_size, grid_size):
-        return weight
-    grid = weight[1:].reshape(1, grid_size, grid_size, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
-    return torch.cat([weight[:1], grid.permute(0, 2, 3, 1).reshape(height * width, -1)])
-
-
 class TadaFormerEmbeddings(nn.Module):
     """The tubelet embedding (Conv3d, no bias), the class token of every frame, the spatial position embeddings and
     the LayerNorm before the transformer. Returns (batch * frames, 1 + patches, C), the frame count and the patch
@@ -240,7 +230,17 @@ class TadaFormerEmbeddings(nn.Module):
 
     def position_embeddings(self, height: int, width: int) -> torch.Tensor:
         """(1 + height * width, C) position embeddings for a grid of patches."""
-        return resample_position_embeddings(self.position_embedding.weight, self.grid_size, height, width)
+        return self.resample_position_embeddings(self.position_embedding.weight, self.grid_size, height, width)
+
+    @staticmethod
+    def resample_position_embeddings(weight: torch.Tensor, grid_size: int, height: int, width: int) -> torch.Tensor:
+        """(1 + grid_size ** 2, C) position embeddings (class token first) for a height x width grid of patches:
+        bicubically interpolated where the grid differs, as transformers' ViT and CLIP do."""
+        if (height, width) == (grid_size, grid_size):
+            return weight
+        grid = weight[1:].reshape(1, grid_size, grid_size, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
+        return torch.cat([weight[:1], grid.permute(0, 2, 3, 1).reshape(height * width, -1)])
 
     def _check(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
         check_clips(pixel_values, self.num_channels)
@@ -380,9 +380,9 @@ class TadaFormerForVideoClassification(TadaFormerPreTrainedModel):
         folder or Hub id, e.g. "openai/clip-vit-base-patch16"), as the authors initialise TAdaFormer: the tubelet
         embedding holds CLIP's patch kernel at its centre tap, the TAda blocks start as identity, the head is new.
         `config_kwargs` (num_frames, temporal_enhance, double_tada, id2label, ...) go to `TadaFormerConfig`."""
-        from .inflate_tadaformer_from_clip import inflate_clip
+        from .inflate_tadaformer_from_clip import inflate_clip_into
 
-        return inflate_clip(source, num_labels=num_labels, hub_kwargs=hub_kwargs, **config_kwargs)
+        return inflate_clip_into(cls, source, num_labels=num_labels, hub_kwargs=hub_kwargs, **config_kwargs)
 
     @can_return_tuple
     def forward(
