@@ -150,3 +150,10 @@ def _imported_modules(path: Path) -> set:
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
     return imported
+
+
+def test_no_module_is_over_450_lines():
+    """One job per module: a module that grows past this does more than one (split it by job, as clips/ is)."""
+    lengths = {str(path.relative_to(PACKAGE)): len(path.read_text(encoding="utf-8").splitlines())
+               for path in sorted(PACKAGE.rglob("*.py")) if not path.is_symlink()}
+    assert {name: length for name, length in lengths.items() if length > 450} == {}
