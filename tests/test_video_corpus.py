@@ -201,3 +201,19 @@ def test_decord_says_it_needs_the_index_of_a_webm_without_cues(tmp_path):
     assert len(read_frame_list(str(path), [0, 11], "pyav")) == 2
     with pytest.raises(VideoDecodeError, match=re.escape(str(path)) + r".*index \(Cues\).*video_backend='pyav'"):
         read_frame_list(str(path), [0, 5], "decord")
+
+
+def test_the_edit_list_is_read_from_a_file_or_its_bytes_alike():
+    """The two-part edit list of the FFmpeg corpus file, found from the path and from the bytes (as an export holds
+    them), which decord is then refused for alike; the top-level boxes are walked, the media never read."""
+    from hf_video.clips.mp4_boxes import edit_list_segments, is_mp4_without_index
+    from hf_video.clips.video_sources import InMemoryVideo
+    from helpers.shipped_data import REFERENCE_DIR
+
+    path = REFERENCE_DIR / "video_corpus" / "edit_list_two_segments.mp4"
+    data = path.read_bytes()
+    assert edit_list_segments(str(path)) == edit_list_segments(InMemoryVideo(data)) == 2
+    assert edit_list_segments(str(REFERENCE_DIR / "video_corpus" / "rotated_90.mp4")) == 1
+    assert not is_mp4_without_index(InMemoryVideo(data)) and is_mp4_without_index(InMemoryVideo(data[:4000]))
+    with pytest.raises(VideoDecodeError, match=r"edit list shows 2 separate parts"):
+        read_frame_list(InMemoryVideo(data, "in memory.mp4"), [0], "decord")

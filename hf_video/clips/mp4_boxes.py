@@ -1,13 +1,15 @@
 """The few facts of an MP4/MOV file's box structure that FFmpeg does not expose: whether its index (`moov`) is there,
 and how many separate parts of the media its video track's edit list shows."""
 
-from .video_sources import file_bytes
+import os
+
+from .video_sources import InMemoryVideo
 
 
 def edit_list_segments(path) -> int:
     """How many parts of the media the first video track's edit list shows (empty edits, which only delay the
     start, not counted) in an MP4/MOV file; 1 without an edit list."""
-    moov = mp4_child(file_bytes(path), b"moov")
+    _, moov = _top_level_moov(path)
     for kind, trak in mp4_boxes(moov or b""):
         if kind != b"trak":
             continue
@@ -46,17 +48,32 @@ def mp4_child(data: bytes, kind: bytes) -> bytes | None:
 
 def is_mp4_without_index(path) -> bool:
     """An MP4/MOV file (its first box `ftyp`) whose top level holds no complete `moov` box."""
-    data = file_bytes(path)
-    if data[4:8] != b"ftyp":
-        return False
-    position = 0
-    while position + 8 <= len(data):
-        size = int.from_bytes(data[position:position + 4], "big")
-        if size == 1:
-            size = int.from_bytes(data[position + 8:position + 16], "big")
-        if data[position + 4:position + 8] == b"moov":
-            return size == 0 or position + size > len(data)
-        if size < 8:
-            return True
-        position += size
-    return True
+    starts_with_ftyp, moov = _top_level_moov(path)
+    return starts_with_ftyp and moov is None
+
+
+def _top_level_moov(path) -> tuple[bool, bytes | None]:
+    """(Whether the file's first box is `ftyp`, the payload of its complete top-level `moov` box or None), reading
+    only the top-level box headers and the moov itself: the media (`mdat`) can be gigabytes."""
+    with (path.open() if isinstance(path, InMemoryVideo) else open(path, "rb")) as file:
+        end = file.seek(0, os.SEEK_END)
+        position, starts_with_ftyp = 0, False
+        while position + 8 <= end:
+            file.seek(position)
+            header = file.read(16)
+            size, kind, header_size = int.from_bytes(header[:4], "big"), header[4:8], 8
+            if size == 1:
+                size, header_size = int.from_bytes(header[8:16], "big"), 16
+            elif size == 0:  # the last box, to the end of the file
+                size = end - position
+            if position == 0:
+                starts_with_ftyp = kind == b"ftyp"
+            if kind == b"moov":
+                if position + size > end:
+                    return starts_with_ftyp, None  # cut off
+                file.seek(position + header_size)
+                return starts_with_ftyp, file.read(size - header_size)
+            if size < header_size:
+                break  # damaged: what follows is not boxes
+            position += size
+    return starts_with_ftyp, None
