@@ -39,7 +39,7 @@ test-fast: install
 DEMO_ARGS ?=
 run: install
 	$(VENV)/bin/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
-	  examples/finetune_hmdb51.py --data_dir data/hmdb51 --synthetic_if_missing data/synthetic_motion \
+	  examples/run_video_classification.py --data_dir data/hmdb51 --synthetic_if_missing data/synthetic_motion \
 	  --output_dir outputs/tada_demo --depth 18 --stem_width 16 --hidden_sizes 16,32,64,128 \
 	  --classifier_dropout 0 --num_frames 8 --sample_interval 2 --image_size 32 \
 	  --eval_temporal_crops 1 --eval_spatial_crops 3 --num_train_epochs 50 --optim adamw_torch \

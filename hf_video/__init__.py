@@ -34,6 +34,7 @@ __version__ = "0.1.0"
 # processor, nothing heavier (no checkpoint readers, YAML configurations or model cards).
 _LAZY = {
     "convert_original_checkpoint": ".models.tada_resnet.convert_tada_resnet_original_to_hf",
+    "convert_tada_resnet_checkpoint": ".models.tada_resnet.convert_tada_resnet_original_to_hf",
     "convert_tada_convnext_v2_checkpoint": ".models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf",
     "convert_tadaformer_checkpoint": ".models.tadaformer.convert_tadaformer_original_to_hf",
     "inflate_resnet_2d": ".models.tada_resnet.inflate_tada_resnet_from_2d",
@@ -102,6 +103,7 @@ __all__ = [
     "TadaResNetVideoProcessor",
     "TadaVideoProcessor",
     "convert_original_checkpoint",
+    "convert_tada_resnet_checkpoint",
     "convert_tada_convnext_v2_checkpoint",
     "convert_tadaformer_checkpoint",
     "inflate_clip",

@@ -1,5 +1,6 @@
 """Every model card hf_video writes: the released checkpoints of the TAda families (TAda2D, TAdaConvNeXtV2,
-TAdaFormer), any other converted original checkpoint, and models fine-tuned with `examples/finetune_hmdb51.py`.
+TAdaFormer), any other converted original checkpoint, and models fine-tuned with
+`examples/run_video_classification.py`.
 Cards carry Hub metadata (`ModelCardData`): transformers' own card does not know the video-classification task (no
 results, no pipeline_tag).
 
@@ -8,151 +9,14 @@ what this module writes, so they cannot drift from the converter's).
 """
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCardData
 
-
-@dataclass(frozen=True)
-class ModelFamily:
-    """What a card says of a model family: its name, paper, citation and converter, decided once per family."""
-
-    model_type: str  # the configuration's model_type
-    name: str
-    paper: str
-    converter: str  # the module that converts the authors' checkpoints
-    citation: str
-    tag: str
-    describe: Callable  # config -> a one-line description of the architecture
-
-    def architecture(self, config) -> str:
-        return self.describe(config)
-
-
-TADA_RESNET = ModelFamily(
-    model_type="tada_resnet", name="TAda ResNet3D (TAda2D)", paper="TAdaConv, ICLR 2022",
-    converter="hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf", tag="tada2d",
-    describe=lambda config: f"TAda2D ResNet-{config.depth} (stage widths {list(config.hidden_sizes)})",
-    citation="""\
-@inproceedings{huang2022tada,
-  title={{TAda}! Temporally-Adaptive Convolutions for Video Understanding},
-  author={Huang, Ziyuan and Zhang, Shiwei and Pan, Liang and Qing, Zhiwu and Tang, Mingqian and Liu, Ziwei and
-          Ang Jr, Marcelo H},
-  booktitle={International Conference on Learning Representations (ICLR)},
-  year={2022}
-}""")
-TADA_CONVNEXT_V2 = ModelFamily(
-    model_type="tada_convnext_v2", name="TAdaConvNeXtV2",
-    paper="TAdaConvV2, \"Temporally-Adaptive Models for Efficient Video Understanding\"",
-    converter="hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf", tag="tadaconvnextv2",
-    describe=lambda config: f"TAdaConvNeXtV2 (depths {list(config.depths)}, widths {list(config.hidden_sizes)})",
-    citation="""\
-@article{huang2023tadaconvv2,
-  title={Temporally-Adaptive Models for Efficient Video Understanding},
-  author={Huang, Ziyuan and Zhang, Shiwei and Pan, Liang and Qing, Zhiwu and Zhang, Yingya and Liu, Ziwei and
-          Ang Jr, Marcelo H},
-  journal={arXiv preprint arXiv:2308.05787},
-  year={2023}
-}""")
-TADAFORMER = ModelFamily(
-    model_type="tadaformer", name="TAdaFormer", paper=TADA_CONVNEXT_V2.paper,
-    converter="hf_video.models.tadaformer.convert_tadaformer_original_to_hf", tag="tadaformer",
-    describe=lambda config: (f"TAdaFormer ({config.num_hidden_layers} layers of width {config.hidden_size}, patch "
-                             f"{config.patch_size}, tubelet {config.tubelet_size}"
-                             f"{', temporally enhanced' if config.temporal_enhance else ''}"
-                             f"{', two TAda blocks per layer' if config.double_tada else ''})"),
-    citation=TADA_CONVNEXT_V2.citation)
-MODEL_FAMILIES = {family.model_type: family for family in (TADA_RESNET, TADA_CONVNEXT_V2, TADAFORMER)}
-
-
-def family_of(config) -> ModelFamily:
-    return MODEL_FAMILIES[config.model_type]
-
-
-@dataclass(frozen=True)
-class ReleasedCheckpoint:
-    """Facts about one checkpoint released with the TAdaConv repository (its MODEL_ZOO)."""
-
-    name: str  # the name we publish it under
-    family: ModelFamily
-    architecture: str
-    dataset: str
-    dataset_id: str
-    num_labels: int
-    num_frames: int
-    sample_mode: str
-    sample_interval: int
-    top1: str
-    top5: float | None
-    views: str  # temporal x spatial evaluation views of the reported accuracy
-    label_option: str  # the converter option that gives its label names
-    pretraining: str = ""  # what the authors started from, for the card
-    route_head_dim: int | None = None  # TAdaConvNeXtV2: the route attention's head size, which no shape shows
-    num_attention_heads: int | None = None  # TAdaFormer: the transformer's heads, which no shape shows
-
-    @property
-    def temporal_and_spatial_views(self) -> tuple[int, int]:
-        temporal, spatial = self.views.split("x")
-        return int(temporal), int(spatial)
-
-    def convert_command(self) -> str:
-        if self.family is not TADA_RESNET:  # the preset carries the frames, sampling and head sizes
-            return (f"python -m {self.family.converter} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth "
-                    f"--output_dir {self.name} \\\n    --released {self.name} {self.label_option}")
-        sampling = f"--sample_mode {self.sample_mode}" + (
-            f" --sample_interval {self.sample_interval}" if self.sample_mode == "interval" else "")
-        return (f"python -m {self.family.converter} \\\n    --checkpoint_path ORIGINAL_CHECKPOINT.pyth "
-                f"--output_dir {self.name} \\\n    --released {self.name} {self.label_option} \\\n    "
-                f"--num_frames {self.num_frames} --image_size 224 {sampling}")
-
+from .models.model_families import TADA_RESNET, TADAFORMER, ModelFamily, family_of
+from .models.released_checkpoints import RELEASED_CHECKPOINTS, SSV2_LABELS, ReleasedCheckpoint
 
 CARD_TAGS = ["video-classification", "tadaconv", "hf_video", "custom_code"]
-SSV2_LABELS = "--id2label something-something-v2-labels.json"
-KINETICS = dict(dataset="Kinetics-400", dataset_id="kinetics400", num_labels=400, sample_mode="interval",
-                label_option="--label_set kinetics400")
-SSV2 = dict(dataset="Something-Something V2", dataset_id="something-something-v2", num_labels=174,
-            sample_mode="segment", sample_interval=1, label_option=SSV2_LABELS)
-TADA2D_R50 = dict(family=TADA_RESNET, architecture="TAda2D ResNet-50")
-# TAdaConvNeXtV2 at 16 frames, from ImageNet-1K ConvNeXt (SSv2: then Kinetics-400), evaluated on 3 x 4 (K400) and
-# 3 x 2 (SSv2) views; the authors publish top-1 only. K400 clips take every 5th frame, as their configs say.
-V2_K400 = dict(family=TADA_CONVNEXT_V2, num_frames=16, sample_interval=5, top5=None, views="4x3", **KINETICS)
-V2_SSV2 = dict(family=TADA_CONVNEXT_V2, num_frames=16, top5=None, views="2x3", **SSV2)
-# TAdaFormer at 16 frames from CLIP, segment-based sampling on both datasets (the authors' configs), the same views.
-FORMER_K400 = dict(family=TADAFORMER, num_frames=16, top5=None, views="4x3", pretraining="CLIP",
-                   **{**KINETICS, "sample_mode": "segment", "sample_interval": 1})
-FORMER_SSV2 = dict(family=TADAFORMER, num_frames=16, top5=None, views="2x3", pretraining="CLIP", **SSV2)
-RELEASED_CHECKPOINTS = {
-    checkpoint.name: checkpoint for checkpoint in (
-        ReleasedCheckpoint("tada2d-r50-k400-8x8", num_frames=8, sample_interval=8, top1="76.7", top5=92.6,
-                           views="10x3", **TADA2D_R50, **KINETICS),
-        ReleasedCheckpoint("tada2d-r50-k400-16x5", num_frames=16, sample_interval=5, top1="77.4", top5=93.1,
-                           views="10x3", **TADA2D_R50, **KINETICS),
-        ReleasedCheckpoint("tada2d-r50-ssv2-8f", num_frames=8, top1="64.0-64.2", top5=88.0, views="2x3",
-                           **TADA2D_R50, **SSV2),
-        ReleasedCheckpoint("tada2d-r50-ssv2-16f", num_frames=16, top1="65.6", top5=89.1, views="2x3",
-                           **TADA2D_R50, **SSV2),
-        ReleasedCheckpoint("tadaconvnextv2-t-k400-16f", architecture="TAdaConvNeXtV2-T", top1="79.6",
-                           route_head_dim=48, pretraining="ImageNet-1K", **V2_K400),
-        ReleasedCheckpoint("tadaconvnextv2-s-k400-16f", architecture="TAdaConvNeXtV2-S", top1="80.8",
-                           route_head_dim=48, pretraining="ImageNet-1K", **V2_K400),
-        ReleasedCheckpoint("tadaconvnextv2-b-k400-16f", architecture="TAdaConvNeXtV2-B", top1="81.4",
-                           route_head_dim=64, pretraining="ImageNet-1K", **V2_K400),
-        ReleasedCheckpoint("tadaconvnextv2-t-ssv2-16f", architecture="TAdaConvNeXtV2-T", top1="67.2",
-                           route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
-        ReleasedCheckpoint("tadaconvnextv2-s-ssv2-16f", architecture="TAdaConvNeXtV2-S", top1="68.4",
-                           route_head_dim=48, pretraining="ImageNet-1K, then Kinetics-400", **V2_SSV2),
-        ReleasedCheckpoint("tadaformer-b16-k400-16f", architecture="TAdaFormer-B/16", top1="84.5",
-                           num_attention_heads=12, **FORMER_K400),
-        ReleasedCheckpoint("tadaformer-l14-k400-16f", architecture="TAdaFormer-L/14", top1="87.6",
-                           num_attention_heads=16, **FORMER_K400),
-        ReleasedCheckpoint("tadaformer-b16-ssv2-16f", architecture="TAdaFormer-B/16", top1="70.4",
-                           num_attention_heads=12, **FORMER_SSV2),
-        ReleasedCheckpoint("tadaformer-l14-ssv2-16f", architecture="TAdaFormer-L/14", top1="72.4",
-                           num_attention_heads=16, **FORMER_SSV2),
-    )
-}
 
 
 def _front_matter(model_name: str, family: ModelFamily, **metadata) -> str:
@@ -287,7 +151,8 @@ original checkpoint `{source_file}`, exactly (every original tensor mapped, none
 
 def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id: str, base_model: str | None,
                          recipe: dict, results: dict | None, eval_split: str = "test") -> str:
-    """The card of a model fine-tuned by `examples/finetune_hmdb51.py`. `recipe`: settings to list (name -> value).
+    """The card of a model fine-tuned by `examples/run_video_classification.py`. `recipe`: settings to list
+    (name -> value).
     `results`: the multi-view evaluation metrics on the `eval_split` split (video_top1, video_top5, clip_top1,
     clip_top5, num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
     metadata; no Hub dataset is claimed."""
@@ -304,7 +169,7 @@ def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id:
 # {model_name}
 
 A {family.architecture(config)} ({family.paper}) fine-tuned on {dataset_name} with hf_video's
-`examples/finetune_hmdb51.py` (transformers Trainer){f", starting from `{base_model}`" if base_model else
+`examples/run_video_classification.py` (transformers Trainer){f", starting from `{base_model}`" if base_model else
 ", trained from scratch"}.
 
 ## Results on the {eval_split} split
@@ -364,11 +229,6 @@ def _framework_versions() -> str:
         except PackageNotFoundError:
             continue
     return "\n".join(lines)
-
-
-def released_checkpoints_of(family: ModelFamily) -> dict:
-    """{name: ReleasedCheckpoint} of one family's released checkpoints (a converter's --released choices)."""
-    return {name: checkpoint for name, checkpoint in RELEASED_CHECKPOINTS.items() if checkpoint.family is family}
 
 
 def write_released_cards(folder) -> list[Path]:

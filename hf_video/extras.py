@@ -11,7 +11,7 @@ import importlib.util
 
 DISTRIBUTION = "tada-video"
 EXTRA_PARTS = {"data": "the datasets builders and exports (hf_video.data)",
-               "train": "fine-tuning (hf_video.training, examples/finetune_hmdb51.py)"}
+               "train": "fine-tuning (hf_video.training, examples/run_video_classification.py)"}
 
 
 def require(extra: str, *modules: str) -> None:

@@ -32,7 +32,8 @@ def test_every_layer_defaults_to_the_recipe():
     assert (config.num_frames, config.image_size) == (RECIPE.num_frames, RECIPE.image_size)
     assert TadaVideoProcessor().clip_settings() == ClipSettings(**RECIPE.eval_fields())
 
-    spec = importlib.util.spec_from_file_location("finetune_hmdb51", REPO / "examples" / "finetune_hmdb51.py")
+    spec = importlib.util.spec_from_file_location("run_video_classification",
+                                                  REPO / "examples" / "run_video_classification.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     # The script's clip options default to the checkpoint's processor, else the recipe.

@@ -18,7 +18,7 @@ from transformers import AutoModelForVideoClassification, AutoVideoProcessor
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaVideoProcessor
 from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import (
-    convert_original_checkpoint,
+    convert_tada_resnet_checkpoint,
     convert_original_state_dict,
     infer_config_kwargs,
     load_original_state_dict,
@@ -38,8 +38,8 @@ def golden(reference_dir):
 def test_converted_folder_reproduces_the_original(reference_dir, tmp_path, checkpoint_name):
     meta, io = golden(reference_dir)
     output_dir = tmp_path / "converted"
-    convert_original_checkpoint(reference_dir / "tada_original" / checkpoint_name, output_dir,
-                                num_frames=int(meta["num_frames"]), image_size=int(meta["image_size"]))
+    convert_tada_resnet_checkpoint(reference_dir / "tada_original" / checkpoint_name, output_dir,
+                                   num_frames=int(meta["num_frames"]), image_size=int(meta["image_size"]))
     assert {"config.json", "model.safetensors", "video_preprocessor_config.json", "README.md",
             "modeling_tada_resnet.py", "configuration_tada_resnet.py"} <= {p.name for p in output_dir.iterdir()}
 
@@ -66,7 +66,7 @@ def test_converted_folder_reproduces_the_original(reference_dir, tmp_path, check
 def test_converted_folder_loads_as_remote_code_without_the_package(reference_dir, tmp_path):
     meta, io = golden(reference_dir)
     output_dir = tmp_path / "converted"
-    convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], output_dir)
+    convert_tada_resnet_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], output_dir)
     torch.save(io["input"].permute(0, 2, 1, 3, 4), tmp_path / "input.pt")
     script = textwrap.dedent(f"""
         import sys
@@ -131,7 +131,7 @@ def test_cli_converts_with_a_label_file_and_refuses_to_overwrite(reference_dir, 
                "--num_frames", "8", "--image_size", "64", "--sample_mode", "segment"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "TAda ResNet-50, 5 classes" in result.stdout
+    assert "TAda2D ResNet-50 (stage widths [32, 64, 128, 256]), 5 classes" in result.stdout
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     assert config["id2label"] == {"0": "approach", "1": "catch", "2": "drop", "3": "lift", "4": "push"}
     processor = json.loads((tmp_path / "out" / "video_preprocessor_config.json").read_text())
@@ -143,7 +143,7 @@ def test_cli_converts_with_a_label_file_and_refuses_to_overwrite(reference_dir, 
 
 def test_label_count_mismatch_fails_before_writing_anything(reference_dir, tmp_path):
     with pytest.raises(ValueError, match="51 label names given .* head has 5 classes"):
-        convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "out",
+        convert_tada_resnet_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "out",
                                     label_names=named_label_set("hmdb51"), label_origin="label set hmdb51")
     assert list(tmp_path.iterdir()) == []
 
@@ -180,7 +180,7 @@ def test_output_folder_follows_the_umask_and_sigterm_leaves_nothing_behind(refer
     checkpoint = reference_dir / "tada_original" / LAYOUTS[0]
     old_mask = os.umask(0o022)
     try:
-        convert_original_checkpoint(checkpoint, tmp_path / "out")
+        convert_tada_resnet_checkpoint(checkpoint, tmp_path / "out")
     finally:
         os.umask(old_mask)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755  # not mkdtemp's 0700
@@ -189,14 +189,14 @@ def test_output_folder_follows_the_umask_and_sigterm_leaves_nothing_behind(refer
     script = textwrap.dedent(f"""
         import os, signal
         from transformers import PreTrainedModel
-        from hf_video import convert_original_checkpoint
+        from hf_video import convert_tada_resnet_checkpoint
 
         save = PreTrainedModel.save_pretrained
         def save_then_get_terminated(self, *args, **kwargs):
             save(self, *args, **kwargs)
             os.kill(os.getpid(), signal.SIGTERM)
         PreTrainedModel.save_pretrained = save_then_get_terminated
-        convert_original_checkpoint({str(checkpoint)!r}, {str(tmp_path / "interrupted" / "out")!r})
+        convert_tada_resnet_checkpoint({str(checkpoint)!r}, {str(tmp_path / "interrupted" / "out")!r})
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 143, result.stderr[-2000:]
@@ -211,7 +211,7 @@ def test_changed_bytes_inside_the_checkpoints_zip_are_caught_by_their_crc(refere
     (tmp_path / "zeroed.pyth").write_bytes(bytes(data))
     with pytest.raises(ValueError, match=re.escape(str(tmp_path / "zeroed.pyth")) + r" is damaged: its member .* "
                        r"does not match its CRC-32"):
-        convert_original_checkpoint(tmp_path / "zeroed.pyth", tmp_path / "out")
+        convert_tada_resnet_checkpoint(tmp_path / "zeroed.pyth", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -254,5 +254,80 @@ def test_repeated_label_names_are_refused(tmp_path):
 def test_an_output_folder_that_links_to_an_empty_folder_receives_the_model(reference_dir, tmp_path):
     (tmp_path / "target").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "target")
-    convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "link")
+    convert_tada_resnet_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "link")
     assert (tmp_path / "link").is_symlink() and (tmp_path / "target" / "config.json").is_file()
+
+
+FAMILY_CONVERTERS = ["hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf",
+                     "hf_video.models.tada_convnext_v2.convert_tada_convnext_v2_original_to_hf",
+                     "hf_video.models.tadaformer.convert_tadaformer_original_to_hf"]
+
+
+@pytest.mark.parametrize("module", FAMILY_CONVERTERS)
+def test_the_three_converters_take_the_same_command_line(module, capsys):
+    import importlib
+
+    from hf_video.models.original_conversion import FamilyConversion
+
+    converter = importlib.import_module(module)
+    assert isinstance(converter.CONVERSION, FamilyConversion)  # one skeleton, the family's parts
+    with pytest.raises(SystemExit):
+        converter.main(["--help"])
+    shown = capsys.readouterr().out
+    for option in ("--checkpoint_path", "--output_dir", "--original_config", "--released", "--ema", "--label_set",
+                   "--id2label", "--num_frames", "--image_size", "--sample_mode", "--sample_interval"):
+        assert option in shown, (module, option)
+
+
+def test_the_resnet_converter_reads_the_authors_config_and_their_ema_weights(reference_dir, tmp_path):
+    """TAda2D takes --original_config (its `_BASE_` followed, frames, crop and sampling from it) and --ema, as the V2
+    families do."""
+    from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import main
+
+    checkpoint = torch.load(reference_dir / "tada_original" / LAYOUTS[0], weights_only=True)
+    checkpoint["model_ema_state"] = {key: tensor.clone() for key, tensor in checkpoint["model_state"].items()}
+    checkpoint["model_ema_state"]["head.out.bias"] += 1.0
+    torch.save(checkpoint, tmp_path / "with_ema.pyth")
+    (tmp_path / "tada2d_base.yaml").write_text(textwrap.dedent("""\
+        VIDEO:
+          BACKBONE:
+            META_ARCH: ResNet3D
+            DEPTH: 50
+            BRANCH: {NAME: TAda2DBlock, ROUTE_FUNC_K: [3, 3], POOL_K: [3, 1, 1]}
+        """))
+    (tmp_path / "tada2d_run.yaml").write_text(textwrap.dedent("""\
+        _BASE_: tada2d_base.yaml
+        DATA: {NUM_INPUT_FRAMES: 8, SAMPLING_RATE: 8, TRAIN_CROP_SIZE: 64, SAMPLING_MODE: interval_based}
+        """))
+    main(["--checkpoint_path", str(tmp_path / "with_ema.pyth"), "--output_dir", str(tmp_path / "ema"), "--ema",
+          "--original_config", str(tmp_path / "tada2d_run.yaml")])
+    main(["--checkpoint_path", str(tmp_path / "with_ema.pyth"), "--output_dir", str(tmp_path / "plain"),
+          "--original_config", str(tmp_path / "tada2d_run.yaml")])
+    ema, plain = (TadaResNetForVideoClassification.from_pretrained(tmp_path / name) for name in ("ema", "plain"))
+    assert (ema.config.num_frames, ema.config.image_size) == (8, 64)
+    assert torch.equal(ema.classifier.bias, plain.classifier.bias + 1.0)
+    settings = AutoVideoProcessor.from_pretrained(tmp_path / "ema").clip_settings()
+    assert (settings.num_frames, settings.sample_interval, settings.sample_mode, settings.image_size) == (
+        8, 8, "interval", 64)
+
+
+def test_a_config_of_another_family_or_an_option_against_the_shapes_is_refused(reference_dir, tmp_path):
+    checkpoint = reference_dir / "tada_original" / LAYOUTS[0]
+    (tmp_path / "v2.yaml").write_text("VIDEO: {BACKBONE: {META_ARCH: ConvNeXt, BRANCH: {NAME: TAdaConvNeXtV2Block}}}\n")
+    with pytest.raises(ValueError, match=r"v2\.yaml describes a ConvNeXt with TAdaConvNeXtV2Block blocks, not a TAda "
+                                         r"ResNet3D \(TAda2D\) \(ResNet3D with TAda2DBlock\)"):
+        convert_tada_resnet_checkpoint(checkpoint, tmp_path / "out", original_config=tmp_path / "v2.yaml")
+    with pytest.raises(ValueError, match=r"^depth=101 was asked for, but the checkpoint's tensors show 50"):
+        convert_tada_resnet_checkpoint(checkpoint, tmp_path / "out", depth=101)
+    with pytest.raises(ValueError, match=r"not a released TAda ResNet3D \(TAda2D\) checkpoint"):
+        convert_tada_resnet_checkpoint(checkpoint, tmp_path / "out", released="tadaformer-b16-k400-16f")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_former_name_of_the_resnet_converter_still_converts(reference_dir, tmp_path):
+    from hf_video import convert_original_checkpoint
+
+    with pytest.warns(FutureWarning, match="convert_tada_resnet_checkpoint"):
+        model = convert_original_checkpoint(reference_dir / "tada_original" / LAYOUTS[0], tmp_path / "out",
+                                            num_frames=8)
+    assert model.config.num_frames == 8 and (tmp_path / "out" / "model.safetensors").is_file()

@@ -12,7 +12,7 @@ import torchvision
 
 from hf_video import inflate_resnet_2d
 from hf_video.data.hmdb51_labels import HMDB51_CLASSES
-from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
+from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_tada_resnet_checkpoint
 from helpers.dataset_trees import write_ssv2_tree
 from helpers.shipped_data import REFERENCE_DIR
 from helpers.video_files import copied_tree
@@ -65,7 +65,7 @@ def readme_scratch(tmp_path_factory, hmdb51_tree, bikes_video):
     scratch = tmp_path_factory.mktemp("readme")
     copied_tree(hmdb51_tree, scratch / "data" / "hmdb51")
     write_ssv2_tree(scratch / "data" / "ssv2")
-    convert_original_checkpoint(REFERENCE_DIR / "tada_original" / "tada2d_public_tadaconv_format.pyth",
+    convert_tada_resnet_checkpoint(REFERENCE_DIR / "tada_original" / "tada2d_public_tadaconv_format.pyth",
                                 scratch / "tada2d-r50-k400-8x8", num_frames=8, image_size=64)
     shutil.copyfile(bikes_video, scratch / "video.mp4")
     inflate_resnet_2d(torchvision.models.resnet50(), num_frames=16, image_size=112,

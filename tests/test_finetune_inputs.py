@@ -1,4 +1,5 @@
-"""The fine-tuning script's decisions before any training, in-process: which dataset a run trains on (a value that
+"""The fine-tuning script's decisions before any training, in-process (its options, and the library parts it runs:
+hf_video.training's model building and dataset selection): which dataset a run trains on (a value that
 knows its recipe, never a display string), a checkpoint's classifier fitted to the data's classes by name, seeded
 subsets, and a user's mistakes ending in one line that says what to do."""
 
@@ -19,15 +20,18 @@ from hf_video.data.hmdb51_labels import HMDB51_CLASSES
 from hf_video.data.kinetics_labels import KINETICS400_CLASSES
 from hf_video.data.ssv2 import load_ssv2
 from hf_video.data.ssv2_labels import SSV2_CLASSES
+from hf_video.training.command_line import UsageError
+from hf_video.training.dataset_selection import export_splits, resolve_dataset, sample_rows
+from hf_video.training.model_building import build_model
 from helpers.dataset_trees import write_ssv2_tree
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "examples" / "finetune_hmdb51.py"
+SCRIPT = ROOT / "examples" / "run_video_classification.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("finetune_hmdb51_under_test", SCRIPT)
+    spec = importlib.util.spec_from_file_location("run_video_classification_under_test", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -68,7 +72,7 @@ def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, 
     exported = export_dataset({name: split.select(range(3)) for name, split in splits.items()}, tmp_path / "export",
                               "HMDB51 (split 1)")
     _, data_arguments, _ = arguments(script, tmp_path, "--streaming", "--data_dir", str(exported), "--max_steps", "1")
-    streamed, kind = script.export_splits(data_arguments)
+    streamed, kind = export_splits(data_arguments.data_dir, data_arguments.dataset, data_arguments.streaming)
     assert kind is HMDB51 and kind.flip_probability == 0.5 and kind.name == "HMDB51"
     assert streamed["test"].num_rows == 3
 
@@ -76,8 +80,7 @@ def test_a_streamed_hmdb51_export_is_hmdb51_with_its_flips(script, hmdb51_tree, 
 def test_an_ssv2_export_is_ssv2_with_its_validation_split_and_mirror_pairs(script, tmp_path):
     splits = load_ssv2(str(write_ssv2_tree(tmp_path / "ssv2")), cache_dir=str(tmp_path / "cache"))
     exported = export_dataset(splits, tmp_path / "export", "Something-Something V2")
-    _, data_arguments, _ = arguments(script, tmp_path, "--dataset_name", str(exported))
-    loaded, kind = script.export_splits(data_arguments)
+    loaded, kind = export_splits(str(exported), "hmdb51")
     assert kind is SSV2 and set(loaded) == {"train", "validation"}
     assert loaded["validation"].num_rows == 2 and kind.training_flip()[1][93] == 94
 
@@ -87,8 +90,8 @@ def test_the_synthetic_folder_is_found_by_its_marker(script, tmp_path):
 
     folder = write_synthetic_motion_dataset(tmp_path / "motion", videos_per_class=2, test_per_class=1,
                                             num_frames_range=(8, 8))
-    model_arguments, data_arguments, training_arguments = arguments(script, tmp_path, "--data_dir", str(folder))
-    data_dir, kind = script.resolve_dataset(data_arguments, training_arguments)
+    _, _, training_arguments = arguments(script, tmp_path)
+    data_dir, kind = resolve_dataset(str(folder), "hmdb51", training_arguments)
     assert data_dir == str(folder) and kind.key == "synthetic-motion" and kind.flip_probability == 0
 
 
@@ -105,10 +108,8 @@ def test_a_checkpoint_head_follows_the_data_classes_by_name(script, tmp_path):
     own = ["brush_hair", "cartwheel", "catch", "chew"]
     checkpoint = saved_checkpoint(tmp_path / "checkpoint", own)
     data_order = ("chew", "brush_hair", "catch", "cartwheel")
-    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(checkpoint),
-                                                   "--num_frames", "4", "--image_size", "32")
-    reordered, _ = script.build_model(model_arguments, data_arguments, data_order)
-    original, _ = script.build_model(model_arguments, data_arguments, tuple(own))
+    reordered, _ = build_model(str(checkpoint), data_order, num_frames=4, image_size=32)
+    original, _ = build_model(str(checkpoint), tuple(own), num_frames=4, image_size=32)
     clip = torch.randn(2, 4, 3, 32, 32)
     with torch.no_grad():
         before, after = original.eval()(clip).logits, reordered.eval()(clip).logits
@@ -120,24 +121,22 @@ def test_a_checkpoint_head_follows_the_data_classes_by_name(script, tmp_path):
 
 def test_a_checkpoint_of_other_classes_gets_a_new_head_with_a_warning(script, tmp_path, caplog):
     checkpoint = saved_checkpoint(tmp_path / "checkpoint", ["a", "b", "c", "d"])
-    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(checkpoint),
-                                                   "--num_frames", "4", "--image_size", "32")
     kept = TadaResNetForVideoClassification.from_pretrained(checkpoint).classifier.weight
     with caplog.at_level("WARNING"):
-        model, _ = script.build_model(model_arguments, data_arguments, ("w", "x", "y", "z"))
+        model, _ = build_model(str(checkpoint), ("w", "x", "y", "z"), num_frames=4, image_size=32)
     assert "its classifier is replaced by a new one" in caplog.text
     assert model.config.id2label == {0: "w", 1: "x", 2: "y", 3: "z"} and not torch.equal(model.classifier.weight,
                                                                                           kept)
 
 
-def test_sample_rows_is_a_seeded_random_subset(script):
+def test_sample_rows_is_a_seeded_random_subset():
     from datasets import Dataset
 
     rows = Dataset.from_dict({"label": [label for label in range(8) for _ in range(10)]})  # sorted by class
-    subset = script.sample_rows(rows, 16, seed=0)
+    subset = sample_rows(rows, 16, seed=0)
     assert len(subset) == 16 and len(set(subset["label"])) > 4  # not the first two classes
-    assert subset["label"] == script.sample_rows(rows, 16, seed=0)["label"] != script.sample_rows(rows, 16, 1)["label"]
-    assert script.sample_rows(rows, None, 0) is rows and script.sample_rows(rows, 100, 0) is rows
+    assert subset["label"] == sample_rows(rows, 16, seed=0)["label"] != sample_rows(rows, 16, 1)["label"]
+    assert sample_rows(rows, None, 0) is rows and sample_rows(rows, 100, 0) is rows
 
 
 @pytest.mark.parametrize("options, message", [
@@ -146,33 +145,30 @@ def test_sample_rows_is_a_seeded_random_subset(script):
     (["--hidden_sizes", "a,b"], "--hidden_sizes a,b: expected four positive widths"),
 ])
 def test_bad_counts_end_before_anything_runs(script, tmp_path, options, message):
-    with pytest.raises(script.UsageError) as raised:
+    with pytest.raises(UsageError) as raised:
         arguments(script, tmp_path, *options)
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
     assert not (tmp_path / "run").exists()
 
 
 def test_missing_inputs_are_one_line(script, tmp_path):
-    with pytest.raises(script.UsageError, match=r"^--data_dir .*nowhere: no such folder\. Put HMDB51 there"):
+    with pytest.raises(UsageError, match=r"^--data_dir .*nowhere: no such folder\. Put HMDB51 there"):
         script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--data_dir", str(tmp_path / "nowhere")])
-    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path",
-                                                   str(tmp_path / "no" / "such" / "model"))
-    with pytest.raises(script.UsageError, match=r"^--model_name_or_path .*model: no such file or folder\.$"):
-        script.build_model(model_arguments, data_arguments, ("a", "b"))
-    model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", "nobody/no-such-model")
-    with pytest.raises(script.UsageError, match=r"^--model_name_or_path nobody/no-such-model: no such local folder, "
-                                                r"and no model of that name on the Hub could be reached"):
-        script.build_model(model_arguments, data_arguments, ("a", "b"))
+    with pytest.raises(UsageError, match=r"^--model_name_or_path .*model: no such file or folder\.$"):
+        build_model(str(tmp_path / "no" / "such" / "model"), ("a", "b"))
+    with pytest.raises(UsageError, match=r"^--model_name_or_path nobody/no-such-model: no such local folder, "
+                                         r"and no model of that name on the Hub could be reached"):
+        build_model("nobody/no-such-model", ("a", "b"))
     wrong_layout = tmp_path / "wrong"
     (wrong_layout / "clips").mkdir(parents=True)
-    with pytest.raises(script.UsageError, match=r"^error: HMDB51 at .*wrong: 1 problem\(s\)"):
+    with pytest.raises(UsageError, match=r"^error: HMDB51 at .*wrong: 1 problem\(s\)"):
         script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--data_dir", str(wrong_layout)])
 
 
 def test_a_dataset_name_that_is_no_folder_is_named(script, tmp_path):
     """--dataset ssv2 --dataset_name <a folder that is not there>: named, not datasets' "Couldn't find any data file"
     traceback."""
-    with pytest.raises(script.UsageError, match=r"missing_dir: no such folder; pass an export's folder .* or a Hub "
+    with pytest.raises(UsageError, match=r"missing_dir: no such folder; pass an export's folder .* or a Hub "
                                                 r"dataset id"):
         script.main(["--output_dir", str(tmp_path / "run"), "--use_cpu", "--dataset", "ssv2", "--dataset_name",
                      str(tmp_path / "missing_dir")])
@@ -203,7 +199,7 @@ def test_a_converted_tadaconvnextv2_gives_its_clip_settings_unless_options_do(sc
                                                    "--num_frames", "12", "--image_std", "0.2", "0.2", "0.2")
     filled = script.with_clip_defaults(model_arguments, data_arguments)
     assert (filled.num_frames, filled.image_size, filled.image_std) == (12, 64, [0.2] * 3)
-    model, base = script.build_model(model_arguments, filled, tuple(f"class {index}" for index in range(7)))
+    model, base = build_model(str(folder), tuple(f"class {index}" for index in range(7)), num_frames=filled.num_frames)
     assert isinstance(model, TadaConvNextV2ForVideoClassification) and base == str(folder)
     assert model.config.num_frames == 12
     # Without a checkpoint, the recipe's.
@@ -230,7 +226,7 @@ def test_a_2d_convnext_is_inflated_into_tadaconvnextv2(script, tmp_path, layout)
     model_arguments, data_arguments, _ = arguments(script, tmp_path, "--model_name_or_path", str(source),
                                                    "--num_frames", "6")
     filled = script.with_clip_defaults(model_arguments, data_arguments)
-    model, base = script.build_model(model_arguments, filled, ("a", "b", "c"))
+    model, base = build_model(str(source), ("a", "b", "c"), num_frames=filled.num_frames)
     assert isinstance(model, TadaConvNextV2ForVideoClassification) and base == str(source)
     assert (model.config.hidden_sizes, model.config.num_labels, model.config.num_frames) == ([16, 32, 64, 128], 3, 6)
 
@@ -247,7 +243,7 @@ def test_a_clip_checkpoint_is_inflated_into_tadaformer_with_clips_normalisation(
                                                    "--num_frames", "6", "--image_size", "48")
     filled = script.with_clip_defaults(model_arguments, data_arguments)
     assert filled.image_mean == [0.48145466, 0.4578275, 0.40821073] and filled.image_std[0] == 0.26862954
-    model, base = script.build_model(model_arguments, filled, ("a", "b", "c"))
+    model, base = build_model(str(source), ("a", "b", "c"), num_frames=6, image_size=48)
     assert isinstance(model, TadaFormerForVideoClassification) and base == str(source)
     assert (model.config.num_labels, model.config.num_frames, model.config.image_size) == (3, 6, 48)
     assert model.tadaformer.embeddings.position_embedding.weight.shape == (1 + 6 * 6, 32)  # CLIP's 4x4, resampled
@@ -257,3 +253,18 @@ def test_a_clip_checkpoint_is_inflated_into_tadaformer_with_clips_normalisation(
 def test_learning_rate_multipliers_are_checked_at_start(script, tmp_path):
     with pytest.raises(SystemExit, match="NAME=FACTOR"):
         arguments(script, tmp_path, "--learning_rate_multipliers", "classifier=ten")
+
+
+def test_help_documents_the_three_groups(script, capsys):
+    with pytest.raises(SystemExit) as ended:
+        script.main(["--help"])
+    assert ended.value.code == 0
+    shown = capsys.readouterr().out
+    for option in ("--model_name_or_path", "--temporal_adaptive", "--sync_batch_norm", "--data_dir", "--split",
+                   "--num_folds", "--eval_temporal_crops", "--video_backend", "--resume_from_checkpoint",
+                   "--push_to_hub", "--bf16"):
+        assert option in shown, option
+    help_text = " ".join(shown.split())  # argparse wraps lines
+    assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the recipe's defaults
+    assert "Total number of training epochs to perform. (default: 100.0)" in help_text
+    assert "The recipe's SGD sets no momentum (torch's default, 0)" in help_text

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from hf_video.cards import RELEASED_CHECKPOINTS, released_checkpoint_card
-from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_original_checkpoint
+from hf_video.cards import released_checkpoint_card
+from hf_video.models.released_checkpoints import RELEASED_CHECKPOINTS
+from hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf import convert_tada_resnet_checkpoint
 
 CARDS = Path(__file__).resolve().parents[1] / "model_cards"
 
@@ -34,6 +35,6 @@ def test_released_cards_are_current_and_parse(name):
 
 def test_converter_writes_the_released_card_and_checks_the_class_count(reference_dir, tmp_path):
     with pytest.raises(ValueError, match=r"tada2d-r50-k400-8x8 has 400 classes; .* has 5: is it the right file"):
-        convert_original_checkpoint(reference_dir / "tada_original" / "tada2d_public_tadaconv_format.pyth",
+        convert_tada_resnet_checkpoint(reference_dir / "tada_original" / "tada2d_public_tadaconv_format.pyth",
                                     tmp_path / "out", released="tada2d-r50-k400-8x8")
     assert not (tmp_path / "out").exists()

@@ -1,4 +1,4 @@
-"""The packages' imports run one way (models -> data -> clips; training uses both; clips imports nothing else of
+"""The packages' imports run one way (models -> data -> clips; training uses all three; clips imports nothing else of
 hf_video, so the video processor's remote-code folder is a copy of clips modules only), read from the source; and the
 family's video processor loads folders saved before its rename."""
 
@@ -17,7 +17,7 @@ ALLOWED = {
     "clips": set(),
     "data": {"clips", "atomic_folder", "extras"},
     "models": {"data", "clips", "atomic_folder", "cards"},
-    "training": {"data", "clips", "cards", "extras"},
+    "training": {"models", "data", "clips", "cards", "extras"},
 }
 
 

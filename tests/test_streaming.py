@@ -19,7 +19,7 @@ from hf_video.data.synthetic import synthetic_class_names, write_synthetic_motio
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = str(ROOT / "examples" / "finetune_hmdb51.py")
+SCRIPT = str(ROOT / "examples" / "run_video_classification.py")
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +48,16 @@ def test_two_processes_see_every_streamed_clip_once_per_epoch(exported, tmp_path
     checker.write_text(textwrap.dedent(f"""
         import json, os, sys
         sys.path.insert(0, {str(ROOT / "examples")!r})
-        import finetune_hmdb51 as script
+        import run_video_classification as script
+        from hf_video.training.dataset_selection import STREAM_SHUFFLE_BUFFER, export_splits, stream_by_process
         from hf_video import TadaResNetConfig, TadaResNetForVideoClassification
         from hf_video.training import VideoTrainer
 
         model_arguments, data_arguments, training_arguments = script.parse_arguments(sys.argv[1:])
-        splits, kind = script.export_splits(data_arguments)
+        splits, kind = export_splits(data_arguments.data_dir, data_arguments.dataset, streaming=True)
         labels = kind.class_names
-        training_arguments = script.stream_by_process(training_arguments)
-        stream = splits["train"].shuffle(seed=0, buffer_size=script.STREAM_SHUFFLE_BUFFER)
+        training_arguments = stream_by_process(training_arguments)
+        stream = splits["train"].shuffle(seed=0, buffer_size=STREAM_SHUFFLE_BUFFER)
         # Which process read each row (the map runs where the stream is read).
         stream = stream.map(lambda rows: {{"video_id": rows["video_id"], "labels": rows["label"],
                                            "reader": [os.getpid()] * len(rows["label"])}}, batched=True,

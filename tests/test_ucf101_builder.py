@@ -155,7 +155,7 @@ def test_the_fine_tuning_script_trains_on_ucf101(ucf101_tree, tmp_path):
         for group in GROUPS if group != 1))
     output_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" / "finetune_hmdb51.py"),
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" / "run_video_classification.py"),
          "--dataset", "ucf101", "--data_dir", str(tree), "--output_dir", str(output_dir),
          "--dataset_cache_dir", str(tmp_path / "cache"), "--depth", "18", "--stem_width", "8",
          "--hidden_sizes", "8,16,32,64", "--num_frames", "4", "--sample_interval", "2", "--image_size", "32",

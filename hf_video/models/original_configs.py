@@ -123,8 +123,8 @@ def stored_config(checkpoint: dict, checkpoint_path="the checkpoint") -> dict | 
 def combined_settings(shapes: dict, defaults: dict, sources: list, config_overrides=None,
                       processor_overrides=None) -> tuple[dict, dict]:
     """(config kwargs, processor kwargs): `defaults`, then each of `sources` ((origin, (model facts, processor
-    facts)), lowest precedence first), then the overrides, then the shapes. A source that contradicts what the shapes
-    show is an error naming it."""
+    facts)), lowest precedence first), then the overrides, then the shapes. A source or an override that contradicts what
+    the shapes show is an error naming it."""
     model, processor = dict(defaults), {}
     for origin, (model_facts, processor_facts) in sources:
         for name, value in model_facts.items():
@@ -133,6 +133,10 @@ def combined_settings(shapes: dict, defaults: dict, sources: list, config_overri
                                  f"{shapes[name]!r}: the configuration is not this checkpoint's.")
         model.update({name: value for name, value in model_facts.items() if name not in shapes})
         processor.update(processor_facts)
+    for name, value in (config_overrides or {}).items():
+        if name in shapes and value != shapes[name]:
+            raise ValueError(f"{name}={value!r} was asked for, but the checkpoint's tensors show {shapes[name]!r}: "
+                             "a converted model cannot change it.")
     model.update(config_overrides or {})
     processor.update(processor_overrides or {})
     return {**model, **shapes}, processor

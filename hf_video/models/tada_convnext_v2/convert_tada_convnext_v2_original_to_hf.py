@@ -18,31 +18,14 @@ The output folder holds config.json, model.safetensors, the video processor's co
 `trust_remote_code=True`, and a model card (README.md).
 """
 
-import argparse
 import re
 
-from ...cards import TADA_CONVNEXT_V2, released_checkpoints_of
-from ...clips.clip_settings import RECIPE
-from ..converted_folders import (
-    add_label_options,
-    check_output_dir,
-    label_names_of,
-    with_label_names,
-    write_converted_folder,
-)
-from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
-from ..original_configs import (
-    combined_settings,
-    config_value,
-    read_original_config,
-    sampling_mode,
-    stated_values,
-    stored_config,
-)
+from ..model_families import TADA_CONVNEXT_V2
+from ..original_checkpoints import map_state_dict
+from ..original_conversion import FamilyConversion, command_line, convert_checkpoint
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
 from .modeling_tada_convnext_v2 import TadaConvNextV2ForVideoClassification
 
-RELEASED_CHECKPOINTS = released_checkpoints_of(TADA_CONVNEXT_V2)
 # The authors' stem stride (every configuration of theirs), when nothing states it; the clip's mean and std default
 # to the recipe's, which are also theirs (0.45, 0.225).
 AUTHORS_STEM_TEMPORAL_STRIDE = 2
@@ -141,54 +124,24 @@ ORIGINAL_CONFIG_KEYS = {
     "classifier_dropout": "VIDEO.HEAD.DROPOUT_RATE", "num_labels": "VIDEO.HEAD.NUM_CLASSES",
     "num_frames": "DATA.NUM_INPUT_FRAMES", "image_size": "DATA.TRAIN_CROP_SIZE",
 }
-ORIGINAL_PROCESSOR_KEYS = {"image_mean": "DATA.MEAN", "image_std": "DATA.STD", "sample_interval": "DATA.SAMPLING_RATE"}
 
 
-def facts_from_original_config(config: dict, origin: str) -> tuple[dict, dict]:
-    """(config kwargs, processor kwargs) that an authors' configuration states beyond the weights' shapes; a
-    configuration of another architecture is refused."""
-    meta_arch = config_value(config, "VIDEO.BACKBONE.META_ARCH")
-    branch = config_value(config, "VIDEO.BACKBONE.BRANCH.NAME")
-    if (meta_arch, branch) != ("ConvNeXt", "TAdaConvNeXtV2Block") and (meta_arch or branch):
-        raise ValueError(f"{origin} describes a {meta_arch} with {branch} blocks, not a TAdaConvNeXtV2 (ConvNeXt with "
-                         "TAdaConvNeXtV2Block): is it the configuration of this checkpoint?")
-    processor = {**stated_values(config, ORIGINAL_PROCESSOR_KEYS), **sampling_mode(config, origin)}
-    return stated_values(config, ORIGINAL_CONFIG_KEYS), processor
-
-
-def _preset_facts(released: str, num_labels: int, checkpoint_path) -> tuple[dict, dict]:
-    checkpoint = RELEASED_CHECKPOINTS[released]
-    if checkpoint.num_labels != num_labels:
-        raise ValueError(f"{released} has {checkpoint.num_labels} classes; {checkpoint_path} has {num_labels}: is it "
-                         "the right file?")
-    return ({"route_head_dim": checkpoint.route_head_dim, "num_frames": checkpoint.num_frames, "image_size": 224},
-            {"sample_mode": checkpoint.sample_mode, "sample_interval": checkpoint.sample_interval})
-
-
-def conversion_settings(checkpoint: dict, checkpoint_path, original, original_config=None, released=None,
-                        config_overrides=None, processor_overrides=None) -> tuple[dict, dict]:
-    """(TadaConvNextV2Config kwargs, video processor kwargs): the shapes, then the preset, the checkpoint's stored
-    configuration, `original_config` and the overrides, each over the ones before. A setting that the shapes show
-    and a configuration contradicts is an error."""
-    shapes = infer_config_kwargs(original)
-    sources = []
-    if released is not None:
-        sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
-    stored = stored_config(checkpoint, checkpoint_path)
-    if stored is not None:
-        origin = f"the configuration stored in {checkpoint_path}"
-        sources.append((origin, facts_from_original_config(stored, origin)))
-    if original_config is not None:
-        facts = facts_from_original_config(read_original_config(original_config), str(original_config))
-        sources.append((str(original_config), facts))
-    model, processor = combined_settings(shapes, {"stem_temporal_stride": AUTHORS_STEM_TEMPORAL_STRIDE}, sources,
-                                         config_overrides, processor_overrides)
-    if shapes["temporal_adaptive"] and model.get("route_head_dim") is None:
+def check_route_head_dim(settings: dict, shapes: dict, checkpoint_path) -> None:
+    """The route functions' attention head size is in no shape, and a wrong one gives wrong outputs: it must be
+    stated."""
+    if shapes["temporal_adaptive"] and settings.get("route_head_dim") is None:
         raise ValueError(f"{checkpoint_path}: the route functions' attention head size is not in the weights' shapes, "
                          "and a wrong one gives wrong outputs. Give the authors' configuration (--original_config "
                          "CONFIG.yaml, VIDEO.BACKBONE.BRANCH.HEAD_DIM), a --released preset, or --route_head_dim "
                          "(the authors use 48 for T and S, 64 for B).")
-    return model, processor
+
+
+CONVERSION = FamilyConversion(
+    family=TADA_CONVNEXT_V2, config_class=TadaConvNextV2Config, model_class=TadaConvNextV2ForVideoClassification,
+    infer_config_kwargs=infer_config_kwargs, convert_state_dict=convert_original_state_dict,
+    architecture=("ConvNeXt", "TAdaConvNeXtV2Block"), config_keys=ORIGINAL_CONFIG_KEYS,
+    authors_defaults={"stem_temporal_stride": AUTHORS_STEM_TEMPORAL_STRIDE}, check_settings=check_route_head_dim,
+    options=(("route_head_dim", "channels per route attention head (T, S: 48; B: 64)"),))
 
 
 def convert_tada_convnext_v2_checkpoint(checkpoint_path, output_dir, original_config=None, released=None,
@@ -196,52 +149,12 @@ def convert_tada_convnext_v2_checkpoint(checkpoint_path, output_dir, original_co
                                         **config_overrides) -> TadaConvNextV2ForVideoClassification:
     """Convert an authors' TAdaConvNeXtV2 checkpoint into a complete transformers folder at `output_dir` (which must
     not exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    output_dir = check_output_dir(output_dir)
-    checkpoint = read_original_checkpoint(checkpoint_path)
-    original = original_state_dict(checkpoint, checkpoint_path, use_ema=use_ema)
-    config_kwargs, processor_settings = conversion_settings(
-        checkpoint, checkpoint_path, original, original_config, released, config_overrides, processor_kwargs)
-    config = TadaConvNextV2Config(**with_label_names(config_kwargs, label_names, label_origin))
-    model = TadaConvNextV2ForVideoClassification(config)
-    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    write_converted_folder(output_dir, model, processor_settings, checkpoint_path, RELEASED_CHECKPOINTS.get(released),
-                           label_origin)
-    return model.eval()
-
-
-def _parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint_path", required=True, help="the authors' checkpoint (.pyth / .pth)")
-    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
-    parser.add_argument("--original_config", help="the authors' YAML configuration of the checkpoint")
-    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
-                        help="a checkpoint of the authors' zoo: its settings and model card")
-    parser.add_argument("--ema", action="store_true", help="convert the EMA weights (model_ema_state)")
-    add_label_options(parser)
-    parser.add_argument("--route_head_dim", type=int, help="channels per route attention head (T, S: 48; B: 64)")
-    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects")
-    parser.add_argument("--image_size", type=int, help="input side in pixels")
-    parser.add_argument("--sample_mode", choices=["interval", "segment"], help="how the processor picks frames")
-    parser.add_argument("--sample_interval", type=int,
-                        help=f"frame interval at {RECIPE.target_fps} fps (interval mode)")
-    return parser.parse_args(argv)
+    return convert_checkpoint(CONVERSION, checkpoint_path, output_dir, original_config, released, use_ema,
+                              label_names, label_origin, processor_kwargs, **config_overrides)
 
 
 def main(argv=None):
-    arguments = _parse_arguments(argv)
-    label_names, label_origin = label_names_of(arguments)
-    overrides = {name: getattr(arguments, name) for name in ("route_head_dim", "num_frames", "image_size")
-                 if getattr(arguments, name) is not None}
-    processor_kwargs = {name: getattr(arguments, name) for name in ("sample_mode", "sample_interval")
-                        if getattr(arguments, name) is not None}
-    model = convert_tada_convnext_v2_checkpoint(
-        arguments.checkpoint_path, arguments.output_dir, arguments.original_config, arguments.released,
-        arguments.ema, label_names, label_origin, processor_kwargs, **overrides)
-    config = model.config
-    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAdaConvNeXtV2 depths "
-          f"{config.depths}, widths {config.hidden_sizes}, {config.num_labels} classes, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters.")
+    return command_line(CONVERSION, __doc__.split("\n\n")[0], argv)
 
 
 if __name__ == "__main__":

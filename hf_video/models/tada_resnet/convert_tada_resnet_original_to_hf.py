@@ -1,34 +1,30 @@
-"""Original TAda2D checkpoints (TAdaConv repository, EssentialMC2) -> transformers folders.
+"""The authors' TAda2D checkpoints (TAdaConv repository, EssentialMC2) -> transformers folders.
 
     python -m hf_video.models.tada_resnet.convert_tada_resnet_original_to_hf \
-        --checkpoint_path CKPT --output_dir DIR [--label_set kinetics400 | --id2label labels.json] \
-        [--num_frames 8 --image_size 224 --sample_mode interval --sample_interval 8] [--released NAME]
+        --checkpoint_path CKPT --output_dir DIR [--original_config CONFIG.yaml | --released NAME] [--ema] \
+        [--label_set kinetics400 | --id2label labels.json] [--num_frames 8 --image_size 224 --sample_interval 8]
 
-Checkpoints are read with `torch.load(weights_only=True)` only. Depth, widths, route-function kernels and the number
-of classes are read off the tensors' shapes. The originals store Conv3d weights with singleton time axes and the
-TAdaConv2d weight as (1, 1, C_out, C_in, k, k); our model runs on frames with 2D/1D convolutions whose weights are
-the same tensors without those singleton axes. The output folder holds config.json, model.safetensors, the video
-processor's config, the modeling code for `trust_remote_code=True`, and a model card (README.md).
+The command line and the order of settings are every family's (hf_video.models.original_conversion). Checkpoints are
+read with `torch.load(weights_only=True)` only, in either layout (TAdaConv's `model_state`, EssentialMC2's
+`state_dict` with DistributedDataParallel's `module.` prefix). Depth, widths, stem kernel, route-function kernels and
+reduction and the number of classes are read off the tensors' shapes; the frames, crop size and sampling from a
+preset, the authors' configuration or the options (else the recipe's). The originals store Conv3d weights with
+singleton time axes and the TAdaConv2d weight as (1, 1, C_out, C_in, k, k); our model runs on frames with 2D/1D
+convolutions whose weights are the same tensors without those singleton axes. The output folder holds config.json,
+model.safetensors, the video processor's config, the modeling code for `trust_remote_code=True`, and a model card.
 """
 
-import argparse
 import re
+import warnings
 
-from ...cards import TADA_RESNET, released_checkpoints_of
-from ...clips.clip_settings import RECIPE
-from ..converted_folders import (
-    add_label_options,
-    check_output_dir,
-    label_names_of,
-    with_label_names,
-    write_converted_folder,
-)
+from ..model_families import TADA_RESNET
 from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
+from ..original_configs import config_value
+from ..original_conversion import FamilyConversion, command_line, convert_checkpoint
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .modeling_tada_resnet import TadaResNetForVideoClassification
 from .weight_names import BLOCK_KEY, CLASSIFIER_KEY, STEM_KEY, TENSOR_NAME, bottleneck_depth, bottleneck_depths_text
 
-RELEASED_CHECKPOINTS = released_checkpoints_of(TADA_RESNET)
 # Block parts: original name (inside `backbone.conv<stage>.res_<block>.`) -> ours (the `part` of BLOCK_KEY).
 _BLOCK_PARTS = {
     "short_cut": "shortcut.convolution",
@@ -113,54 +109,52 @@ def infer_config_kwargs(original_state_dict: dict) -> dict:
     return kwargs
 
 
-def convert_original_checkpoint(checkpoint_path, output_dir, label_names=None, label_origin=None,
-                                released: str | None = None, processor_kwargs=None,
-                                **config_overrides) -> TadaResNetForVideoClassification:
-    """Convert an original checkpoint into a complete transformers folder at `output_dir` (which must not exist
-    or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    output_dir = check_output_dir(output_dir)
-    original = load_original_state_dict(checkpoint_path)
-    config_kwargs = with_label_names({**infer_config_kwargs(original), **config_overrides}, label_names, label_origin)
-    if released is not None and RELEASED_CHECKPOINTS[released].num_labels != config_kwargs["num_labels"]:
-        raise ValueError(f"{released} has {RELEASED_CHECKPOINTS[released].num_labels} classes; {checkpoint_path} "
-                         f"has {config_kwargs['num_labels']}: is it the right file?")
-    model = TadaResNetForVideoClassification(TadaResNetConfig(**config_kwargs))
-    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    write_converted_folder(output_dir, model, processor_kwargs or {}, checkpoint_path,
-                           RELEASED_CHECKPOINTS.get(released), label_origin)
-    return model.eval()
+# What the authors' TAda2D configurations state beyond the weights' shapes: our name -> their key.
+ORIGINAL_CONFIG_KEYS = {
+    "depth": "VIDEO.BACKBONE.DEPTH", "route_reduction": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_R",
+    "route_kernel_sizes": "VIDEO.BACKBONE.BRANCH.ROUTE_FUNC_K", "classifier_dropout": "VIDEO.HEAD.DROPOUT_RATE",
+    "num_labels": "VIDEO.HEAD.NUM_CLASSES", "num_frames": "DATA.NUM_INPUT_FRAMES", "image_size": "DATA.TRAIN_CROP_SIZE",
+}
 
 
-def _parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint_path", required=True, help="original checkpoint (.pyth / .pth)")
-    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
-    add_label_options(parser)
-    parser.add_argument("--num_frames", type=int,
-                        help=f"frames per clip the model expects (default {RECIPE.num_frames})")
-    parser.add_argument("--image_size", type=int, help=f"input side in pixels (default {RECIPE.image_size})")
-    parser.add_argument("--sample_mode", choices=["interval", "segment"], default=RECIPE.sample_mode,
-                        help=f"how the video processor picks frames (default {RECIPE.sample_mode})")
-    parser.add_argument("--sample_interval", type=int, default=RECIPE.sample_interval,
-                        help=f"frame interval at {RECIPE.target_fps} fps (interval mode; default %(default)s)")
-    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
-                        help="write the model card of this released checkpoint")
-    return parser.parse_args(argv)
+def facts_of_combined_keys(config: dict) -> dict:
+    """Settings the authors' configuration states inside lists: NUM_FILTERS is the stem's width, then each stage's;
+    POOL_K the temporal pooling's (T, H, W) kernel."""
+    facts = {}
+    filters = config_value(config, "VIDEO.BACKBONE.NUM_FILTERS")
+    if isinstance(filters, list) and len(filters) == 5:
+        facts.update(stem_width=filters[0], hidden_sizes=list(filters[1:]))
+    pool = config_value(config, "VIDEO.BACKBONE.BRANCH.POOL_K")
+    if isinstance(pool, list) and pool:
+        facts["temporal_pool_kernel_size"] = pool[0]
+    return facts
+
+
+CONVERSION = FamilyConversion(
+    family=TADA_RESNET, config_class=TadaResNetConfig, model_class=TadaResNetForVideoClassification,
+    infer_config_kwargs=infer_config_kwargs, convert_state_dict=convert_original_state_dict,
+    architecture=("ResNet3D", "TAda2DBlock"), config_keys=ORIGINAL_CONFIG_KEYS, extra_facts=facts_of_combined_keys)
+
+
+def convert_tada_resnet_checkpoint(checkpoint_path, output_dir, original_config=None, released=None, use_ema=False,
+                                   label_names=None, label_origin=None, processor_kwargs=None,
+                                   **config_overrides) -> TadaResNetForVideoClassification:
+    """Convert an authors' TAda2D checkpoint into a complete transformers folder at `output_dir` (which must not
+    exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
+    return convert_checkpoint(CONVERSION, checkpoint_path, output_dir, original_config, released, use_ema,
+                              label_names, label_origin, processor_kwargs, **config_overrides)
+
+
+def convert_original_checkpoint(checkpoint_path, output_dir, **kwargs) -> TadaResNetForVideoClassification:
+    """The former name of `convert_tada_resnet_checkpoint` (keyword arguments only after the two paths: the order of
+    the others changed)."""
+    warnings.warn("convert_original_checkpoint is now convert_tada_resnet_checkpoint; the old name will be removed.",
+                  FutureWarning, stacklevel=2)
+    return convert_tada_resnet_checkpoint(checkpoint_path, output_dir, **kwargs)
 
 
 def main(argv=None):
-    arguments = _parse_arguments(argv)
-    label_names, label_origin = label_names_of(arguments)
-    overrides = {name: getattr(arguments, name) for name in ("num_frames", "image_size")
-                 if getattr(arguments, name) is not None}
-    model = convert_original_checkpoint(
-        arguments.checkpoint_path, arguments.output_dir, label_names, label_origin, arguments.released,
-        processor_kwargs={"sample_mode": arguments.sample_mode, "sample_interval": arguments.sample_interval},
-        **overrides)
-    config = model.config
-    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAda ResNet-{config.depth}, "
-          f"{config.num_labels} classes, {sum(p.numel() for p in model.parameters()):,} parameters.")
+    return command_line(CONVERSION, __doc__.split("\n\n")[0], argv)
 
 
 if __name__ == "__main__":

@@ -19,32 +19,17 @@ The output folder holds config.json, model.safetensors, the video processor's co
 configuration says otherwise), the modeling code for `trust_remote_code=True`, and a model card (README.md).
 """
 
-import argparse
 import math
 import re
 
-from ...cards import TADAFORMER, released_checkpoints_of
-from ..converted_folders import (
-    add_label_options,
-    check_output_dir,
-    label_names_of,
-    with_label_names,
-    write_converted_folder,
-)
-from ..original_checkpoints import map_state_dict, original_state_dict, read_original_checkpoint
-from ..original_configs import (
-    combined_settings,
-    config_value,
-    read_original_config,
-    sampling_mode,
-    stated_values,
-    stored_config,
-)
+from ..model_families import TADAFORMER
+from ..original_checkpoints import map_state_dict
+from ..original_configs import config_value
+from ..original_conversion import FamilyConversion, command_line, convert_checkpoint
 from .configuration_tadaformer import TadaFormerConfig
 from .inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_STD
 from .modeling_tadaformer import TadaFormerForVideoClassification
 
-RELEASED_CHECKPOINTS = released_checkpoints_of(TADAFORMER)
 # The authors' tubelet stride (every configuration of theirs), when nothing states it.
 AUTHORS_TUBELET_STRIDE = 2
 # CLIP's normalisation, which the authors' TAdaFormer configurations use; their models sample segment-based.
@@ -177,57 +162,30 @@ ORIGINAL_CONFIG_KEYS = {
     "num_labels": "VIDEO.HEAD.NUM_CLASSES", "num_frames": "DATA.NUM_INPUT_FRAMES",
     "image_size": "VIDEO.BACKBONE.INPUT_RES",
 }
-ORIGINAL_PROCESSOR_KEYS = {"image_mean": "DATA.MEAN", "image_std": "DATA.STD", "sample_interval": "DATA.SAMPLING_RATE"}
 
 
-def facts_from_original_config(config: dict, origin: str) -> tuple[dict, dict]:
-    """(config kwargs, processor kwargs) that an authors' configuration states beyond the weights' shapes; a
-    configuration of another architecture is refused."""
-    meta_arch = config_value(config, "VIDEO.BACKBONE.META_ARCH")
-    branch = config_value(config, "VIDEO.BACKBONE.BRANCH.NAME")
-    if (meta_arch, branch) != ("VisionTransformer", "TAdaFormerBlock") and (meta_arch or branch):
-        raise ValueError(f"{origin} describes a {meta_arch} with {branch} layers, not a TAdaFormer (VisionTransformer "
-                         "with TAdaFormerBlock): is it the configuration of this checkpoint?")
-    model = stated_values(config, ORIGINAL_CONFIG_KEYS)
-    if config_value(config, "VIDEO.BACKBONE.REQUIRE_PROJ") is False:
-        model["projection_dim"] = None
-    processor = {**stated_values(config, ORIGINAL_PROCESSOR_KEYS), **sampling_mode(config, origin)}
-    return model, processor
+def projection_facts(config: dict) -> dict:
+    """A configuration without the CLIP projection (REQUIRE_PROJ false) has no projection layer."""
+    return {"projection_dim": None} if config_value(config, "VIDEO.BACKBONE.REQUIRE_PROJ") is False else {}
 
 
-def _preset_facts(released: str, num_labels: int, checkpoint_path) -> tuple[dict, dict]:
-    checkpoint = RELEASED_CHECKPOINTS[released]
-    if checkpoint.num_labels != num_labels:
-        raise ValueError(f"{released} has {checkpoint.num_labels} classes; {checkpoint_path} has {num_labels}: is it "
-                         "the right file?")
-    return ({"num_attention_heads": checkpoint.num_attention_heads, "num_frames": checkpoint.num_frames},
-            {"sample_mode": checkpoint.sample_mode, "sample_interval": checkpoint.sample_interval})
-
-
-def conversion_settings(checkpoint: dict, checkpoint_path, original, original_config=None, released=None,
-                        config_overrides=None, processor_overrides=None) -> tuple[dict, dict]:
-    """(TadaFormerConfig kwargs, video processor kwargs): the shapes, then the preset, the checkpoint's stored
-    configuration, `original_config` and the overrides, each over the ones before. A setting that the shapes show
-    and a configuration contradicts is an error."""
-    shapes = infer_config_kwargs(original)
-    sources = []
-    if released is not None:
-        sources.append((f"--released {released}", _preset_facts(released, shapes["num_labels"], checkpoint_path)))
-    stored = stored_config(checkpoint, checkpoint_path)
-    if stored is not None:
-        origin = f"the configuration stored in {checkpoint_path}"
-        sources.append((origin, facts_from_original_config(stored, origin)))
-    if original_config is not None:
-        facts = facts_from_original_config(read_original_config(original_config), str(original_config))
-        sources.append((str(original_config), facts))
-    model, processor = combined_settings(shapes, {"tubelet_stride": AUTHORS_TUBELET_STRIDE}, sources,
-                                         config_overrides, processor_overrides)
-    if model.get("num_attention_heads") is None:
+def check_attention_heads(settings: dict, shapes: dict, checkpoint_path) -> None:
+    """The number of attention heads is in no shape, and a wrong one gives wrong outputs: it must be stated."""
+    if settings.get("num_attention_heads") is None:
         raise ValueError(f"{checkpoint_path}: the transformer's number of attention heads is not in the weights' "
                          "shapes, and a wrong one gives wrong outputs. Give the authors' configuration "
                          "(--original_config CONFIG.yaml, VIDEO.BACKBONE.NUM_HEADS), a --released preset, or "
                          f"--num_attention_heads (CLIP's: hidden size / 64, here {shapes['hidden_size'] // 64}).")
-    return model, {**PROCESSOR_DEFAULTS, **processor}
+
+
+CONVERSION = FamilyConversion(
+    family=TADAFORMER, config_class=TadaFormerConfig, model_class=TadaFormerForVideoClassification,
+    infer_config_kwargs=infer_config_kwargs, convert_state_dict=convert_original_state_dict,
+    architecture=("VisionTransformer", "TAdaFormerBlock"), config_keys=ORIGINAL_CONFIG_KEYS,
+    authors_defaults={"tubelet_stride": AUTHORS_TUBELET_STRIDE}, processor_defaults=PROCESSOR_DEFAULTS,
+    extra_facts=projection_facts, check_settings=check_attention_heads,
+    options=(("num_attention_heads", "attention heads per layer (B/16: 12; L/14: 16)"),
+             ("tubelet_stride", f"temporal stride of the tubelet embedding (the authors': {AUTHORS_TUBELET_STRIDE})")))
 
 
 def convert_tadaformer_checkpoint(checkpoint_path, output_dir, original_config=None, released=None, use_ema=False,
@@ -235,52 +193,12 @@ def convert_tadaformer_checkpoint(checkpoint_path, output_dir, original_config=N
                                   **config_overrides) -> TadaFormerForVideoClassification:
     """Convert an authors' TAdaFormer checkpoint into a complete transformers folder at `output_dir` (which must not
     exist or be empty; the folder is written elsewhere and moved into place, so it is complete or absent)."""
-    output_dir = check_output_dir(output_dir)
-    checkpoint = read_original_checkpoint(checkpoint_path)
-    original = original_state_dict(checkpoint, checkpoint_path, use_ema=use_ema)
-    config_kwargs, processor_settings = conversion_settings(
-        checkpoint, checkpoint_path, original, original_config, released, config_overrides, processor_kwargs)
-    config = TadaFormerConfig(**with_label_names(config_kwargs, label_names, label_origin))
-    model = TadaFormerForVideoClassification(config)
-    model.load_state_dict(convert_original_state_dict(original, model.state_dict()))
-    write_converted_folder(output_dir, model, processor_settings, checkpoint_path, RELEASED_CHECKPOINTS.get(released),
-                           label_origin)
-    return model.eval()
-
-
-def _parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint_path", required=True, help="the authors' checkpoint (.pyth / .pth)")
-    parser.add_argument("--output_dir", required=True, help="folder to create (must not exist, or be empty)")
-    parser.add_argument("--original_config", help="the authors' YAML configuration of the checkpoint")
-    parser.add_argument("--released", choices=sorted(RELEASED_CHECKPOINTS),
-                        help="a checkpoint of the authors' zoo: its settings and model card")
-    parser.add_argument("--ema", action="store_true", help="convert the EMA weights (model_ema_state)")
-    add_label_options(parser)
-    parser.add_argument("--num_attention_heads", type=int, help="attention heads per layer (B/16: 12; L/14: 16)")
-    parser.add_argument("--tubelet_stride", type=int, help=f"temporal stride of the tubelet embedding (the "
-                                                           f"authors': {AUTHORS_TUBELET_STRIDE})")
-    parser.add_argument("--num_frames", type=int, help="frames per clip the model expects")
-    parser.add_argument("--sample_mode", choices=["interval", "segment"], help="how the processor picks frames")
-    parser.add_argument("--sample_interval", type=int, help="frame interval at 30 fps (interval mode)")
-    return parser.parse_args(argv)
+    return convert_checkpoint(CONVERSION, checkpoint_path, output_dir, original_config, released, use_ema,
+                              label_names, label_origin, processor_kwargs, **config_overrides)
 
 
 def main(argv=None):
-    arguments = _parse_arguments(argv)
-    label_names, label_origin = label_names_of(arguments)
-    overrides = {name: getattr(arguments, name) for name in ("num_attention_heads", "tubelet_stride", "num_frames")
-                 if getattr(arguments, name) is not None}
-    processor_kwargs = {name: getattr(arguments, name) for name in ("sample_mode", "sample_interval")
-                        if getattr(arguments, name) is not None}
-    model = convert_tadaformer_checkpoint(
-        arguments.checkpoint_path, arguments.output_dir, arguments.original_config, arguments.released,
-        arguments.ema, label_names, label_origin, processor_kwargs, **overrides)
-    config = model.config
-    print(f"Converted {arguments.checkpoint_path} -> {arguments.output_dir}: TAdaFormer with "
-          f"{config.num_hidden_layers} layers of width {config.hidden_size}, {config.num_labels} classes, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters.")
+    return command_line(CONVERSION, __doc__.split("\n\n")[0], argv)
 
 
 if __name__ == "__main__":
