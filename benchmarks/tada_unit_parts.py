@@ -30,7 +30,7 @@ from benchmark_common import (  # noqa: E402
     argument_parser, paired_ratio, print_table, run_interleaved, summarize, write_json)
 
 from hf_video.models.tada_ops import temporal_average_pool  # noqa: E402
-from hf_video.models.tada_resnet.modeling_tada_resnet import TadaRouteFunction  # noqa: E402
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaResNetRouteFunction  # noqa: E402
 
 # (channels, height = width) of the 3x3 convolutions' outputs in the four stages of R50 at 112^2.
 STAGES = ((64, 28), (128, 14), (256, 7), (512, 4))
@@ -130,7 +130,7 @@ class _CalibrationWithHandBackward(torch.autograd.Function):
         return gradient * _per_frame_and_channel(calibration), calibration_gradient.view(calibration.shape)
 
 
-def route_with_conv1d(route: TadaRouteFunction, frames, num_frames):
+def route_with_conv1d(route: TadaResNetRouteFunction, frames, num_frames):
     channels = frames.shape[1]
     per_frame = frames.mean(dim=(2, 3)).view(-1, num_frames, channels).transpose(1, 2)  # (B, C, T)
     per_clip = per_frame.mean(dim=2, keepdim=True)
@@ -142,7 +142,7 @@ def route_with_conv1d(route: TadaRouteFunction, frames, num_frames):
 def parts(channels: int, num_frames: int, device: str) -> dict:
     """part -> (modules whose parameter gradients are compared, {candidate: function of the inputs})."""
     norm, pool_norm = torch.nn.BatchNorm2d(channels, eps=EPS), torch.nn.BatchNorm2d(channels, eps=EPS)
-    route = TadaRouteFunction(channels, 4, (3, 3))
+    route = TadaResNetRouteFunction(channels, 4, (3, 3))
     generator = torch.Generator().manual_seed(channels)
     with torch.no_grad():  # non-trivial values where the model starts at zero or one
         for parameter in [*norm.parameters(), *pool_norm.parameters(), route.expand.weight]:

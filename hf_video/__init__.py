@@ -64,23 +64,17 @@ for _config, _model, _classifier in (
 if is_torchvision_available():
     from transformers import AutoVideoProcessor
 
-    from transformers import PreTrainedConfig
-
     from .clips.video_processing_tada import TadaResNetVideoProcessor, TadaVideoProcessor
 
-    AutoVideoProcessor.register(TadaResNetConfig, TadaVideoProcessor, exist_ok=True)
+    # AutoVideoProcessor finds the class a saved folder names (`video_processor_type`) among the registered ones, one
+    # per configuration: the ResNet family's entry is the processor under its name before the family grew (the same
+    # class, a subclass without anything of its own), so that folders saved under either name load.
+    AutoVideoProcessor.register(TadaResNetConfig, TadaResNetVideoProcessor, exist_ok=True)
     AutoVideoProcessor.register(TadaConvNextV2Config, TadaVideoProcessor, exist_ok=True)
     AutoVideoProcessor.register(TadaFormerConfig, TadaVideoProcessor, exist_ok=True)
 
-    class _RenamedVideoProcessors(PreTrainedConfig):
-        """No model's: AutoVideoProcessor finds a processor named in a saved folder (`video_processor_type`) among
-        the registered ones, and one registry entry per configuration holds one class; this one holds the family
-        processor's name before its rename, so that folders saved under it load without trust_remote_code."""
-
-        model_type = "tada_renamed_video_processors"
-
-    AutoVideoProcessor.register(_RenamedVideoProcessors, TadaResNetVideoProcessor, exist_ok=True)
-
+    # transformers' video-classification pipeline, with its `top_k` and empty inputs checked (hf_video/pipeline.py
+    # says why upstream's class is not left as it is).
     from .pipeline import install as _install_checked_pipeline
 
     _install_checked_pipeline()

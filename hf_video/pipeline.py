@@ -1,7 +1,9 @@
-"""transformers' video-classification pipeline with its `top_k` and its input checked: a negative or zero `top_k`
-reached torch's `topk` and failed there ("selected index k out of range"), and an empty list of videos failed inside
-the base class with an IndexError. Importing hf_video makes it the task's pipeline; it is otherwise the same class (a
-subclass), for every model.
+"""transformers' video-classification pipeline with its `top_k` and its input checked. Why upstream's class is not
+left as it is: a zero or negative `top_k` reaches torch's `topk` and fails there ("selected index k out of range"),
+and an empty list of videos fails inside the base class with an IndexError, neither naming the value or saying what
+to do. transformers has no way to give a built-in task another class for some models only (custom pipelines need
+remote code), so importing hf_video makes this subclass the task's class for every model: it only adds the two
+checks, and everything else is upstream's.
 
 The class is made when a pipeline is first built, not when hf_video is imported: transformers' pipeline module imports
 a video decoder, which `import hf_video` must not.

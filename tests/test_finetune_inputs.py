@@ -268,3 +268,13 @@ def test_help_documents_the_three_groups(script, capsys):
     assert "The initial learning rate for the optimizer. (default: 0.001)" in help_text  # the recipe's defaults
     assert "Total number of training epochs to perform. (default: 100.0)" in help_text
     assert "The recipe's SGD sets no momentum (torch's default, 0)" in help_text
+
+
+def test_a_convnext_v2_is_named_as_not_what_tadaconvnextv2_starts_from(tmp_path):
+    from transformers import ConvNextV2Config, ConvNextV2Model
+
+    source = tmp_path / "convnextv2"
+    ConvNextV2Model(ConvNextV2Config(depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128])).save_pretrained(source)
+    with pytest.raises(UsageError, match=r"a ConvNeXt V2 \(its blocks have GRN layers\): TAdaConvNeXtV2 starts from "
+                                         r"ConvNeXt V1 weights"):
+        build_model(str(source), ("a", "b"), num_frames=4)

@@ -7,7 +7,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.modeling_layers import GradientCheckpointingLayer
 
 from hf_video import TadaResNetConfig, TadaResNetForVideoClassification, TadaResNetModel
-from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaResNetTadaUnit, TadaRouteFunction
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaResNetTadaUnit, TadaResNetRouteFunction
 
 
 def clip(batch=2, frames=4, size=32):
@@ -60,7 +60,7 @@ def test_fresh_model_is_its_per_frame_2d_twin(tiny_config_kwargs):
     tada.train()
     calibrations = []
     for module in tada.modules():
-        if isinstance(module, TadaRouteFunction):
+        if isinstance(module, TadaResNetRouteFunction):
             module.register_forward_hook(lambda m, args, out: calibrations.append(out))
     tada(x)
     assert len(calibrations) == 16 and all(torch.equal(a, torch.ones_like(a)) for a in calibrations)

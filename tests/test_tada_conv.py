@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from hf_video.models.tada_ops import temporal_average_pool
-from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaRouteFunction
+from hf_video.models.tada_resnet.modeling_tada_resnet import TadaConv2d, TadaResNetRouteFunction
 
 
 def grouped_reference(x, alpha, weight, stride):
@@ -55,7 +55,7 @@ def test_route_function_matches_a_conv3d_reference():
     calibration, and the same gradients for the input and every weight (ours runs the convolutions as matrix
     products and writes the spatial mean's backward by hand)."""
     b, c, t, h, w, reduction = 2, 8, 6, 5, 4, 4
-    route = TadaRouteFunction(c, reduction, [3, 5]).train()
+    route = TadaResNetRouteFunction(c, reduction, [3, 5]).train()
     for parameter in route.parameters():
         torch.nn.init.normal_(parameter)
     x = torch.randn(b, c, t, h, w)

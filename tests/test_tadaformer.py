@@ -183,7 +183,7 @@ def test_other_tubelets_match_the_authors_formulation(tubelet, stride):
     with torch.no_grad():
         outputs = ours(pixel_values, output_hidden_states=True)
         assert (outputs.logits - original(pixel_values)).abs().max() <= 1e-5
-    assert outputs.hidden_states[-1].shape[1] == config.frames_after_embedding(7)
+    assert outputs.hidden_states[-1].shape[1] == config.num_output_frames(7)
 
 
 def test_gradient_checkpointing_gives_the_same_step_and_updates_batch_norm_statistics_once():

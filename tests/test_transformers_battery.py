@@ -141,7 +141,7 @@ class TadaConvNextV2ModelTest(TadaResNetModelTest):
         stride) and each stage's, halving height and width after the first."""
         config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
         tester = self.model_tester
-        frames = config.frames_after_stem(tester.num_frames)
+        frames = config.num_output_frames(tester.num_frames)
         widths = [config.hidden_sizes[0], *config.hidden_sizes]
         sizes = [tester.image_size // 4, *(tester.image_size // 4 // 2 ** stage for stage in range(4))]
         for model_class in self.all_model_classes:
@@ -204,7 +204,7 @@ class TadaFormerModelTest(TadaResNetModelTest):
         embedding leaves them."""
         config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
         tester = self.model_tester
-        frames = config.frames_after_embedding(tester.num_frames)
+        frames = config.num_output_frames(tester.num_frames)
         for model_class in self.all_model_classes:
             model = model_class(config).eval()
             with torch.no_grad():

@@ -1,7 +1,7 @@
 """A Hub-ready copy of a prepared dataset: parquet shards with every video's bytes inside, and a dataset card.
 
     python -m hf_video.data.export --dataset hmdb51 --data_dir data/hmdb51 --split 1 --output_dir exports/hmdb51
-    huggingface-cli upload you/hmdb51-split1 exports/hmdb51 --repo-type dataset      # or: load_dataset(...).push_to_hub
+    hf upload you/hmdb51-split1 exports/hmdb51 --repo-type dataset      # or: load_dataset(...).push_to_hub
 
 The prepared rows keep their metadata (label, frame count, rate, size, packet list); the machine-local columns (the
 file's size and modification time) go, and `video` becomes a `datasets.Video(decode=False)` column holding the
@@ -349,7 +349,7 @@ def main(argv=None):
     written = export_dataset(splits, args.output_dir, f"{kind.name} (split {args.split})", homepage, citation,
                              args.max_shard_mb * 2**20, license=kind.license)
     print(f"Wrote {written}: load it with hf_video.data.export.load_export({str(written)!r}) (or load_dataset on its "
-          f"Hub copy); push it with `huggingface-cli upload <you>/<name> {written} --repo-type dataset`.")
+          f"Hub copy); push it with `hf upload <you>/<name> {written} --repo-type dataset`.")
 
 
 if __name__ == "__main__":

@@ -123,8 +123,8 @@ def stored_config(checkpoint: dict, checkpoint_path="the checkpoint") -> dict | 
 def combined_settings(shapes: dict, defaults: dict, sources: list, config_overrides=None,
                       processor_overrides=None) -> tuple[dict, dict]:
     """(config kwargs, processor kwargs): `defaults`, then each of `sources` ((origin, (model facts, processor
-    facts)), lowest precedence first), then the overrides, then the shapes. A source or an override that contradicts what
-    the shapes show is an error naming it."""
+    facts)), lowest precedence first), then the overrides, then the shapes. A source or an override that contradicts
+    what the shapes show is an error naming it."""
     model, processor = dict(defaults), {}
     for origin, (model_facts, processor_facts) in sources:
         for name, value in model_facts.items():

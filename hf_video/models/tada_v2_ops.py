@@ -73,7 +73,7 @@ class QuickGELU(nn.Module):
         return x * torch.sigmoid(QUICK_GELU_SCALE * x)
 
 
-class TadaRouteFunction(nn.Module):
+class TadaV2RouteFunction(nn.Module):
     """Computes a TAdaConv's calibrations from its input, per clip, frame and channel: per-frame channel means ->
     temporal convolution -> LayerNorm -> QuickGELU -> + self-attention over the frames (LayerNorm first) -> temporal
     convolution (one for the weight, one for the bias). With `calibration_starts_at_one` (TAdaConvNeXtV2) the last

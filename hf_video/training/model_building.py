@@ -23,7 +23,7 @@ TADA_MODEL_TYPES = ("tada_resnet", "tada_convnext_v2", "tadaformer")
 STATE_DICT_FILES = (".pth", ".pt", ".safetensors")
 # 2D networks by their transformers model_type, and the hf_video inflation that makes a TAda model of each.
 INFLATIONS = {"resnet": "inflate_resnet_2d", "convnext": "inflate_convnext_2d", "clip": "inflate_clip",
-              "clip_vision_model": "inflate_clip"}
+              "clip_vision_model": "inflate_clip", "convnextv2": "inflate_convnext_2d"}  # V2: refused, saying why
 
 
 def _inflation(name: str):
@@ -67,8 +67,11 @@ def build_model(source: str | None, labels: tuple, *, classifier_dropout: float 
         else:
             inflation = INFLATIONS.get(AutoConfig.from_pretrained(source, **hub_kwargs).model_type)
         if inflation is not None:
-            model = _inflation(inflation)(source, classifier_dropout=classifier_dropout, hub_kwargs=hub_kwargs,
-                                          **clip_kwargs, **label_kwargs)
+            try:
+                model = _inflation(inflation)(source, classifier_dropout=classifier_dropout, hub_kwargs=hub_kwargs,
+                                              **clip_kwargs, **label_kwargs)
+            except ValueError as error:  # the 2D network does not fit: the inflation says how
+                raise UsageError(f"--model_name_or_path {source}: {error}") from None
             return model, source
         # Its own head and labels first: they are fitted to the data's classes below, by name.
         model = AutoModelForVideoClassification.from_pretrained(source, classifier_dropout=classifier_dropout,

@@ -162,7 +162,7 @@ class TadaConvNextV2Config(PreTrainedConfig):
         check_num_labels(kwargs)
         super().__init__(**kwargs)
 
-    def frames_after_stem(self, num_frames: int) -> int:
+    def num_output_frames(self, num_frames: int) -> int:
         """Frames the network works on for a clip of `num_frames` (the stem's temporal stride takes some away)."""
         padding = (self.stem_temporal_kernel_size - 1) // 2
         return (num_frames + 2 * padding - self.stem_temporal_kernel_size) // self.stem_temporal_stride + 1

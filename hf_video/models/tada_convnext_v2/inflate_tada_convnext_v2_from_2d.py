@@ -97,6 +97,10 @@ def infer_config_from_2d(state_dict: dict) -> dict:
 def inflate_state_dict(state_dict_2d: dict, target_state_dict: dict) -> dict:
     """The target model's tensors that come from the 2D ConvNeXt; the stem's 2D kernel goes to its centre temporal
     tap. Raises ValueError listing every 2D weight that has no place and every shape that disagrees."""
+    if any(".grn." in key or key.endswith((".grn.gamma", ".grn.weight")) for key in state_dict_2d):
+        raise ValueError("a ConvNeXt V2 (its blocks have GRN layers): TAdaConvNeXtV2 starts from ConvNeXt V1 weights, "
+                         "as the authors initialise it (its V2 is TAdaConv's, not ConvNeXt's). Use a ConvNeXt V1 "
+                         "checkpoint such as facebook/convnext-tiny-224 or timm's convnext_tiny.")
     layout = convnext_2d_layout(state_dict_2d)
     rename = LAYOUTS[layout]
     inflated, unplaced, mismatched = {}, [], []

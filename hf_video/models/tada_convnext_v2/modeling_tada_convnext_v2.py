@@ -27,7 +27,7 @@ from .tada_ops import (MapsTheBaseModelWhenSaved, average_views, check_clips, fl
                        temporal_average_pool)
 from .tada_v2_ops import (
     TadaDepthwiseConv2d,
-    TadaRouteFunction,
+    TadaV2RouteFunction,
     channels_first,
     channels_last,
     drop_path_per_clip,
@@ -46,8 +46,8 @@ def _layer_norm_channels(frames: torch.Tensor, norm: nn.LayerNorm) -> torch.Tens
     return channels_first(norm(channels_last(frames)))
 
 
-class TadaConvNextV2RouteFunction(TadaRouteFunction):
-    """The route function of a TAdaConvNeXtV2 block (see `TadaRouteFunction`): calibration starts at 1."""
+class TadaConvNextV2RouteFunction(TadaV2RouteFunction):
+    """The route function of a TAdaConvNeXtV2 block (see `TadaV2RouteFunction`): calibration starts at 1."""
 
     def __init__(self, config: TadaConvNextV2Config, channels: int):
         super().__init__(channels, config.route_reduction, config.route_kernel_sizes, config.route_head_dim,
@@ -120,9 +120,37 @@ class TadaConvNextV2Stage(nn.Module):
         return frames
 
 
+class TadaConvNextV2Encoder(nn.Module):
+    """The four stages, with drop-path rates rising linearly over all blocks."""
+
+    def __init__(self, config: TadaConvNextV2Config):
+        super().__init__()
+        # Plain floats (a tensor here would not build on the meta device).
+        blocks = sum(config.depths)
+        rates = [config.drop_path_rate * index / max(blocks - 1, 1) for index in range(blocks)]
+        starts = [sum(config.depths[:index]) for index in range(len(config.depths))]
+        in_channels = [None] + list(config.hidden_sizes[:-1])
+        self.stages = nn.ModuleList(
+            TadaConvNextV2Stage(config, in_channels[index], width, rates[starts[index]:starts[index] + depth])
+            for index, (depth, width) in enumerate(zip(config.depths, config.hidden_sizes))
+        )
+
+    def forward(self, frames: torch.Tensor, num_frames: int, output_hidden_states: bool = False):
+        """(the last stage's output as a video, (B, C, T, H, W); with `output_hidden_states`, the stem's and every
+        stage's). Each hidden state is a view of the tensor the next stage reads, so gradients reach it."""
+        hidden_states = []
+        for stage in self.stages:
+            if output_hidden_states:
+                video = _as_video(frames, num_frames)
+                hidden_states.append(video)
+                frames = video.transpose(1, 2).flatten(0, 1)
+            frames = stage(frames, num_frames)
+        return _as_video(frames, num_frames), hidden_states
+
+
 class TadaConvNextV2Embeddings(nn.Module):
     """The stem: a Conv3d (kernel t x 4 x 4, stride s x 4 x 4, zero-padded in time), then a LayerNorm over channels.
-    Returns frames (batch * frames_after_stem, C, H/4, W/4) in channels-last memory, and the frame count."""
+    Returns frames (batch * num_output_frames, C, H/4, W/4) in channels-last memory, and the frame count."""
 
     def __init__(self, config: TadaConvNextV2Config):
         super().__init__()
@@ -197,16 +225,7 @@ class TadaConvNextV2Model(TadaConvNextV2PreTrainedModel):
     def __init__(self, config: TadaConvNextV2Config):
         super().__init__(config)
         self.embeddings = TadaConvNextV2Embeddings(config)
-        # Rising linearly over the blocks; plain floats (a tensor here would not build on the meta device).
-        blocks = sum(config.depths)
-        rates = [config.drop_path_rate * index / max(blocks - 1, 1) for index in range(blocks)]
-        starts = [sum(config.depths[:index]) for index in range(len(config.depths))]
-        in_channels = [None] + list(config.hidden_sizes[:-1])
-        self.encoder = nn.Module()
-        self.encoder.stages = nn.ModuleList(
-            TadaConvNextV2Stage(config, in_channels[index], width, rates[starts[index]:starts[index] + depth])
-            for index, (depth, width) in enumerate(zip(config.depths, config.hidden_sizes))
-        )
+        self.encoder = TadaConvNextV2Encoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_sizes[-1], eps=config.layer_norm_eps)
         self.post_init()
 
@@ -228,15 +247,7 @@ class TadaConvNextV2Model(TadaConvNextV2PreTrainedModel):
             self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
         )
         frames, num_frames = self.embeddings(pixel_values)
-        hidden_states = []
-        for stage in self.encoder.stages:
-            if output_hidden_states:
-                # Each hidden state is a view of the tensor the next stage reads, so gradients reach it.
-                video = _as_video(frames, num_frames)
-                hidden_states.append(video)
-                frames = video.transpose(1, 2).flatten(0, 1)
-            frames = stage(frames, num_frames)
-        last_hidden_state = _as_video(frames, num_frames)
+        last_hidden_state, hidden_states = self.encoder(frames, num_frames, output_hidden_states)
         pooled = self.layernorm(last_hidden_state.mean(dim=(2, 3, 4)))
         return BaseModelOutputWithPoolingAndNoAttention(
             last_hidden_state=last_hidden_state, pooler_output=pooled,

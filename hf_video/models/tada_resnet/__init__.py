@@ -4,7 +4,7 @@ from .modeling_tada_resnet import (
     TadaResNetForVideoClassification,
     TadaResNetModel,
     TadaResNetPreTrainedModel,
-    TadaRouteFunction,
+    TadaResNetRouteFunction,
 )
 
 __all__ = [
@@ -13,5 +13,5 @@ __all__ = [
     "TadaResNetForVideoClassification",
     "TadaResNetModel",
     "TadaResNetPreTrainedModel",
-    "TadaRouteFunction",
+    "TadaResNetRouteFunction",
 ]

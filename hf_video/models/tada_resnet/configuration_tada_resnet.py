@@ -168,5 +168,9 @@ class TadaResNetConfig(PreTrainedConfig):
         """Number of blocks in each of the four stages."""
         return STAGE_DEPTHS[self.depth]
 
+    def num_output_frames(self, num_frames: int) -> int:
+        """Frames the network works on for a clip of `num_frames`: all of them (TAda2D never strides in time)."""
+        return num_frames
+
 
 __all__ = ["TadaResNetConfig"]

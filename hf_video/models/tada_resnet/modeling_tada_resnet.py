@@ -77,7 +77,7 @@ class TadaConv2d(nn.Module):
         return f"{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class TadaRouteFunction(nn.Module):
+class TadaResNetRouteFunction(nn.Module):
     """Computes a TAdaConv2d's calibration from its input: per-frame channel descriptors (spatial means), plus a
     projection of the clip-level descriptor, go through two temporal convolutions; the output is `1 + ...`, with the
     last convolution zero-initialised so the calibration starts at exactly 1.
@@ -118,7 +118,7 @@ class TadaResNetTadaUnit(nn.Module):
         self.normalization = _batch_norm(config, out_channels)
         self.temporal_pool_kernel_size = config.temporal_pool_kernel_size
         if config.temporal_adaptive:
-            self.route = TadaRouteFunction(channels, config.route_reduction, config.route_kernel_sizes)
+            self.route = TadaResNetRouteFunction(channels, config.route_reduction, config.route_kernel_sizes)
             self.temporal_pool_normalization = _starting_at_zero(_batch_norm(config, out_channels))
         else:
             self.route = None
@@ -413,7 +413,7 @@ TadaResNetForVideoClassification.register_for_auto_class("AutoModelForVideoClass
 
 __all__ = [
     "TadaConv2d",
-    "TadaRouteFunction",
+    "TadaResNetRouteFunction",
     "TadaResNetPreTrainedModel",
     "TadaResNetModel",
     "TadaResNetForVideoClassification",

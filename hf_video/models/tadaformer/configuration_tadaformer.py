@@ -194,7 +194,7 @@ class TadaFormerConfig(PreTrainedConfig):
         check_num_labels(kwargs)
         super().__init__(**kwargs)
 
-    def frames_after_embedding(self, num_frames: int) -> int:
+    def num_output_frames(self, num_frames: int) -> int:
         """Frames the network works on for a clip of `num_frames` (the tubelet's temporal stride takes some away)."""
         padding = self.tubelet_size // 2
         return (num_frames + 2 * padding - self.tubelet_size) // self.tubelet_stride + 1

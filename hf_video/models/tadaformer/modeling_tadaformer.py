@@ -33,7 +33,7 @@ from .tada_ops import (
 from .tada_v2_ops import (
     QuickGELU,
     TadaDepthwiseConv2d,
-    TadaRouteFunction,
+    TadaV2RouteFunction,
     channels_first,
     channels_last,
     drop_path_per_clip,
@@ -84,7 +84,7 @@ class TadaFormerTadaBlock(nn.Module):
         else:
             self.down = nn.Linear(config.hidden_size, channels)
         self.conv = TadaDepthwiseConv2d(channels, TADA_KERNEL_SIZE)
-        self.route = TadaRouteFunction(channels, config.route_reduction, config.route_kernel_sizes,
+        self.route = TadaV2RouteFunction(channels, config.route_reduction, config.route_kernel_sizes,
                                        config.route_head_dim, config.bias_calibration, ROUTE_LAYER_NORM_EPS,
                                        calibration_starts_at_one=False)
         self.normalization = nn.BatchNorm2d(channels, eps=config.batch_norm_eps)
@@ -200,6 +200,33 @@ class TadaFormerLayer(BatchNormStatisticsUpdatedOnce, GradientCheckpointingLayer
         return drop_path_per_clip(branch, num_frames, self.drop_path_rate, self.training)
 
 
+class TadaFormerEncoder(nn.Module):
+    """The transformer's layers, with drop-path rates rising linearly over them."""
+
+    def __init__(self, config: TadaFormerConfig):
+        super().__init__()
+        layers = config.num_hidden_layers
+        # Plain floats (a tensor here would not build on the meta device).
+        rates = [config.drop_path_rate * index / max(layers - 1, 1) for index in range(layers)]
+        self.layers = nn.ModuleList(TadaFormerLayer(config, rate) for rate in rates)
+
+    def forward(self, hidden: torch.Tensor, num_frames: int, grid: tuple, output_hidden_states: bool = False,
+                output_attentions: bool = False, **kwargs):
+        """(the last layer's output, (B, T, tokens, C); with `output_hidden_states`, the embeddings' and every layer's
+        output; with `output_attentions`, every layer's weights). Each hidden state is a view of the tensor the next
+        layer reads, so gradients reach it."""
+        hidden_states, attentions = [], []
+        for layer in self.layers:
+            if output_hidden_states:
+                clips = hidden.unflatten(0, (-1, num_frames))
+                hidden_states.append(clips)
+                hidden = clips.flatten(0, 1)
+            hidden, weights = layer(hidden, num_frames, grid, output_attentions=output_attentions, **kwargs)
+            if output_attentions:
+                attentions.append(weights)
+        return hidden.unflatten(0, (-1, num_frames)), hidden_states, attentions
+
+
 class TadaFormerEmbeddings(nn.Module):
     """The tubelet embedding (Conv3d, no bias), the class token of every frame, the spatial position embeddings and
     the LayerNorm before the transformer. Returns (batch * frames, 1 + patches, C), the frame count and the patch
@@ -306,11 +333,7 @@ class TadaFormerModel(TadaFormerPreTrainedModel):
     def __init__(self, config: TadaFormerConfig):
         super().__init__(config)
         self.embeddings = TadaFormerEmbeddings(config)
-        layers = config.num_hidden_layers
-        # Rising linearly over the layers; plain floats (a tensor here would not build on the meta device).
-        rates = [config.drop_path_rate * index / max(layers - 1, 1) for index in range(layers)]
-        self.encoder = nn.Module()
-        self.encoder.layers = nn.ModuleList(TadaFormerLayer(config, rate) for rate in rates)
+        self.encoder = TadaFormerEncoder(config)
         self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.projection = (nn.Linear(config.hidden_size, config.projection_dim, bias=False)
                            if config.projection_dim is not None else None)
@@ -341,17 +364,8 @@ class TadaFormerModel(TadaFormerPreTrainedModel):
             self.config.output_hidden_states if output_hidden_states is None else output_hidden_states)
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
         hidden, num_frames, grid = self.embeddings(pixel_values, interpolate_pos_encoding)
-        hidden_states, attentions = [], []
-        for layer in self.encoder.layers:
-            if output_hidden_states:
-                # Each hidden state is a view of the tensor the next layer reads, so gradients reach it.
-                clips = hidden.unflatten(0, (-1, num_frames))
-                hidden_states.append(clips)
-                hidden = clips.flatten(0, 1)
-            hidden, weights = layer(hidden, num_frames, grid, output_attentions=output_attentions, **kwargs)
-            if output_attentions:
-                attentions.append(weights)
-        last_hidden_state = hidden.unflatten(0, (-1, num_frames))
+        last_hidden_state, hidden_states, attentions = self.encoder(hidden, num_frames, grid, output_hidden_states,
+                                                                    output_attentions, **kwargs)
         pooled = self.post_layernorm(last_hidden_state[:, :, 0].mean(dim=1))
         if self.projection is not None:
             pooled = self.projection(pooled)
