@@ -31,8 +31,10 @@ class VideoClipTransform:
     """Picklable batch transform for `Dataset.set_transform` (or `with_transform`).
 
     Reads the columns `video` (a path, relative ones under `video_root`, or a `datasets.Video(decode=False)` value
-    whose bytes are decoded from memory, as in an exported dataset), `num_frames`, `fps` and `label`, and `packets`
-    where the builder stored the stream's packet list (the decoder then skips its pass over the file); returns
+    whose bytes are decoded from memory, as in an exported dataset), `num_frames`, `fps` and `label`, `packets`
+    where the builder stored the stream's packet list (the decoder then skips its pass over the file), and
+    `start_frame` / `end_frame` where a row is a segment of its video (`load_videos` with start and end times): clips
+    are then sampled among those frames only; returns
     `pixel_values` and `labels`. Rows that record their file's size and modification time (`file_size`,
     `file_mtime_ns`, as the builders write them) are checked against the file: a video that changed since the dataset
     was prepared raises `VideoDecodeError`, as does one that no longer decodes `num_frames` frames.
@@ -66,23 +68,28 @@ class VideoClipTransform:
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
                            f"{missing}. Apply it to the dataset itself, not after removing columns.")
         rows = list(zip(map(self._source, batch["video"]), batch["num_frames"], batch["fps"]))
+        segments = list(zip(batch["start_frame"], batch["end_frame"])) if "start_frame" in batch else \
+            [None] * len(rows)
         if "file_size" in batch and "file_mtime_ns" in batch:
             for (video, *_), size, mtime_ns in zip(rows, batch["file_size"], batch["file_mtime_ns"]):
                 if not isinstance(video, InMemoryVideo):
                     check_unchanged(video, size, mtime_ns)
         packets = batch.get("packets") or [None] * len(rows)
         if self.augment_on_device:
-            crops = [self.read_train_crop(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
+            crops = [self.read_train_crop(*row, packets=row_packets, segment=segment)
+                     for row, row_packets, segment in zip(rows, packets, segments)]
             return {"crops": [crop for crop, _ in crops], "flip": [flip for _, flip in crops],
                     "labels": self._labels(batch["label"], [flip for _, flip in crops])}
         if self.train:
-            clips = [self._train_clip(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
+            clips = [self._train_clip(*row, row_packets, segment) for row, row_packets, segment in
+                     zip(rows, packets, segments)]
             return {"pixel_values": [clip for clip, _ in clips],
                     "labels": self._labels(batch["label"], [flip for _, flip in clips])}
         if "view_index" in batch:
-            clips = self._read_views(rows, batch["view_index"], packets)
+            clips = self._read_views(rows, batch["view_index"], packets, segments)
         else:
-            clips = [self.read_eval_views(*row, packets=row_packets) for row, row_packets in zip(rows, packets)]
+            clips = [self.read_eval_views(*row, packets=row_packets, segment=segment)
+                     for row, row_packets, segment in zip(rows, packets, segments)]
         return {"pixel_values": clips, "labels": list(batch["label"])}
 
     def _labels(self, labels, flips) -> list:
@@ -106,49 +113,66 @@ class VideoClipTransform:
                              "inside it.")
         return os.path.join(self.video_root, source)
 
-    def read_train_clip(self, path: str, num_video_frames: int, video_fps: float,
-                        packets: dict | None = None) -> torch.Tensor:
-        """A random clip of the video, augmented: (T, C, H, W). `packets`: the row's stored packet list, if any."""
-        return self._train_clip(path, num_video_frames, video_fps, packets)[0]
+    def read_train_clip(self, path: str, num_video_frames: int, video_fps: float, packets: dict | None = None,
+                        segment: tuple | None = None) -> torch.Tensor:
+        """A random clip of the video, augmented: (T, C, H, W). `packets`: the row's stored packet list, if any;
+        `segment`: (first frame, frame after the last) to sample among, if not the whole video."""
+        return self._train_clip(path, num_video_frames, video_fps, packets, segment)[0]
 
-    def _train_clip(self, path: str, num_video_frames: int, video_fps: float,
-                    packets: dict | None = None) -> tuple[torch.Tensor, bool]:
+    def _train_clip(self, path: str, num_video_frames: int, video_fps: float, packets: dict | None = None,
+                    segment: tuple | None = None) -> tuple[torch.Tensor, bool]:
         """(`read_train_clip`'s clip, whether it was flipped)."""
-        indices = clip_indices(self.settings, num_video_frames, video_fps)
+        indices = _in_segment(clip_indices, self.settings, num_video_frames, video_fps, segment)
         frames = self._read(path, indices, num_video_frames, packets)
         box, flip = draw_augmentation(*frame_size(frames), self.settings)
         return finish_augmentation(frames, box, flip, self.settings), flip
 
-    def read_train_crop(self, path: str, num_video_frames: int, video_fps: float,
-                        packets: dict | None = None) -> tuple[list, bool]:
+    def read_train_crop(self, path: str, num_video_frames: int, video_fps: float, packets: dict | None = None,
+                        segment: tuple | None = None) -> tuple[list, bool]:
         """The loader's half of `read_train_clip` (see `device_augmentation`): the random box of every frame, as
         uint8 (h, w, 3) views into the decoded frames (`collate_crops` copies them once, into the batch), and whether
         to flip. The same random draws as `read_train_clip`."""
-        indices = clip_indices(self.settings, num_video_frames, video_fps)
+        indices = _in_segment(clip_indices, self.settings, num_video_frames, video_fps, segment)
         frames = self._read(path, indices, num_video_frames, packets)
         (top, left, height, width), flip = draw_augmentation(*frames[0].shape[:2], self.settings)
         return [frame[top:top + height, left:left + width] for frame in frames], flip
 
-    def read_eval_views(self, path: str, num_video_frames: int, video_fps: float,
-                        packets: dict | None = None) -> torch.Tensor:
-        """Every evaluation view of the video (one read for all temporal clips), as `views.eval_views` returns them."""
-        indices = eval_frame_indices(self.settings, num_video_frames, video_fps)
+    def read_eval_views(self, path: str, num_video_frames: int, video_fps: float, packets: dict | None = None,
+                        segment: tuple | None = None) -> torch.Tensor:
+        """Every evaluation view of the video (one read for all temporal clips), as `views.eval_views` returns them;
+        of its `segment` (first frame, frame after the last), if given."""
+        indices = _in_segment(eval_frame_indices, self.settings, num_video_frames, video_fps, segment)
         return eval_views(self._read(path, indices, num_video_frames, packets), self.settings)
 
-    def _read_views(self, rows: list, view_indices: list, packets: list) -> list:
+    def _read_views(self, rows: list, view_indices: list, packets: list, segments: list) -> list:
         """The views of rows (one view each), decoding each temporal clip once for all its spatial views in the batch
         (consecutive rows of `expand_views` are the views of one video)."""
         clips = {}  # (path, temporal index) -> every spatial view of that clip
         views = []
-        for (path, num_video_frames, video_fps), view_index, row_packets in zip(rows, view_indices, packets):
+        for (path, num_video_frames, video_fps), view_index, row_packets, segment in zip(rows, view_indices, packets,
+                                                                                         segments):
             temporal_index, spatial_index = eval_view_position(view_index, self.settings)
-            if (path, temporal_index) not in clips:
-                indices = eval_clip_indices(self.settings, num_video_frames, video_fps, temporal_index)
+            key = (path, segment, temporal_index)
+            if key not in clips:
+                indices = _in_segment(eval_clip_indices, self.settings, num_video_frames, video_fps, segment,
+                                      temporal_index)
                 frames = self._read(path, indices, num_video_frames, row_packets)
-                clips[path, temporal_index] = spatial_views(frames, self.settings)
-            views.append(clips[path, temporal_index][spatial_index])
+                clips[key] = spatial_views(frames, self.settings)
+            views.append(clips[key][spatial_index])
         return views
 
     def _read(self, path: str, indices: list, num_video_frames: int, packets: dict | None) -> list:
         # The prepared frame count makes the decoder check that the file still holds that many frames.
         return read_frame_list(path, indices, self.video_backend, num_frames=int(num_video_frames), packets=packets)
+
+
+def _in_segment(sampler, settings: ClipSettings, num_video_frames: int, video_fps: float, segment: tuple | None,
+                *arguments) -> list:
+    """`sampler`'s frame indices over the segment's frames (first, frame after the last), moved to where the segment
+    starts; over the whole video without one."""
+    if segment is None:
+        return sampler(settings, num_video_frames, video_fps, *arguments)
+    first, stop = int(segment[0]), int(segment[1])
+    if not 0 <= first < stop <= num_video_frames:
+        raise ValueError(f"segment frames [{first}, {stop}) do not lie in the video's {num_video_frames} frames.")
+    return [first + index for index in sampler(settings, stop - first, video_fps, *arguments)]

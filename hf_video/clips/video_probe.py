@@ -19,6 +19,7 @@ class VideoInfo:
     container_frames: int = 0  # the frame count the container's header states (0: none); it can over-report
     packets: dict | None = None  # `packet_columns` of the stream (probe_video), stored at prepare to save a demux
     rotation: int = 0  # degrees (0, 90, 180, 270) the coded frames are turned anticlockwise to be displayed
+    time_base: float | None = None  # seconds per unit of the packets' timestamps (for trimming by time: segments)
 
 
 def probe_video(path: str) -> VideoInfo:
@@ -47,6 +48,7 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate
         width, height = stream.codec_context.width, stream.codec_context.height
         promised = stream.frames
+        time_base = float(stream.time_base) if stream.time_base else None
     except av.FFmpegError as error:
         raise VideoDecodeError(f"{path}: {'decoding' if decode else 'reading the stream'} failed ({error}).") from error
     finally:
@@ -59,4 +61,5 @@ def _video_info(path: str, decode: bool) -> VideoInfo:
     if rotation in (90, 270):
         width, height = height, width
     return VideoInfo(num_frames=num_frames, fps=float(rate), width=width, height=height,
-                     container_frames=max(promised, 0), packets=packet_columns(packets), rotation=rotation)
+                     container_frames=max(promised, 0), packets=packet_columns(packets), rotation=rotation,
+                     time_base=time_base)

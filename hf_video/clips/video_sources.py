@@ -8,6 +8,11 @@ import stat
 from dataclasses import dataclass
 
 
+# The suffixes of video files, for finding a folder's videos (own datasets, prediction); FFmpeg reads more.
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp",
+                  ".ogv")
+
+
 class VideoDecodeError(RuntimeError):
     """A video file could not be opened or decoded; the message names the file and the reason."""
 

@@ -1,5 +1,5 @@
-"""Data: the datasets. The HMDB51, UCF101, Something-Something V2 and Kinetics builders on their shared layer
-(`video_builder`), their label lists, the classes a mirror swaps (`mirrored_classes`), the dataset kinds a run
+"""Data: the datasets. Your own videos (`own_videos`: folders, list files, any dataset with a video column), the
+HMDB51, UCF101, Something-Something V2 and Kinetics builders on their shared layer (`video_builder`), their label lists, the classes a mirror swaps (`mirrored_classes`), the dataset kinds a run
 resolves (`dataset_kinds`), exports for the Hub and streaming (`export`), and the synthetic motion set.
 Turning a video into clips is `hf_video.clips`' job.
 
@@ -32,6 +32,9 @@ _PUBLIC_NAMES = {
     "kinetics_class_names": "kinetics",
     "KINETICS400_CLASSES": "kinetics_labels",
     "mirrored_labels": "mirrored_classes",
+    "load_videos": "own_videos",
+    "prepare_videos": "own_videos",
+    "OwnVideosError": "own_videos",
     "export_dataset": "export",
     "load_export": "export",
     "ExportError": "export",

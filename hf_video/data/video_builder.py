@@ -20,7 +20,7 @@ require("data", "datasets")
 
 import datasets  # noqa: E402
 
-from ..clips.video_io import VideoDecodeError, probe_video  # noqa: E402
+from ..clips.video_io import InMemoryVideo, VideoDecodeError, probe_video  # noqa: E402
 
 logger = datasets.logging.get_logger(__name__)
 
@@ -219,7 +219,7 @@ def prepared_splits(rows_by_split: dict, problems: list, config, location, num_p
         datasets.SplitGenerator(
             name=split_name,
             # A tuple, not a list: the rows are ready, there is nothing for datasets to shard across processes.
-            gen_kwargs={"rows": tuple({**row, **_row_metadata(metadata[row["video"]]),
+            gen_kwargs={"rows": tuple({**row, **row_metadata(metadata[row["video"]]),
                                        "video": stored_path[row["video"]]}
                                       for row in split_rows if row["video"] in metadata)},
         )
@@ -329,27 +329,30 @@ def invisible_characters_note(name: str) -> str:
     return f" (the name holds invisible characters {', '.join(invisible)}: remove them)" if invisible else ""
 
 
-def _row_metadata(info: dict) -> dict:
-    return {name: value for name, value in info.items() if name != "container_frames"}
+def row_metadata(info: dict) -> dict:
+    """A probed video's columns of a prepared row."""
+    return {name: value for name, value in info.items() if name not in ("container_frames", "time_base")}
 
 
-def _probe_one(path: str):
+def _probe_one(source):
+    """(source, its metadata or None, the reason it is unreadable or None): `source` a path or an InMemoryVideo
+    (whose size is its length, and modification time 0)."""
     try:
-        status = os.stat(path)
-        info = probe_video(path)
+        in_memory = isinstance(source, InMemoryVideo)
+        size, mtime_ns = (len(source.data), 0) if in_memory else (os.stat(source).st_size, os.stat(source).st_mtime_ns)
+        info = probe_video(source)
     except VideoDecodeError as error:
-        return path, None, f"unreadable video: {error}"
+        return source, None, f"unreadable video: {error}"
     except OSError as error:
-        return path, None, f"unreadable video: {path}: {error.strerror or error}"
-    return path, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
-                  "rotation": info.rotation,
-                  "file_size": status.st_size, "file_mtime_ns": status.st_mtime_ns, "packets": info.packets,
-                  "container_frames": info.container_frames}, None
+        return source, None, f"unreadable video: {source}: {error.strerror or error}"
+    return source, {"num_frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
+                    "rotation": info.rotation, "file_size": size, "file_mtime_ns": mtime_ns, "packets": info.packets,
+                    "container_frames": info.container_frames, "time_base": info.time_base}, None
 
 
-def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, dict]:
+def probe_videos(paths: list, num_proc: int | None = None) -> tuple[dict, dict]:
     """({path: metadata} for videos that decode, {path: reason} for those that do not), probed in `num_proc`
-    processes with a progress bar."""
+    processes with a progress bar. `InMemoryVideo` values are probed too, keyed by their names (distinct ones)."""
     metadata, unreadable = {}, {}
     progress = datasets.utils.tqdm(total=len(paths), desc="Probing videos", unit=" videos")
     if num_proc and num_proc > 1 and len(paths) > 1:
@@ -358,12 +361,13 @@ def probe_videos(paths: list[str], num_proc: int | None = None) -> tuple[dict, d
     else:
         results = list(_tracked(map(_probe_one, paths), progress))
     progress.close()
-    for path, info, reason in results:
+    for source, info, reason in results:
+        key = str(source) if isinstance(source, InMemoryVideo) else source
         if info is None:
-            unreadable[path] = reason
+            unreadable[key] = reason
         else:
-            metadata[path] = info
-    return metadata, {path: unreadable[path] for path in sorted(unreadable)}
+            metadata[key] = info
+    return metadata, {key: unreadable[key] for key in sorted(unreadable)}
 
 
 def _tracked(results, progress):
