@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """Fine-tune a TAda video classifier (TAda ResNet3D, TAdaConvNeXtV2, TAdaFormer) with the transformers Trainer, on
 HMDB51, UCF101, Something-Something V2, Kinetics-400 (`--dataset`, `--data_dir`), an export of one
-(`--dataset_name`, loaded or `--streaming`), or the synthetic motion set.
+(`--dataset_name`, loaded or `--streaming`), the synthetic motion set, or your own videos (`--train_dir`,
+`--validation_dir`, `--test_dir`, or `--dataset_name` a folder, list file or Hub dataset).
 
 The same command runs on CPU, one GPU, several GPUs and several machines:
 
     python examples/run_video_classification.py --dataset ucf101 --data_dir data/ucf101 --model_name_or_path CKPT
+    python examples/run_video_classification.py --train_dir my_videos/ --model_name_or_path CKPT
     accelerate launch examples/run_video_classification.py ...             (see examples/accelerate_configs/)
     torchrun --nproc_per_node 8 examples/run_video_classification.py ...
 
@@ -35,8 +37,8 @@ from hf_video.training import (StopOnTermination, VideoTrainer, VideoTrainingArg
                                stop_with_launcher)
 from hf_video.training.command_line import (USER_MISTAKES, UsageError, check_hub_access, check_positive,
                                             parse_script_arguments, quiet_loader_settings)
-from hf_video.training.dataset_selection import (STREAM_SHUFFLE_BUFFER, export_splits, resolve_dataset, sample_rows,
-                                                 stream_by_process)
+from hf_video.training.dataset_selection import (STREAM_SHUFFLE_BUFFER, export_splits, names_an_export,
+                                                 own_video_splits, resolve_dataset, sample_rows, stream_by_process)
 from hf_video.training.model_building import build_model, source_clip_settings
 from hf_video.training.run_report import run_summary, write_predictions, write_run_outputs
 
@@ -129,8 +131,25 @@ class DataArguments:
     video_backend: Literal["pyav", "decord"] = field(default="pyav", metadata={
         "help": "pyav (default, faster) or decord."})
     dataset_name: str | None = field(default=None, metadata={"help": (
-        "An export (python -m hf_video.data.export) to train on instead of data_dir: a local folder or its copy on "
-        "the Hub (a dataset repo id). Loaded whole and decoded through set_transform; with --streaming, streamed.")})
+        "Train on this instead of data_dir: your own videos (a folder of class folders or split folders, a folder "
+        "in datasets' videofolder layout, a folder of train.csv/validation.csv/test.csv lists, one list file, or a "
+        "Hub dataset id with a video column), or an export (python -m hf_video.data.export; a local folder or its "
+        "copy on the Hub). Decoded through set_transform; an export with --streaming is streamed.")})
+    dataset_config_name: str | None = field(default=None, metadata={
+        "help": "The configuration of the Hub dataset --dataset_name names, if it has several."})
+    train_dir: str | None = field(default=None, metadata={
+        "help": "Your own training videos: a folder of class folders (<label>/<file>) or a list file."})
+    validation_dir: str | None = field(default=None, metadata={
+        "help": "Your own validation videos (a folder of class folders or a list file)."})
+    test_dir: str | None = field(default=None, metadata={
+        "help": "Your own test videos (a folder of class folders or a list file); results are reported on them."})
+    video_column_name: str | None = field(default=None, metadata={
+        "help": "Your videos' column (default: the first of video, path, file_name, video_path, filename)."})
+    label_column_name: str | None = field(default=None, metadata={
+        "help": "Your labels' column (default: the first of label, labels, class, category)."})
+    train_val_split: float | None = field(default=0.15, metadata={"help": (
+        "Your own videos without a validation or test split: the fraction of the training videos held out to "
+        "evaluate on (stratified by class, drawn with --seed).")})
     streaming: bool = field(default=False, metadata={"help": (
         "Stream the training split of the export (--dataset_name, or data_dir given as one) from its "
         "parquet shards, each process reading its own shards (needs --max_steps); the test split is loaded whole.")})
@@ -190,6 +209,12 @@ def parse_arguments(argv=None) -> tuple:
     model_arguments.stage_widths()  # parsed now, not after the data is prepared
     if data_arguments.streaming and (data_arguments.num_folds != 1 or data_arguments.synthetic_if_missing):
         raise UsageError("--num_folds and --synthetic_if_missing do not apply to --streaming.")
+    if data_arguments.train_val_split is not None and not 0 <= data_arguments.train_val_split < 1:
+        raise UsageError(f"--train_val_split {data_arguments.train_val_split}: expected a fraction from 0 to below 1.")
+    if (data_arguments.validation_dir or data_arguments.test_dir) and not data_arguments.train_dir:
+        raise UsageError("--validation_dir and --test_dir go with --train_dir.")
+    if data_arguments.train_dir and data_arguments.dataset_name:
+        raise UsageError("--train_dir and --dataset_name: give one or the other.")
     try:
         parse_learning_rate_multipliers(training_arguments.learning_rate_multipliers)
     except ValueError as error:
@@ -225,15 +250,27 @@ def run(argv=None):
     set_seed(training_arguments.seed)  # before the model is built: its initialisation too
     training_arguments = quiet_loader_settings(training_arguments)
 
-    # The data: an export (loaded or streamed), or a dataset's folder prepared by its builder.
-    if data_arguments.streaming or data_arguments.dataset_name:
+    # The data: an export (loaded or streamed), your own videos, or a dataset's folder prepared by its builder.
+    split_folders = {split: getattr(data_arguments, f"{split}_dir") for split in ("train", "validation", "test")
+                     if getattr(data_arguments, f"{split}_dir")}
+    official_split = None  # the builders' split scheme (HMDB51, UCF101: 1, 2 or 3)
+    if data_arguments.streaming or data_arguments.dataset_name and names_an_export(data_arguments.dataset_name):
         source = data_arguments.dataset_name or data_arguments.data_dir
         splits, kind = export_splits(source, data_arguments.dataset, data_arguments.streaming)
         if data_arguments.streaming:
             training_arguments = stream_by_process(training_arguments)
+    elif data_arguments.dataset_name or split_folders:
+        source = data_arguments.dataset_name or split_folders["train"]
+        splits, kind = own_video_splits(
+            data_arguments.dataset_name, split_folders, training_arguments,
+            config_name=data_arguments.dataset_config_name, video_column=data_arguments.video_column_name,
+            label_column=data_arguments.label_column_name, train_val_split=data_arguments.train_val_split,
+            seed=training_arguments.seed, cache_dir=data_arguments.dataset_cache_dir,
+            num_proc=data_arguments.prepare_num_proc, skip_unreadable=data_arguments.skip_unreadable)
     else:
         source, kind = resolve_dataset(data_arguments.data_dir, data_arguments.dataset, training_arguments,
                                        data_arguments.synthetic_if_missing)
+        official_split = data_arguments.split
         with training_arguments.main_process_first(desc="preparing the dataset"):
             splits = kind.load(source, split=data_arguments.split, cache_dir=data_arguments.dataset_cache_dir,
                                num_proc=data_arguments.prepare_num_proc, skip_unreadable=data_arguments.skip_unreadable)
@@ -294,10 +331,10 @@ def run(argv=None):
                                training_arguments.learning_rate_multipliers))
     if trainer.is_world_process_zero():
         print(run_summary(model, training_arguments, kind, source, None if data_arguments.streaming else len(train),
-                          len(test), None if data_arguments.dataset_name else data_arguments.split), flush=True)
+                          len(test), official_split), flush=True)
     try:
         return train_and_evaluate(trainer, stopper, resume_from, data_arguments, test, eval_settings, kind,
-                                  base_model)
+                                  base_model, official_split)
     except Exception as error:  # torch, safetensors and the Trainer each report a full disk their own way
         full = disk_full_error(error, training_arguments.output_dir)
         if full is None:
@@ -305,7 +342,8 @@ def run(argv=None):
         raise full from error
 
 
-def train_and_evaluate(trainer, stopper, resume_from, data_arguments, test, eval_settings, kind, base_model) -> dict:
+def train_and_evaluate(trainer, stopper, resume_from, data_arguments, test, eval_settings, kind, base_model,
+                       official_split=None) -> dict:
     """--do_train: train (evaluating every epoch with --do_eval); without it, --do_eval evaluates the model once.
     --do_predict: the multi-view evaluation of the test videos, their predictions, and the card's results."""
     arguments = trainer.args
@@ -337,7 +375,7 @@ def train_and_evaluate(trainer, stopper, resume_from, data_arguments, test, eval
     if arguments.do_train:
         if trainer.is_world_process_zero():
             write_run_outputs(trainer, eval_settings, predictions, results, kind, base_model,
-                              {"split": data_arguments.split, "training folds": data_arguments.num_folds})
+                              {"split": official_split or "-", "training folds": data_arguments.num_folds})
         if arguments.push_to_hub:  # every process: the push saves the model first
             pushed = trainer.push_to_hub(commit_message="End of training")
             if pushed is not None:

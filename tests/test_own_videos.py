@@ -15,31 +15,9 @@ from hf_video.clips import ClipSettings, VideoClipTransform
 from hf_video.clips.sampling import sample_segment_indices
 from hf_video.data import load_videos, prepare_videos
 from hf_video.data.own_videos import OwnVideosError
-from hf_video.data.video_writing import write_video
+from helpers.own_videos import CLASSES, FORMATS, SUFFIXES, class_tree, write_clip
 from helpers.video_corpus import write_corpus
-from helpers.video_files import frame_number, numbered_frames
-
-# Names with spaces and letters beyond ASCII, in three containers.
-CLASSES = ("jump rope", "café crème", "Zürich walk")
-FORMATS = ("mpeg4_avi", "h264_mp4", "vp9_webm")
-SUFFIXES = {"mpeg4_avi": ".avi", "h264_mp4": ".mp4", "vp9_webm": ".webm"}
-
-
-def write_clip(path: Path, num_frames: int, video_format: str = "mpeg4_avi", fps: int = 10) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Square frames: the evaluation crop keeps all of them, and the index bars stay readable.
-    write_video(str(path), numbered_frames(num_frames, 96, 96), fps=fps, video_format=video_format)
-    return path
-
-
-def class_tree(root: Path, per_class: int, splits=("train",), first_length: int = 12) -> Path:
-    for split in splits:
-        for label, name in enumerate(CLASSES):
-            for index in range(per_class):
-                video_format = FORMATS[(label + index) % 3]
-                write_clip(root / split / name / f"clip {index}{SUFFIXES[video_format]}",
-                           first_length + index + label, video_format)
-    return root
+from helpers.video_files import frame_number
 
 
 def test_class_folders_with_split_folders_mixed_containers_and_unicode_names(tmp_path):

@@ -1,6 +1,7 @@
 """Data: the datasets. Your own videos (`own_videos`: folders, list files, any dataset with a video column), the
-HMDB51, UCF101, Something-Something V2 and Kinetics builders on their shared layer (`video_builder`), their label lists, the classes a mirror swaps (`mirrored_classes`), the dataset kinds a run
-resolves (`dataset_kinds`), exports for the Hub and streaming (`export`), and the synthetic motion set.
+HMDB51, UCF101, Something-Something V2 and Kinetics builders on their shared layer (`video_builder`), their label
+lists, the classes a mirror swaps (`mirrored_classes`), the dataset kinds a run resolves (`dataset_kinds`), exports
+for the Hub and streaming (`export`), and the synthetic motion set.
 Turning a video into clips is `hf_video.clips`' job.
 
 Names are imported on first use: `import hf_video.data` pulls in neither `datasets` nor a video decoder, so the

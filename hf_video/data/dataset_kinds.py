@@ -97,6 +97,13 @@ KINETICS400 = DatasetKind("kinetics400", "Kinetics-400", KINETICS400_CLASSES, "k
 DATASET_KINDS = {kind.key: kind for kind in (HMDB51, UCF101, SSV2, KINETICS400, SYNTHETIC_MOTION)}
 
 
+def own_videos_kind(name: str, class_names, eval_split: str = "test") -> DatasetKind:
+    """Your own videos as a kind (`own_videos.load_videos`): the recipe's settings, `name` for people and cards (a
+    folder's name or a Hub id)."""
+    return DatasetKind(name, name, tuple(class_names), "own_videos.load_videos", RECIPE.flip_probability,
+                       eval_split=eval_split)
+
+
 def dataset_kind_at(data_dir, key: str) -> DatasetKind:
     """The kind of the dataset in `data_dir`: the synthetic set where its marker file is, else the layout `key`
     names ("hmdb51", "ucf101", "ssv2", "kinetics400")."""

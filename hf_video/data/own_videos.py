@@ -40,12 +40,14 @@ class OwnVideosError(VideoDataError):
 def load_videos(source=None, *, train_dir=None, validation_dir=None, test_dir=None, config_name: str | None = None,
                 video_column: str | None = None, label_column: str | None = None,
                 train_val_split: float | None = None, seed: int = 0, cache_dir: str | None = None,
-                num_proc: int | None = None, skip_unreadable: bool = False, **hub_kwargs) -> datasets.DatasetDict:
+                num_proc: int | None = None, skip_unreadable: bool = False, class_names=None,
+                **hub_kwargs) -> datasets.DatasetDict:
     """Your videos, prepared: `source` is a folder (class folders, videofolder's layout or split list files), a list
     file, a `Dataset` / `DatasetDict`, or a Hub dataset id; or give `train_dir` (and `validation_dir`, `test_dir`),
     each a class folder or a list file. `train_val_split`: the fraction of the training videos held out as the
-    validation split (stratified by class, drawn with `seed`) where there is none. `hub_kwargs` (token, revision)
-    go to `load_dataset`."""
+    validation split (stratified by class, drawn with `seed`) where there is none. `class_names`: the classes in
+    label order (default: a ClassLabel's, else the sorted label strings). `hub_kwargs` (token, revision) go to
+    `load_dataset`."""
     if isinstance(source, (datasets.Dataset, datasets.DatasetDict)):
         raw, base_dir = source, None
     elif any((train_dir, validation_dir, test_dir)):
@@ -59,7 +61,8 @@ def load_videos(source=None, *, train_dir=None, validation_dir=None, test_dir=No
         raise ValueError("load_videos needs a source (a folder, a list file, a dataset or a Hub id) or train_dir.")
     else:
         raw, base_dir = _read_source(os.fspath(source), config_name, cache_dir, hub_kwargs)
-    return prepare_videos(raw, video_column, label_column, base_dir=base_dir, train_val_split=train_val_split,
+    return prepare_videos(raw, video_column, label_column, base_dir=base_dir, class_names=class_names,
+                          train_val_split=train_val_split,
                           seed=seed, cache_dir=cache_dir, num_proc=num_proc, skip_unreadable=skip_unreadable,
                           location=source if isinstance(source, (str, os.PathLike)) else train_dir)
 
@@ -67,10 +70,15 @@ def load_videos(source=None, *, train_dir=None, validation_dir=None, test_dir=No
 def _read_source(source: str, config_name, cache_dir, hub_kwargs) -> tuple:
     """(the raw DatasetDict, the folder relative paths resolve against) of a folder, list file or Hub id."""
     if os.path.isfile(source):
+        if source.endswith(".parquet"):
+            return datasets.load_dataset("parquet", data_files=source, cache_dir=cache_dir), None
         if not source.endswith(LIST_SUFFIXES):
-            raise OwnVideosError(source, [f"{source} is a file, but not a list of videos (.csv, .tsv or .jsonl)"])
+            raise OwnVideosError(source, [f"{source} is a file, but not a list of videos (.csv, .tsv or .jsonl) or "
+                                          "a parquet table"])
         return datasets.DatasetDict({"train": read_list_file(source)}), os.path.dirname(os.path.abspath(source))
     if os.path.isdir(source):
+        if _holds_tables(source):  # a dataset saved as parquet files (as the Hub holds them): datasets reads it
+            return datasets.load_dataset(source, config_name, cache_dir=cache_dir), None
         lists = split_list_files(source)
         if lists:
             return datasets.DatasetDict({split: read_list_file(path) for split, path in lists.items()}), \
@@ -156,6 +164,12 @@ def _videofolder(folder: str, cache_dir) -> datasets.DatasetDict:
 
 def is_video_file(name: str) -> bool:
     return name.lower().endswith(VIDEO_SUFFIXES)
+
+
+def _holds_tables(folder: str) -> bool:
+    """Whether a folder holds a dataset as parquet files (at its top or under data/) rather than videos."""
+    return any(name.endswith(".parquet") for place in (folder, os.path.join(folder, "data")) if os.path.isdir(place)
+               for name in os.listdir(place))
 
 
 def split_list_files(folder: str) -> dict:

@@ -1,13 +1,15 @@
 """Which data a run trains and evaluates on, decided once as a `DatasetKind` (which knows its classes and recipe): a
-dataset's folder in the layout `--dataset` names (prepared by its builder), the synthetic motion set, or an export
-(local or on the Hub, loaded whole or streamed). Also the seeded subsets of `--max_*_samples`."""
+dataset's folder in the layout `--dataset` names (prepared by its builder), the synthetic motion set, an export
+(local or on the Hub, loaded whole or streamed), or your own videos (folders, list files, a Hub dataset). Also the
+seeded subsets of `--max_*_samples`."""
 
+import dataclasses
 import logging
 import os
 import random
 
 from ..data import load_export, synthetic_class_names, write_synthetic_motion_dataset
-from ..data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes
+from ..data.dataset_kinds import DATASET_KINDS, DatasetKind, dataset_kind_at, kind_of_classes, own_videos_kind
 from ..data.export import is_export
 from .command_line import UsageError
 
@@ -50,6 +52,38 @@ def export_splits(location: str, dataset: str, streaming: bool = False) -> tuple
     kind = kind_of_classes(labels) or DATASET_KINDS[dataset].with_class_names(labels)
     test = load_export(location, split=kind.eval_split)
     return {kind.train_split: train, kind.eval_split: test}, kind
+
+
+def names_an_export(name: str) -> bool:
+    """Whether `--dataset_name` names an export: a local folder holding one, or a path that is not there (loading
+    the export names it as missing). Any other folder or file holds your own videos; a Hub id is read as a dataset of
+    videos (an export among them too)."""
+    if os.path.exists(name):
+        return is_export(name)
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
+
+
+def own_video_splits(source: str | None, split_folders: dict, training_arguments, **load_kwargs) -> tuple:
+    """({split: Dataset}, the kind) of your own videos (`hf_video.data.load_videos`): a folder, list file or Hub
+    dataset (`source`), or `split_folders` ({"train": folder or list, ...}), prepared by the main process first. The
+    kind is the known dataset whose classes they have, else one named after the source; results are reported on the
+    test split, else on the validation split."""
+    from ..data.own_videos import load_videos
+
+    with training_arguments.main_process_first(desc="preparing your videos"):
+        splits = load_videos(source, **{f"{split}_dir": path for split, path in split_folders.items()},
+                             **load_kwargs)
+    if "train" not in splits:
+        raise UsageError(f"{source or split_folders}: no train split (give --train_dir, or a train folder or list).")
+    eval_split = next((name for name in ("test", "validation") if name in splits), None)
+    if eval_split is None:
+        raise UsageError(f"{source or split_folders}: nothing to evaluate on: give --validation_dir or --test_dir, or "
+                         "hold out part of the training videos with --train_val_split 0.15.")
+    labels = tuple(splits["train"].features["label"].names)
+    name = source if source and not os.path.exists(source) else os.path.basename(
+        os.path.normpath(source or split_folders["train"]))
+    kind = kind_of_classes(labels) or own_videos_kind(name, labels, eval_split)
+    return dict(splits), dataclasses.replace(kind, eval_split=eval_split)
 
 
 def stream_by_process(training_arguments):
