@@ -329,5 +329,11 @@ def main(argv=None) -> dict:
     return {"videos": len(videos), "skipped": skipped, "failed": failed}
 
 
-if __name__ == "__main__":
+def command_line() -> None:
+    """The console script `hf-video-predict`: exit status 0 when the run ends, failed videos or not (their rows and
+    the closing line say which)."""
     main()
+
+
+if __name__ == "__main__":
+    command_line()

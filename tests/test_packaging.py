@@ -85,6 +85,14 @@ CLEAN_RUN = textwrap.dedent("""
     predictions = pipeline("video-classification", model="model")("clip.avi", top_k=2)
     assert sorted(p["label"] for p in predictions) == ["grow", "shrink"], predictions
 
+    # Prediction over many videos needs no extra either; its console script is installed.
+    from hf_video.predict import main as predict
+    assert predict(["clip.avi", "--model", "model", "--output", "out.jsonl", "--top_k", "1"])["videos"] == 1
+    import subprocess
+    script = os.path.join(os.path.dirname(sys.executable), "hf-video-predict")
+    ran = subprocess.run([script, "--help"], capture_output=True, text=True)
+    assert ran.returncode == 0 and "--window_seconds" in ran.stdout, ran.stderr
+
     # A part whose extra is missing names the extra.
     for statement, extra in (("import hf_video.data.hmdb51", "data"), ("import hf_video.data.export", "data"),
                              ("import hf_video.training", "train")):
