@@ -171,3 +171,29 @@ def test_labels_that_are_neither_names_nor_a_class_label_are_named(tmp_path):
         prepare_videos(datasets.Dataset.from_dict({"video": paths, "label": [0, 1]}))
     with pytest.raises(OwnVideosError, match=r"the train split has no video column: none of video, path, file_name"):
         prepare_videos(datasets.Dataset.from_dict({"clip": paths, "label": ["a", "b"]}))
+
+
+def test_your_videos_export_like_a_builders_with_their_segments_and_bytes(tmp_path):
+    """Prepared own videos go through the export as the builders' splits do (then --dataset_name or --streaming):
+    paths are embedded, bytes are kept, trimmed segments stay trimmed."""
+    from hf_video.data import export_dataset, load_export
+
+    write_clip(tmp_path / "lists" / "long.avi", 30)
+    (tmp_path / "lists" / "train.csv").write_text("path,label,start,end\nlong.avi,a,1.0,2.0\nlong.avi,b,,\n")
+    (tmp_path / "lists" / "test.csv").write_text("path,label,start,end\nlong.avi,a,0,1\n")
+    listed = load_videos(tmp_path / "lists", cache_dir=str(tmp_path / "cache"))
+    exported = load_export(export_dataset(listed, tmp_path / "export", "mine"), split="train")
+    assert (exported[0]["start_frame"], exported[0]["end_frame"], exported[0]["video"]["bytes"][:4]) == (10, 20,
+                                                                                                         b"RIFF")
+    settings = ClipSettings(num_frames=3, sample_mode="segment", image_size=96, eval_crop_fraction=1.0,
+                            temporal_crops=1, spatial_crops=1, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    clip = VideoClipTransform(settings, train=False)(exported[:1])["pixel_values"][0]
+    shown = [frame_number((frame.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)) for frame in clip]
+    assert shown == [10 + offset for offset in sample_segment_indices(10, 3, clip_index=0)]
+
+    bytes_rows = datasets.Dataset.from_dict({"video": [(tmp_path / "lists" / "long.avi").read_bytes()] * 2,
+                                             "label": ["a", "b"]})
+    in_memory = prepare_videos(datasets.DatasetDict({"train": bytes_rows, "test": bytes_rows}),
+                               cache_dir=str(tmp_path / "cache"))
+    exported = load_export(export_dataset(in_memory, tmp_path / "export_bytes", "bytes"), split="test")
+    assert exported["num_frames"] == [30, 30] and exported[1]["video"]["bytes"] == bytes_rows[1]["video"]

@@ -227,13 +227,16 @@ def _check_labels(path: Path, schema, labels) -> None:
 def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_bytes: int,
                  video_root: str | None) -> int:
     split = split.with_format(None)
-    if not all(os.path.isabs(path) for path in split["video"]):
+    # Rows that hold their video's bytes already (your own videos prepared from a dataset of bytes) are embedded as
+    # they are; rows of paths are read, each checked to be the file the dataset was prepared from.
+    holds_bytes = isinstance(split.features["video"], dict)
+    if not holds_bytes and not all(os.path.isabs(path) for path in split["video"]):
         if video_root is None:
             raise ValueError(f"the {name} rows name their videos relative to their folder (relative_paths=True): "
                              "pass video_root=<that folder>.")
         split = split.map(lambda row: {"video": os.path.join(video_root, row["video"])}, keep_in_memory=True,
                           desc="Resolving paths")
-    for row in split.select_columns(["video", *_MACHINE_LOCAL]):
+    for row in ([] if holds_bytes else split.select_columns(["video", *_MACHINE_LOCAL])):
         check_unchanged(row["video"], row["file_size"], row["file_mtime_ns"])
     sizes = split["file_size"]
     # A shard holds one video at least: a limit below a video's size gives one shard per video, never an empty one.
@@ -252,8 +255,11 @@ def _write_split(split: datasets.Dataset, name: str, data_dir: Path, max_shard_b
 
 def _embed_video(batch: dict) -> dict:
     videos = []
-    for path, video_id in zip(batch["video"], batch["video_id"]):
-        with open(path, "rb") as file:
+    for video, video_id in zip(batch["video"], batch["video_id"]):
+        if isinstance(video, dict):
+            videos.append({"path": video_id, "bytes": video["bytes"]})
+            continue
+        with open(video, "rb") as file:
             videos.append({"path": video_id, "bytes": file.read()})
     return {"video": videos}
 
