@@ -30,8 +30,10 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
     """The card of a released checkpoint converted with our converter."""
     family = checkpoint.family
     temporal, spatial = checkpoint.temporal_and_spatial_views
-    top1_value = float(checkpoint.top1.split("-")[0])
-    reported = [("top-1", top1_value)] + ([("top-5", checkpoint.top5)] if checkpoint.top5 is not None else [])
+    # As fractions, as every accuracy hf_video reports (the authors' MODEL_ZOO gives percentages).
+    top1_value = round(float(checkpoint.top1.split("-")[0]) / 100, 4)
+    reported = [("top-1", top1_value)] + ([("top-5", round(checkpoint.top5 / 100, 4))]
+                                          if checkpoint.top5 is not None else [])
     front_matter = _front_matter(
         checkpoint.name, family,
         datasets=[checkpoint.dataset_id],
@@ -54,7 +56,7 @@ def released_checkpoint_card(checkpoint: ReleasedCheckpoint) -> str:
     else:
         architecture = (f"{checkpoint.architecture}, temporally-adaptive depthwise 7x7 convolutions, 224 x 224 input; "
                         f"initialised by the authors from {checkpoint.pretraining}.")
-    top5 = "" if checkpoint.top5 is None else f" {checkpoint.top5} |"
+    top5 = "" if checkpoint.top5 is None else f" {checkpoint.top5 / 100:.3f} |"
     return front_matter + f"""
 # {checkpoint.name}
 
@@ -70,7 +72,7 @@ implementation's outputs to 1e-5 (hf_video's tests check this on golden outputs 
 
 | dataset | top-1 |{" top-5 |" if top5 else ""} evaluation views (temporal x spatial) |
 |---|---|---|{"---|" if top5 else ""}
-| {checkpoint.dataset} | {checkpoint.top1} |{top5} {checkpoint.views} |
+| {checkpoint.dataset} | {_fraction_text(checkpoint.top1)} |{top5} {checkpoint.views} |
 
 These are the authors' figures, not measured by us. The video processor saved with the model takes a single centre
 view; a processor with `temporal_crops={temporal}, spatial_crops={spatial}` gives the {checkpoint.views} views, and the
@@ -153,14 +155,15 @@ def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id:
                          recipe: dict, results: dict | None, eval_split: str = "test") -> str:
     """The card of a model fine-tuned by `examples/run_video_classification.py`. `recipe`: settings to list
     (name -> value).
-    `results`: the multi-view evaluation metrics on the `eval_split` split (video_top1, video_top5, clip_top1,
-    clip_top5, num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
+    `results`: the multi-view evaluation metrics on the `eval_split` split (video_accuracy, video_top5_accuracy,
+    clip_accuracy, clip_top5_accuracy as fractions, num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
     metadata; no Hub dataset is claimed."""
     eval_results = [] if results is None else [
         EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
-                   metric_type="accuracy", metric_value=round(100 * results[key], 2),
+                   metric_type="accuracy", metric_value=round(results[key], 4),
                    metric_name=f"{label} ({results['views']} views)")
-        for key, label in (("video_top1", "video-level top-1"), ("video_top5", "video-level top-5"))
+        for key, label in (("video_accuracy", "video-level top-1 accuracy"),
+                           ("video_top5_accuracy", "video-level top-5 accuracy"))
     ]
     family = family_of(config)
     front_matter = _front_matter(model_name, family, base_model=base_model, eval_results=eval_results or None)
@@ -210,13 +213,18 @@ def _results_text(results: dict | None, eval_split: str) -> str:
         return "Not evaluated: the run was made without `--do_predict`."
     return f"""| metric | value |
 |---|---|
-| video-level top-1 | {100 * results['video_top1']:.2f} |
-| video-level top-5 | {100 * results['video_top5']:.2f} |
-| clip-level top-1 | {100 * results['clip_top1']:.2f} |
-| clip-level top-5 | {100 * results['clip_top5']:.2f} |
+| video-level top-1 accuracy | {results['video_accuracy']:.4f} |
+| video-level top-5 accuracy | {results['video_top5_accuracy']:.4f} |
+| clip-level top-1 accuracy | {results['clip_accuracy']:.4f} |
+| clip-level top-5 accuracy | {results['clip_top5_accuracy']:.4f} |
 
 {results['num_videos']} {eval_split} videos, {results['views']} views each (temporal x spatial), softmax averaged per
 video."""
+
+
+def _fraction_text(percent: str) -> str:
+    """The authors' percentage (or range of them, "64.0-64.2") as a fraction: "0.640-0.642"."""
+    return "-".join(f"{float(part) / 100:.3f}" for part in percent.split("-"))
 
 
 def _framework_versions() -> str:

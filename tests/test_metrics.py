@@ -22,7 +22,7 @@ LOGITS = np.array([[3.0, 1.0, 0.5, -1.0, -2.0, -3.0],   # ranks 0, 1, 2, ...
 
 def test_clip_accuracy_is_top_k_of_each_row():
     result = clip_accuracy(EvalPrediction(predictions=LOGITS, label_ids=np.array([0, 2, 1, 2])))
-    assert result == {"top1": 0.5, "top5": 0.75}  # row 2's class 1 ranks sixth
+    assert result == {"accuracy": 0.5, "top5_accuracy": 0.75}  # row 2's class 1 ranks sixth
     metric = load_top_k_accuracy()
     assert metric.compute(predictions=LOGITS, references=[1, 2, 0, 5], k=(1, 2, 10)) == {
         "top1": 0.0, "top2": 0.75, "top10": 1.0}  # k is capped at the number of classes
@@ -33,7 +33,8 @@ def test_video_accuracy_averages_the_softmax_of_a_videos_views():
     result = multi_view_accuracy(LOGITS, labels, videos)
     # Video 7 (label 1): mean softmax [0.44, 0.33, ...] picks 0. Video 9 (label 5): row 2's confident 5 (p = 0.999)
     # outweighs row 3's 2 (p = 0.56).
-    assert result == {"clip_top1": 0.5, "clip_top5": 0.75, "video_top1": 0.5, "video_top5": 1.0, "num_videos": 2,
+    assert result == {"clip_accuracy": 0.5, "clip_top5_accuracy": 0.75, "video_accuracy": 0.5,
+                      "video_top5_accuracy": 1.0, "num_videos": 2,
                       "num_views": 4}
     softmax = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
     assert [softmax[:2].mean(axis=0).argmax(), softmax[2:].mean(axis=0).argmax()] == [0, 5]

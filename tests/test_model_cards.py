@@ -22,8 +22,9 @@ def test_released_cards_are_current_and_parse(name):
     assert card.data.pipeline_tag == "video-classification" and card.data.library_name == "transformers"
     assert card.data.license == "apache-2.0" and card.data.datasets == [checkpoint.dataset_id]
     top1, *top5 = card.data.eval_results  # the authors publish no top-5 for TAdaConvNeXtV2 and TAdaFormer
-    assert top1.metric_value == float(checkpoint.top1.split("-")[0])
-    assert [result.metric_value for result in top5] == ([] if checkpoint.top5 is None else [checkpoint.top5])
+    assert top1.metric_value == pytest.approx(float(checkpoint.top1.split("-")[0]) / 100)  # fractions
+    assert [result.metric_value for result in top5] == ([] if checkpoint.top5 is None else
+                                                        [pytest.approx(checkpoint.top5 / 100)])
     for section in ("## Results reported by the authors", "## Converting it from the original file",
                     "## Loading and predicting", "## Intended use and limits", "## Citation"):
         assert section in card.text

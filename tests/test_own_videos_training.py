@@ -48,7 +48,7 @@ def test_class_folders_fine_tune_and_predict_with_a_bad_file_named_and_a_resumed
     config = json.loads((model / "config.json").read_text(encoding="utf-8"))
     assert sorted(config["id2label"].values()) == sorted(CLASSES)
     results = json.loads((model / "all_results.json").read_text())
-    assert results["validation_num_videos"] == 3 and 0 <= results["validation_video_top1"] <= 1
+    assert results["validation_num_videos"] == 3 and 0 <= results["validation_video_accuracy"] <= 1
     assert (model / "video_preprocessor_config.json").is_file()
 
     (tmp_path / "bad").mkdir()

@@ -22,13 +22,17 @@ def load_top_k_accuracy():
 
 
 def clip_accuracy(eval_prediction) -> dict:
-    """`compute_metrics` for the Trainer: top-1 and top-5 accuracy of the clips."""
-    return load_top_k_accuracy().compute(predictions=eval_prediction.predictions,
-                                         references=eval_prediction.label_ids)
+    """`compute_metrics` for the Trainer: top-1 and top-5 accuracy of the clips, as fractions, named as transformers'
+    examples name them (`eval_accuracy`, and `eval_top5_accuracy` beside it)."""
+    result = load_top_k_accuracy().compute(predictions=eval_prediction.predictions,
+                                           references=eval_prediction.label_ids)
+    return {"accuracy": result["top1"], "top5_accuracy": result["top5"]}
 
 
 def multi_view_accuracy(view_logits: np.ndarray, view_labels: np.ndarray, view_videos: np.ndarray) -> dict:
-    """Clip-level accuracy over every view, and video-level accuracy of the views' mean softmax per video."""
+    """Clip-level accuracy over every view, and video-level accuracy of the views' mean softmax per video (top-1 and
+    top-5, as fractions)."""
     result = load_top_k_accuracy().compute(predictions=view_logits, references=view_labels, video_ids=view_videos)
-    return {"clip_top1": result["top1"], "clip_top5": result["top5"], "video_top1": result["video_top1"],
-            "video_top5": result["video_top5"], "num_videos": result["num_videos"], "num_views": result["num_views"]}
+    return {"video_accuracy": result["video_top1"], "video_top5_accuracy": result["video_top5"],
+            "clip_accuracy": result["top1"], "clip_top5_accuracy": result["top5"], "num_videos": result["num_videos"],
+            "num_views": result["num_views"]}
