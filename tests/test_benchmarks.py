@@ -33,6 +33,7 @@ def run_benchmark(script: str, *arguments, timeout=600) -> subprocess.CompletedP
 
 
 @pytest.mark.parametrize("script", ["model_speed.py", "data_speed.py", "prepare_speed.py", "loader_memory.py",
+                                    "predict_speed.py",
                                     "train_step_speed.py", "tada_unit_parts.py"])
 def test_every_benchmark_explains_itself(script, monkeypatch, capsys):
     """In this process: `--help` ends the script in its argument parser, before any work."""
@@ -137,6 +138,17 @@ def test_a_loader_workers_memory_levels_off(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where no GPU is present")
+def test_predict_speed_times_predict_against_the_pipeline_and_reads_its_memory(tmp_path):
+    output = tmp_path / "predict_speed.json"
+    result = run_benchmark("predict_speed.py", "--work_dir", tmp_path / "work", "--num_videos", 6, "--repetitions", 1,
+                           "--memory_videos", 40, "--warmup_videos", 10, "--output", output)
+    assert "predict, 2 loaders / pipeline loop" in result.stdout
+    report = json.loads(output.read_text())
+    assert set(report["speed"]) == {"predict, 1 loader", "predict, 2 loaders", "pipeline loop"}
+    assert all(entry["videos_per_second"] > 0 for entry in report["speed"].values())
+    assert report["memory"]["rows"] == 40 and report["memory"]["readings"][-1][0] <= 40
+
+
 def test_gpu_check_stops_with_a_clear_message_without_a_gpu(tmp_path):
     result = subprocess.run(["bash", str(BENCHMARKS / "gpu_check.sh"), str(tmp_path / "gpu.json")], cwd=REPO,
                             capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable})

@@ -119,6 +119,7 @@ def _folder_videos(folder: str, cache_dir) -> datasets.DatasetDict:
 def _class_folder_rows(folder: str) -> datasets.Dataset:
     """A Dataset of (video path, label) of `folder/<label>/...` (files at any depth under their class folder)."""
     rows, stray = [], []
+    folder = os.path.abspath(folder)  # rows name their files wherever the dataset is read from
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if os.path.isdir(path):

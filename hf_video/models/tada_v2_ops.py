@@ -138,6 +138,11 @@ def drop_path_per_clip(branch: torch.Tensor, num_frames: int, rate: float, train
 def quick_gelu_mlp(hidden: torch.Tensor, expand: nn.Linear, project: nn.Linear) -> torch.Tensor:
     """project(QuickGELU(expand(hidden))). QuickGELU, x * sigmoid(1.702 x), is SiLU(1.702 x) / 1.702: the factors go
     into the two layers' weights (C x 4C numbers, not the N x 4C activations), leaving one fused SiLU, whose backward
-    keeps one tensor, where x * sigmoid(1.702 x) takes three passes forward and keeps two."""
+    keeps one tensor, where x * sigmoid(1.702 x) takes three passes forward and keeps two. That reads the layers'
+    weights directly, so a wrapped layer (a LoRA adapter, a quantised layer: anything but a plain nn.Linear) is called
+    instead, or its addition would be silently left out."""
+    if type(expand) is not nn.Linear or type(project) is not nn.Linear:
+        expanded = expand(hidden)
+        return project(expanded * torch.sigmoid(QUICK_GELU_SCALE * expanded))
     expanded = F.linear(hidden, expand.weight * QUICK_GELU_SCALE, expand.bias * QUICK_GELU_SCALE)
     return F.linear(F.silu(expanded), project.weight / QUICK_GELU_SCALE, project.bias)
