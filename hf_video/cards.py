@@ -154,10 +154,9 @@ original checkpoint `{source_file}`, exactly (every original tensor mapped, none
 def finetuned_model_card(model_name: str, config, dataset_name: str, dataset_id: str, base_model: str | None,
                          recipe: dict, results: dict | None, eval_split: str = "test") -> str:
     """The card of a model fine-tuned by `examples/run_video_classification.py`. `recipe`: settings to list
-    (name -> value).
-    `results`: the multi-view evaluation metrics on the `eval_split` split (video_accuracy, video_top5_accuracy,
-    clip_accuracy, clip_top5_accuracy as fractions, num_videos, views), or None when the run did not evaluate. `dataset_id` names the dataset in the results'
-    metadata; no Hub dataset is claimed."""
+    (name -> value). `results`: the multi-view evaluation metrics on the `eval_split` split (video_accuracy,
+    video_top5_accuracy, clip_accuracy, clip_top5_accuracy as fractions, num_videos, views), or None when the run did
+    not evaluate. `dataset_id` names the dataset in the results' metadata; no Hub dataset is claimed."""
     eval_results = [] if results is None else [
         EvalResult(task_type="video-classification", dataset_type=dataset_id, dataset_name=dataset_name,
                    metric_type="accuracy", metric_value=round(results[key], 4),

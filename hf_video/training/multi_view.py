@@ -23,8 +23,8 @@ def evaluate_multi_view(trainer, dataset, settings: ClipSettings, video_backend:
     """(metrics, per-video predictions) of `trainer.model` on `dataset` with the evaluation views of `settings`.
 
     Metrics: clip_accuracy / clip_top5_accuracy over all views, video_accuracy / video_top5_accuracy of the views'
-    mean softmax per video (fractions), the mean loss of the views. Predictions: one dict per video with its id, label, predicted label and score. Every process gets them
-    (the Trainer gathers)."""
+    mean softmax per video (fractions), the mean loss of the views. Predictions: one dict per video with its id,
+    label, predicted label and score. Every process gets them (the Trainer gathers)."""
     views = expand_views(dataset, settings)
     video_index = np.asarray(views["video_index"])
     views.set_transform(VideoClipTransform(settings, train=False, video_backend=video_backend))
