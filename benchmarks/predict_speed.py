@@ -6,10 +6,10 @@ pipeline called in a loop, and its memory over a long run.
 
 Speed: the same HMDB51-like videos (`hmdb51_like.py`) through the same saved model (a small TAda ResNet by default:
 decoding matters as much as the model, as on a GPU) by each candidate, interleaved, `--repetitions` rounds; videos
-per second, and each predict run's ratio to the pipeline loop of its round. Memory: one predict process over
-`--memory_videos` rows (the videos listed again and again), its resident memory and its loader's read from /proc
-every second against the rows written; growth is the last reading minus the one after `--warmup_videos` (target: at
-most 50 MB: flat).
+per second, and each predict run's ratio to the pipeline loop of its round (both include loading the model).
+Memory: one predict process over `--memory_videos` rows (the videos listed again and again), its resident memory
+and its loader's read from /proc every second against the rows written; growth is the last reading minus the one
+after `--warmup_videos` (target: at most 50 MB: flat).
 """
 
 import json
@@ -67,12 +67,13 @@ def predict_run(model: str, paths: list, num_workers: int, batch_size: int, work
 
 
 def pipeline_loop(model: str, paths: list):
+    """The pipeline built and called once per video, as a user would loop over files (built inside the timing, as
+    predict loads its model inside it)."""
     import hf_video  # noqa: F401
     from transformers import pipeline
 
-    classifier = pipeline("video-classification", model=model, device="cpu")
-
     def run():
+        classifier = pipeline("video-classification", model=model, device="cpu")
         for path in paths:
             classifier(path, top_k=5)
     return run
@@ -114,7 +115,9 @@ def memory_run(model: str, paths: list, rows: int, warmup: int, batch_size: int,
     while process.poll() is None:
         time.sleep(1)
         done = sum(1 for _ in open(output, encoding="utf-8")) if output.exists() else 0
-        readings.append((done, _tree_rss_bytes(process.pid)))
+        resident = _tree_rss_bytes(process.pid)
+        if resident and process.poll() is None:  # a reading of a process that has just ended says nothing
+            readings.append((done, resident))
     if process.returncode != 0:
         raise SystemExit(f"the memory run failed with status {process.returncode}")
     if not readings:

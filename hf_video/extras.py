@@ -1,5 +1,6 @@
 """The optional parts of hf_video and the extras that install them: the core (`pip install tada-video`) runs the models,
-their video processor and the pipeline; `[data]` the datasets builders and exports; `[train]` fine-tuning.
+their video processor and the pipeline; `[data]` the datasets builders and exports; `[train]` fine-tuning; `[demo]`
+the demo page.
 
     require("data", "datasets", "rarfile")   # at the top of a module of that part
 
@@ -11,7 +12,8 @@ import importlib.util
 
 DISTRIBUTION = "tada-video"
 EXTRA_PARTS = {"data": "the datasets builders and exports (hf_video.data)",
-               "train": "fine-tuning (hf_video.training, examples/run_video_classification.py)"}
+               "train": "fine-tuning (hf_video.training, examples/run_video_classification.py)",
+               "demo": "the demo page (hf_video.demo)"}
 
 
 def require(extra: str, *modules: str) -> None:

@@ -197,8 +197,6 @@ class OutputFile:
                                                for field in self.FIELDS])
                 else:
                     file.write(json.dumps(row, ensure_ascii=False) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
 
 
 def predict_rows(model, item: dict, top_k: int, batch_size: int, device, dtype) -> list:
@@ -224,8 +222,9 @@ def predict_rows(model, item: dict, top_k: int, batch_size: int, device, dtype) 
     return rows
 
 
-def plot_scores(rows: list, path: str, classes: int = 3) -> str:
-    """A PNG of the `classes` best-scoring classes' scores along the video (at each window's centre)."""
+def plot_scores(rows: list, path: str, classes: int = 3, mark: tuple | None = None) -> str:
+    """A PNG of the `classes` best-scoring classes' scores along the video (at each window's centre); `mark`: a span
+    (start, end seconds) to shade, such as the clip the model classifies by itself."""
     try:
         import matplotlib
 
@@ -239,6 +238,8 @@ def plot_scores(rows: list, path: str, classes: int = 3) -> str:
         for label, score in zip(row["labels"], row["scores"]):
             best[label] = max(best.get(label, 0.0), score)
     figure, axes = plt.subplots(figsize=(8, 3))
+    if mark is not None:
+        axes.axvspan(*mark, color="0.85", label="the model's clip")
     for label in sorted(best, key=best.get, reverse=True)[:classes]:
         axes.plot(times, [dict(zip(row["labels"], row["scores"])).get(label, 0.0) for row in rows], marker="o",
                   label=label)

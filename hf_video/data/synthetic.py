@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .video_writing import write_mpeg4_avi
+from .video_writing import write_mpeg4_avi, write_video
 
 # Forward motion, then its reversed twin.
 MOTION_PAIRS = (("fade_in", "fade_out"), ("grow", "shrink"), ("turn_clockwise", "turn_anticlockwise"),
@@ -116,6 +116,22 @@ def write_synthetic_motion_dataset(root, videos_per_class: int = 60, test_per_cl
         "test_per_class": test_per_class, "num_frames_range": list(num_frames_range), "width": width,
         "height": height, "fps": 30, "seed": seed}, indent=2) + "\n")
     return root
+
+
+def write_motion_video(path, motion: str, num_frames: int = 32, width: int = 80, height: int = 64,
+                       seed: int = 0, video_format: str = "mpeg4_avi") -> Path:
+    """One video of `motion` (one of SYNTHETIC_CLASSES), as the set's videos are drawn: for examples and demos
+    (`video_format="vp9_webm"` plays in every browser). A reversed motion with the same `seed` is its twin's video
+    played backwards."""
+    forward = {backward: forward for forward, backward in MOTION_PAIRS}.get(motion, motion)
+    if forward not in SYNTHETIC_CLASSES:
+        raise ValueError(f"motion={motion!r}: expected one of {', '.join(SYNTHETIC_CLASSES)}.")
+    frames = _render(forward, num_frames, width, height, np.random.default_rng(seed))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_video(str(path), np.ascontiguousarray(frames if forward == motion else frames[::-1]),
+                video_format=video_format)
+    return path
 
 
 def synthetic_class_names(root) -> tuple | None:
