@@ -92,12 +92,21 @@ def _tree_rss_bytes(pid: int) -> int:
 
 
 def _children(pid: int) -> list:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            direct = [int(child) for child in children.read().split()]
-    except OSError:
-        return []
-    return direct + [grandchild for child in direct for grandchild in _children(child)]
+    """Every descendant of `pid`, found by the parent each process names (a thread's children are not all listed
+    under the main thread's)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
 
 
 def memory_run(model: str, paths: list, rows: int, warmup: int, batch_size: int, work: Path) -> dict:
@@ -122,7 +131,8 @@ def memory_run(model: str, paths: list, rows: int, warmup: int, batch_size: int,
         raise SystemExit(f"the memory run failed with status {process.returncode}")
     if not readings:
         raise SystemExit(f"the memory run ended before its first reading: give --memory_videos more than {rows}")
-    after_warmup = [rss for done, rss in readings if done >= warmup] or [readings[-1][1]]
+    # While rows are still being written: at the end the loader process exits before the main one does.
+    after_warmup = [rss for done, rss in readings if warmup <= done < rows] or [readings[-1][1]]
     return {"rows": rows, "readings": readings, "growth_bytes": after_warmup[-1] - after_warmup[0],
             "peak_excursion_bytes": max(after_warmup) - after_warmup[0]}
 
@@ -139,7 +149,7 @@ def main(argv=None):
         candidates = {"predict, 1 loader": predict_run(model, paths, 1, arguments.batch_size, scratch),
                       "predict, 2 loaders": predict_run(model, paths, 2, arguments.batch_size, scratch),
                       "pipeline loop": pipeline_loop(model, paths)}
-        seconds = run_interleaved(candidates, arguments.repetitions, warmup=0)
+        seconds = run_interleaved(candidates, arguments.repetitions, warmup=1)
         memory = (memory_run(model, paths, arguments.memory_videos, arguments.warmup_videos, arguments.batch_size,
                              scratch) if arguments.memory_videos else None)
     speed = {name: {**summarize(samples), "videos_per_second": len(paths) / summarize(samples)["median"]}

@@ -135,12 +135,13 @@ class VideoWindows:
 
 def load_model_and_settings(model_name: str, hub_kwargs: dict):
     """(model, clip settings): the saved video processor's settings, else the model config's frames and size on the
-    recipe (CLIP's mean and std for TAdaFormer, as the authors normalise it)."""
+    recipe, with the family's normalisation (`video_processor_defaults`: CLIP's mean and std for TAdaFormer), as a
+    folder saved by hf_video would hold them."""
     import dataclasses
 
     from transformers import AutoModelForVideoClassification, AutoVideoProcessor
 
-    import hf_video  # noqa: F401  (registers the TAda models and their processor)
+    import hf_video  # noqa: F401  (registers the TAda models and their processor)  # pyflakes: used for its effect
 
     from .clips.clip_settings import RECIPE
 
@@ -151,11 +152,10 @@ def load_model_and_settings(model_name: str, hub_kwargs: dict):
     except (OSError, ValueError, AttributeError):  # no saved video processor (or not ours)
         pass
     config = model.config
-    settings = dataclasses.replace(RECIPE, num_frames=config.num_frames, image_size=config.image_size)
-    if config.model_type == "tadaformer":
-        from .models.tadaformer.inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_STD
-
-        settings = dataclasses.replace(settings, mean=tuple(CLIP_MEAN), std=tuple(CLIP_STD))
+    defaults = getattr(model, "video_processor_defaults", {})
+    settings = dataclasses.replace(RECIPE, num_frames=config.num_frames, image_size=config.image_size,
+                                   mean=tuple(defaults.get("image_mean", RECIPE.mean)),
+                                   std=tuple(defaults.get("image_std", RECIPE.std)))
     return model, settings
 
 

@@ -431,3 +431,24 @@ def test_two_channel_frames_and_an_empty_pipeline_call_are_named():
     classifier = pipeline("video-classification", model=model, image_processor=processor)
     with pytest.raises(ValueError, match=r"empty list of videos"):
         classifier([])
+
+
+def test_a_saved_model_folder_holds_a_video_processor_for_its_model(tmp_path):
+    """save_pretrained of any family writes the processor the model expects where the folder has none (an inflated
+    or from_clip model, a Trainer checkpoint): its frames and size, the family's normalisation; one saved after it
+    wins."""
+    from hf_video import TadaFormerConfig, TadaFormerForVideoClassification
+    from hf_video.clips.clip_settings import RECIPE
+    from hf_video.models.tadaformer.configuration_tadaformer import CLIP_MEAN
+
+    TadaResNetForVideoClassification(TadaResNetConfig(depth=18, stem_width=8, hidden_sizes=[8, 16, 32, 64],
+                                                      num_frames=4, image_size=32)).save_pretrained(tmp_path / "r")
+    settings = AutoVideoProcessor.from_pretrained(tmp_path / "r").clip_settings()
+    assert (settings.num_frames, settings.image_size, settings.mean) == (4, 32, RECIPE.mean)
+    TadaFormerForVideoClassification(TadaFormerConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, image_size=32, patch_size=8,
+        num_frames=6, route_head_dim=8)).save_pretrained(tmp_path / "f")
+    settings = AutoVideoProcessor.from_pretrained(tmp_path / "f").clip_settings()
+    assert (settings.num_frames, settings.image_size, list(settings.mean)) == (6, 32, CLIP_MEAN)
+    TadaVideoProcessor(num_frames=8, image_size=32).save_pretrained(tmp_path / "f")
+    assert AutoVideoProcessor.from_pretrained(tmp_path / "f").clip_settings().num_frames == 8

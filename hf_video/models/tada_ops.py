@@ -7,6 +7,7 @@ each model folder holds it as a link to this one file, so that `register_for_aut
 (it follows single-level relative imports only) and a saved folder stands alone; there is one source to edit.
 """
 
+import os
 from contextlib import contextmanager
 
 import torch
@@ -165,6 +166,30 @@ def check_clips(pixel_values: torch.Tensor, num_channels: int) -> None:
     if shape[0] == 0 or shape[1] == 0:
         raise ValueError(f"pixel_values of shape {shape} holds no {'clip' if shape[0] == 0 else 'frame'}; a batch "
                          "needs at least one clip of at least one frame.")
+
+
+class WritesItsVideoProcessorWhenSaved:
+    """Mixed into a family's PreTrainedModel: a folder the model is saved into without a video processor gets one,
+    with the model's frames and size and the family's normalisation (`video_processor_defaults`), so that the
+    pipeline, `hf_video.predict` and the demo read any saved folder as the model expects (an inflated or `from_clip`
+    model too). A processor saved after the model (the Trainer's, a converter's) replaces it. Where hf_video is not
+    installed (the remote code of a downloaded folder), nothing is added: that folder came with its processor."""
+
+    video_processor_defaults: dict = {}
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        folder = os.fspath(save_directory)
+        if kwargs.get("is_main_process", True) and not os.path.exists(os.path.join(folder,
+                                                                                   "video_preprocessor_config.json")):
+            try:
+                from hf_video.clips.video_processing_tada import TadaVideoProcessor
+            except ImportError:
+                return result
+            config = self.config
+            TadaVideoProcessor(num_frames=config.num_frames, image_size=config.image_size,
+                               **self.video_processor_defaults).save_pretrained(folder)
+        return result
 
 
 class MapsTheBaseModelWhenSaved:

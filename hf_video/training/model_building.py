@@ -114,7 +114,7 @@ def source_clip_settings(source: str | None, hub_kwargs: dict | None = None) -> 
     if own is not None:
         return own
     if starts_from_clip(source, hub_kwargs):
-        from ..models.tadaformer.inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_STD
+        from ..models.tadaformer.configuration_tadaformer import CLIP_MEAN, CLIP_STD
 
         return dataclasses.replace(RECIPE, mean=tuple(CLIP_MEAN), std=tuple(CLIP_STD))
     return RECIPE

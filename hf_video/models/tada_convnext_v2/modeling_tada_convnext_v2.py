@@ -23,8 +23,8 @@ from transformers.modeling_outputs import (
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
-from .tada_ops import (MapsTheBaseModelWhenSaved, average_views, check_clips, flatten_views,
-                       temporal_average_pool)
+from .tada_ops import (MapsTheBaseModelWhenSaved, WritesItsVideoProcessorWhenSaved, average_views, check_clips,
+                       flatten_views, temporal_average_pool)
 from .tada_v2_ops import (
     TadaDepthwiseConv2d,
     TadaV2RouteFunction,
@@ -185,7 +185,8 @@ def _as_video(frames: torch.Tensor, num_frames: int) -> torch.Tensor:
     return frames.unflatten(0, (-1, num_frames)).transpose(1, 2)
 
 
-class TadaConvNextV2PreTrainedModel(MapsTheBaseModelWhenSaved, PreTrainedModel):
+class TadaConvNextV2PreTrainedModel(WritesItsVideoProcessorWhenSaved, MapsTheBaseModelWhenSaved,
+                                    PreTrainedModel):
     config_class = TadaConvNextV2Config
     base_model_prefix = "tada_convnext_v2"
     main_input_name = "pixel_values"

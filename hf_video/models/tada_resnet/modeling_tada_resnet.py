@@ -27,8 +27,9 @@ from transformers.modeling_outputs import (
 
 from .configuration_tada_resnet import BOTTLENECK_EXPANSION, TadaResNetConfig
 from .tada_ops import (
-    MapsTheBaseModelWhenSaved,
     BatchNormStatisticsUpdatedOnce,
+    MapsTheBaseModelWhenSaved,
+    WritesItsVideoProcessorWhenSaved,
     average_views,
     check_clips,
     flatten_views,
@@ -284,7 +285,8 @@ def _as_frames(video: torch.Tensor) -> torch.Tensor:
     return video.transpose(1, 2).reshape(batch * num_frames, channels, height, width)
 
 
-class TadaResNetPreTrainedModel(MapsTheBaseModelWhenSaved, PreTrainedModel):
+class TadaResNetPreTrainedModel(WritesItsVideoProcessorWhenSaved, MapsTheBaseModelWhenSaved,
+                                PreTrainedModel):
     config_class = TadaResNetConfig
     base_model_prefix = "tada_resnet"
     main_input_name = "pixel_values"

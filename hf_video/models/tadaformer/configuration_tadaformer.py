@@ -5,6 +5,10 @@ from transformers import PreTrainedConfig
 
 from .config_checks import check_num_labels, check_odd, check_positive_int, check_positive_number, check_probability
 
+# CLIP's normalisation of its input images, which TAdaFormer keeps (the authors' and a model started from CLIP).
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
 
 class TadaFormerConfig(PreTrainedConfig):
     r"""

@@ -26,8 +26,7 @@ from ..model_families import TADAFORMER
 from ..original_checkpoints import map_state_dict
 from ..original_configs import config_value
 from ..original_conversion import FamilyConversion, command_line, convert_checkpoint
-from .configuration_tadaformer import TadaFormerConfig
-from .inflate_tadaformer_from_clip import CLIP_MEAN, CLIP_STD
+from .configuration_tadaformer import CLIP_MEAN, CLIP_STD, TadaFormerConfig
 from .modeling_tadaformer import TadaFormerForVideoClassification
 
 # The authors' tubelet stride (every configuration of theirs), when nothing states it.

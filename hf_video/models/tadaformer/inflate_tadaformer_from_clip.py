@@ -15,9 +15,6 @@ from transformers import AutoConfig, CLIPVisionModel, PreTrainedModel
 
 from .configuration_tadaformer import TadaFormerConfig
 
-# CLIP's normalisation of its input images, which a model started from CLIP keeps.
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 CLIP_MODEL_TYPES = ("clip", "clip_vision_model")
 # The authors' route attention head size (one head where the route is narrower, in small models).
 AUTHORS_ROUTE_HEAD_DIM = 64

@@ -21,10 +21,11 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling, ImageClass
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.utils.generic import can_return_tuple
 
-from .configuration_tadaformer import TadaFormerConfig
+from .configuration_tadaformer import CLIP_MEAN, CLIP_STD, TadaFormerConfig
 from .tada_ops import (
-    MapsTheBaseModelWhenSaved,
     BatchNormStatisticsUpdatedOnce,
+    MapsTheBaseModelWhenSaved,
+    WritesItsVideoProcessorWhenSaved,
     average_views,
     check_clips,
     flatten_views,
@@ -282,9 +283,11 @@ class TadaFormerEmbeddings(nn.Module):
                 f"the patch size {self.patch_size}.")
 
 
-class TadaFormerPreTrainedModel(MapsTheBaseModelWhenSaved, PreTrainedModel):
+class TadaFormerPreTrainedModel(WritesItsVideoProcessorWhenSaved, MapsTheBaseModelWhenSaved,
+                                PreTrainedModel):
     config_class = TadaFormerConfig
     base_model_prefix = "tadaformer"
+    video_processor_defaults = {"image_mean": CLIP_MEAN, "image_std": CLIP_STD}  # a folder saved without one
     main_input_name = "pixel_values"
     input_modalities = "video"
     supports_gradient_checkpointing = True
