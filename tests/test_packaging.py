@@ -55,7 +55,7 @@ def test_the_wheel_holds_the_package_its_licences_and_its_metadata(wheel):
     core = {requirement.split(">")[0].split("<")[0].split(";")[0] for requirement in requirements
             if "extra ==" not in requirement}
     assert core == {"torch", "torchvision", "transformers", "safetensors", "huggingface_hub", "av", "numpy", "pillow"}
-    assert set(metadata.get_all("Provides-Extra")) == {"data", "train", "notebook", "test"}
+    assert set(metadata.get_all("Provides-Extra")) == {"data", "train", "notebook", "demo", "test"}
     assert any(requirement.startswith("datasets") and 'extra == "data"' in requirement for requirement in requirements)
 
 
