@@ -17,8 +17,10 @@ and never stops the run.
 import argparse
 import csv
 import glob
+import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -160,8 +162,8 @@ def load_model_and_settings(model_name: str, hub_kwargs: dict):
 
 
 class OutputFile:
-    """The predictions file, JSON lines or CSV by its suffix; the videos it already holds (a run continued), and a
-    last line cut short by a stopped run dropped before new rows are added."""
+    """The predictions file, JSON lines or CSV by its suffix; the videos it already holds (a run continued). Where a
+    stopped run cut the last line short, that line and the rows of the video being written go, and it is redone."""
 
     FIELDS = ("video", "start", "end", "labels", "scores", "views", "error")
 
@@ -175,28 +177,44 @@ class OutputFile:
             with open(path, encoding="utf-8", newline="") as file:
                 lines = file.readlines()
             for line in lines[1:] if self.csv else lines:
+                if not line.endswith("\n"):  # cut short: the video being written when the run stopped is redone
+                    cut = self._video_of_cut_line(line)
+                    last = kept[-1][1] if kept else None
+                    if cut in (None, last):  # its earlier windows may be there: they go too
+                        kept = [(text, video) for text, video in kept if video != last]
+                    break
                 try:
                     row = next(csv.DictReader([line], fieldnames=self.FIELDS)) if self.csv else json.loads(line)
                 except (json.JSONDecodeError, StopIteration):
                     continue
-                if line.endswith("\n"):
-                    kept.append(line)
-                    self.done.add(row["video"])
+                kept.append((line, row["video"]))
+            self.done = {video for _, video in kept}
+            kept = [text for text, _ in kept]
             with open(path, "w", encoding="utf-8", newline="") as file:
                 file.writelines(([",".join(self.FIELDS) + "\n"] if self.csv else []) + kept)
         elif self.csv:
             with open(path, "w", encoding="utf-8", newline="") as file:
                 file.write(",".join(self.FIELDS) + "\n")
 
+    def _video_of_cut_line(self, line: str) -> str | None:
+        """The video a cut-short line was written for, where its first field survived; else None."""
+        if self.csv:
+            fields = next(csv.reader([line]), [])
+            return fields[0] if len(fields) > 1 else None
+        match = re.match(r'\{"video": ("(?:[^"\\]|\\.)*")', line)
+        return json.loads(match[1]) if match else None
+
     def write(self, rows: list) -> None:
+        """A video's rows, appended in one write."""
+        text = io.StringIO()
+        for row in rows:
+            if self.csv:
+                csv.writer(text).writerow([row.get(field) if not isinstance(row.get(field), list)
+                                           else json.dumps(row[field], ensure_ascii=False) for field in self.FIELDS])
+            else:
+                text.write(json.dumps(row, ensure_ascii=False) + "\n")
         with open(self.path, "a", encoding="utf-8", newline="") as file:
-            for row in rows:
-                if self.csv:
-                    csv.writer(file).writerow([row.get(field) if not isinstance(row.get(field), list)
-                                               else json.dumps(row[field], ensure_ascii=False)
-                                               for field in self.FIELDS])
-                else:
-                    file.write(json.dumps(row, ensure_ascii=False) + "\n")
+            file.write(text.getvalue())
 
 
 def predict_rows(model, item: dict, top_k: int, batch_size: int, device, dtype) -> list:
