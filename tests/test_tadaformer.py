@@ -170,6 +170,31 @@ def test_gradients_are_the_authors_formulations_for_any_frame_count(num_frames, 
         assert torch.allclose(ours_norm.running_var, original_norm.running_var, atol=1e-6)
 
 
+@pytest.mark.parametrize("num_frames, variants", [
+    (1, {}), (2, {}), (4, dict(double=True)), (7, dict(enhanced=True)), (16, {})])
+def test_eval_mode_folds_the_batch_norms_and_pool_and_stays_the_authors_formulation(num_frames, variants):
+    """In eval mode the TAda block's BatchNorms, temporal pool and calibration become three multiply-adds: with
+    every weight and running statistic non-trivial, the logits and the input's gradient are the authors'."""
+    original, ours = randomized_pair(**variants)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, buffer in original.named_buffers():
+            if name.endswith("running_mean"):
+                buffer.copy_(torch.randn(buffer.shape, generator=generator))
+            elif name.endswith("running_var"):
+                buffer.copy_(torch.rand(buffer.shape, generator=generator) + 0.5)
+    ours.load_state_dict(convert_original_state_dict(original.state_dict(), ours.state_dict()))
+    original.eval(), ours.eval()
+    pixel_values = torch.randn(2, num_frames, 3, 32, 32)
+    inputs = [pixel_values.clone().requires_grad_(), pixel_values.clone().requires_grad_()]
+    expected, logits = original(inputs[0]), ours(inputs[1]).logits
+    scale = expected.abs().max()
+    assert (logits - expected).abs().max() <= 1e-5 * max(scale, 1.0)
+    (expected * torch.arange(5)).sum().backward()
+    (logits * torch.arange(5)).sum().backward()
+    assert torch.allclose(inputs[1].grad, inputs[0].grad, rtol=1e-4, atol=1e-5 * inputs[0].grad.abs().max())
+
+
 @pytest.mark.parametrize("tubelet, stride", [(2, 2), (1, 1), (3, 1)])
 def test_other_tubelets_match_the_authors_formulation(tubelet, stride):
     torch.manual_seed(1)

@@ -19,31 +19,46 @@ def temporal_average_pool(frames: torch.Tensor, num_frames: int, kernel_size: in
     """Average each frame with its temporal neighbours, zero-padded at the clip ends and divided by `kernel_size`
     (AvgPool3d((k, 1, 1), stride 1, padding (k // 2, 0, 0), count_include_pad=True) of the originals). Any per-frame
     layout: (B*T, C, H, W), (B*T, H, W, C), ..."""
-    return _TemporalAveragePool.apply(frames, num_frames, kernel_size)
+    return _TemporalWindowSum.apply(frames, num_frames, kernel_size, kernel_size)
 
 
-def _sum_of_shifted_frames(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
+def temporal_window_sum(frames: torch.Tensor, num_frames: int, kernel_size: int) -> torch.Tensor:
+    """`kernel_size` times `temporal_average_pool`: the sum over each frame's window, for a consumer that can take
+    the division itself at no cost (a LayerNorm: LN(x / k, eps) = LN(x, eps * k^2))."""
+    return _TemporalWindowSum.apply(frames, num_frames, kernel_size, 1)
+
+
+def _sum_of_shifted_frames(frames: torch.Tensor, num_frames: int, kernel_size: int, divisor: int) -> torch.Tensor:
     clips = frames.reshape(-1, num_frames, frames[0].numel())
-    pooled = clips.clone()
-    for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):
-        pooled[:, shift:] += clips[:, :-shift]
-        pooled[:, :-shift] += clips[:, shift:]
-    return pooled.div_(kernel_size).view(frames.shape)
+    reach = min(kernel_size // 2, num_frames - 1)
+    if reach == 0:
+        summed = clips.clone()
+    else:  # the nearest neighbours in two passes (no copy of the input first), the farther ones added to that
+        summed = torch.empty_like(clips)
+        torch.add(clips[:, 1:], clips[:, :-1], out=summed[:, 1:])
+        summed[:, 0] = clips[:, 0]
+        summed[:, :-1] += clips[:, 1:]
+        for shift in range(2, reach + 1):
+            summed[:, shift:] += clips[:, :-shift]
+            summed[:, :-shift] += clips[:, shift:]
+    if divisor != 1:
+        summed.div_(divisor)
+    return summed.view(frames.shape)
 
 
-class _TemporalAveragePool(torch.autograd.Function):
+class _TemporalWindowSum(torch.autograd.Function):
     """Sums of time-shifted slices, elementwise work that parallelises over every pixel (avg_pool2d over a
     (B, 1, T, C*H*W) view was about 6x slower on CPU, forward and backward). The pool is a symmetric, zero-padded
     band matrix along time, so its backward is the same pool applied to the gradient: nothing is saved for it."""
 
     @staticmethod
-    def forward(ctx, frames, num_frames, kernel_size):
-        ctx.num_frames, ctx.kernel_size = num_frames, kernel_size
-        return _sum_of_shifted_frames(frames, num_frames, kernel_size)
+    def forward(ctx, frames, num_frames, kernel_size, divisor):
+        ctx.num_frames, ctx.kernel_size, ctx.divisor = num_frames, kernel_size, divisor
+        return _sum_of_shifted_frames(frames, num_frames, kernel_size, divisor)
 
     @staticmethod
     def backward(ctx, gradient):
-        return _TemporalAveragePool.apply(gradient, ctx.num_frames, ctx.kernel_size), None, None
+        return _TemporalWindowSum.apply(gradient, ctx.num_frames, ctx.kernel_size, ctx.divisor), None, None, None
 
 
 def spatial_mean(frames: torch.Tensor) -> torch.Tensor:

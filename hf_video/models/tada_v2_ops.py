@@ -52,14 +52,19 @@ class TadaDepthwiseConv2d(nn.Module):
 
     def forward(self, frames, weight_calibration=None, bias_calibration=None) -> torch.Tensor:
         # frames: (N, C, H, W); calibrations: (N, C) or None.
-        channels = frames.shape[1]
-        bias = None if weight_calibration is not None else self.bias
-        output = channels_last(F.conv2d(frames, self.weight, bias, padding=self.padding, groups=channels))
         if weight_calibration is None:
-            return output
+            return self.convolve(frames, self.bias)
+        bias = self.calibrated_bias(weight_calibration, bias_calibration)
+        return torch.addcmul(bias[:, None, None, :], self.convolve(frames), weight_calibration[:, None, None, :])
+
+    def calibrated_bias(self, weight_calibration: torch.Tensor, bias_calibration: torch.Tensor | None):
+        """beta * b per frame and channel, (N, C) (b itself for every frame without bias calibration)."""
         bias = self.bias if bias_calibration is None else bias_calibration * self.bias
-        bias = bias.expand_as(weight_calibration)
-        return torch.addcmul(bias[:, None, None, :], output, weight_calibration[:, None, None, :])
+        return bias.expand_as(weight_calibration)
+
+    def convolve(self, frames: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The shared-weight depthwise convolution of every frame, (N, C, H, W) -> (N, H, W, C)."""
+        return channels_last(F.conv2d(frames, self.weight, bias, padding=self.padding, groups=frames.shape[1]))
 
     def extra_repr(self) -> str:
         channels, _, kernel_size, _ = self.weight.shape
@@ -135,14 +140,39 @@ def drop_path_per_clip(branch: torch.Tensor, num_frames: int, rate: float, train
     return (branch.view(clips, num_frames, -1) * mask[:, None, None]).view(branch.shape)
 
 
+def is_plain_linear(layer: nn.Module) -> bool:
+    """Whether `layer` is exactly nn.Linear, whose weights the folded products below may read directly. A wrapped
+    layer (a LoRA adapter, a quantised layer: anything else) is called instead, or its addition would be silently
+    left out."""
+    return type(layer) is nn.Linear
+
+
+def scaled_linear(inputs: torch.Tensor, weight: torch.Tensor, alpha: float, bias: torch.Tensor | None = None):
+    """alpha * (inputs @ weight^T) + bias over the last axis, the factor applied inside the matrix product: no pass
+    over the output and no scaled copy of the weight (C x 4C numbers, which at inference cost as much as the
+    activations they would spare)."""
+    flat = inputs.reshape(-1, inputs.shape[-1])
+    if bias is None:
+        product = torch.mm(flat, weight.t())
+        product = product if alpha == 1 else product * alpha
+    else:
+        product = torch.addmm(bias, flat, weight.t(), alpha=alpha)
+    return product.view(*inputs.shape[:-1], weight.shape[0])
+
+
+def scaled_quick_gelu_of_linear(hidden: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
+    """1.702 * QuickGELU(layer(hidden)), computed as SiLU(1.702 * layer(hidden)) with the 1.702 inside the matrix
+    product: one pass over the activations where x * sigmoid(1.702 x) takes three, and a backward that keeps one
+    tensor instead of two. The layer that reads it divides by 1.702 (`scaled_linear`'s alpha). `layer` must be a
+    plain nn.Linear (`is_plain_linear`)."""
+    bias = None if layer.bias is None else layer.bias * QUICK_GELU_SCALE
+    return F.silu(scaled_linear(hidden, layer.weight, QUICK_GELU_SCALE, bias))
+
+
 def quick_gelu_mlp(hidden: torch.Tensor, expand: nn.Linear, project: nn.Linear) -> torch.Tensor:
-    """project(QuickGELU(expand(hidden))). QuickGELU, x * sigmoid(1.702 x), is SiLU(1.702 x) / 1.702: the factors go
-    into the two layers' weights (C x 4C numbers, not the N x 4C activations), leaving one fused SiLU, whose backward
-    keeps one tensor, where x * sigmoid(1.702 x) takes three passes forward and keeps two. That reads the layers'
-    weights directly, so a wrapped layer (a LoRA adapter, a quantised layer: anything but a plain nn.Linear) is called
-    instead, or its addition would be silently left out."""
-    if type(expand) is not nn.Linear or type(project) is not nn.Linear:
+    """project(QuickGELU(expand(hidden))), through `scaled_quick_gelu_of_linear` where both layers are plain."""
+    if not (is_plain_linear(expand) and is_plain_linear(project)):
         expanded = expand(hidden)
         return project(expanded * torch.sigmoid(QUICK_GELU_SCALE * expanded))
-    expanded = F.linear(hidden, expand.weight * QUICK_GELU_SCALE, expand.bias * QUICK_GELU_SCALE)
-    return F.linear(F.silu(expanded), project.weight / QUICK_GELU_SCALE, project.bias)
+    activated = scaled_quick_gelu_of_linear(hidden, expand)
+    return scaled_linear(activated, project.weight, 1 / QUICK_GELU_SCALE, project.bias)

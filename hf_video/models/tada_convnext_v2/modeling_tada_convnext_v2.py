@@ -11,6 +11,7 @@ This file imports only torch, transformers and its sibling files (configuration,
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
@@ -24,14 +25,17 @@ from transformers.utils.generic import can_return_tuple
 
 from .configuration_tada_convnext_v2 import TadaConvNextV2Config
 from .tada_ops import (MapsTheBaseModelWhenSaved, WritesItsVideoProcessorWhenSaved, average_views, check_clips,
-                       flatten_views, temporal_average_pool)
+                       flatten_views, temporal_window_sum)
 from .tada_v2_ops import (
+    QUICK_GELU_SCALE,
     TadaDepthwiseConv2d,
     TadaV2RouteFunction,
     channels_first,
     channels_last,
     drop_path_per_clip,
-    quick_gelu_mlp,
+    is_plain_linear,
+    scaled_linear,
+    scaled_quick_gelu_of_linear,
     starting_at_zero,
 )
 
@@ -82,18 +86,33 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
             hidden = self.layernorm(self.dwconv(frames))
         else:
             convolved = self.dwconv(frames, *self.route(frames, num_frames))
-            pooled = temporal_average_pool(convolved, num_frames, self.temporal_pool_kernel_size)
-            hidden = self.layernorm(convolved) + self.temporal_pool_layernorm(pooled)
-        hidden = self.inverted_bottleneck(hidden)
-        if self.layer_scale_parameter is not None:
-            hidden = hidden * self.layer_scale_parameter
-        hidden = drop_path_per_clip(hidden, num_frames, self.drop_path_rate, self.training)
+            kernel_size = self.temporal_pool_kernel_size
+            window_sums = temporal_window_sum(convolved, num_frames, kernel_size)
+            pool_norm = self.temporal_pool_layernorm  # LN'(sum / k) = LN' of the sum with eps * k^2: no division
+            hidden = self.layernorm(convolved)
+            hidden += F.layer_norm(window_sums, pool_norm.normalized_shape, pool_norm.weight, pool_norm.bias,
+                                   pool_norm.eps * kernel_size**2)
+        hidden = drop_path_per_clip(self.scaled_mlp(hidden), num_frames, self.drop_path_rate, self.training)
         return frames + channels_first(hidden)
 
-    def inverted_bottleneck(self, hidden: torch.Tensor) -> torch.Tensor:
-        if self.quick_gelu:  # as one fused SiLU (see quick_gelu_mlp)
-            return quick_gelu_mlp(hidden, self.pwconv1, self.pwconv2)
-        return self.pwconv2(self.activation(self.pwconv1(hidden)))
+    def scaled_mlp(self, hidden: torch.Tensor) -> torch.Tensor:
+        """layer scale * pwconv2(activation(pwconv1(hidden))). With plain Linears the last product is taken without
+        its bias and one multiply-add applies bias, layer scale and QuickGELU's 1 / 1.702 (see
+        scaled_quick_gelu_of_linear): no separate pass for the layer scale."""
+        layer_scale = self.layer_scale_parameter
+        if not (is_plain_linear(self.pwconv1) and is_plain_linear(self.pwconv2)):
+            projected = self.pwconv2(self.activation(self.pwconv1(hidden)))
+            return projected if layer_scale is None else projected * layer_scale
+        if self.quick_gelu:
+            activated, divisor = scaled_quick_gelu_of_linear(hidden, self.pwconv1), QUICK_GELU_SCALE
+        else:
+            activated, divisor = self.activation(self.pwconv1(hidden)), 1.0
+        if layer_scale is None:
+            return scaled_linear(activated, self.pwconv2.weight, 1 / divisor, self.pwconv2.bias)
+        product = scaled_linear(activated, self.pwconv2.weight, 1.0)
+        if self.pwconv2.bias is None:
+            return product * (layer_scale / divisor)
+        return torch.addcmul(layer_scale * self.pwconv2.bias, product, layer_scale / divisor)
 
 
 class TadaConvNextV2Stage(nn.Module):

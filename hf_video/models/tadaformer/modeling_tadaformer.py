@@ -32,13 +32,16 @@ from .tada_ops import (
     temporal_average_pool,
 )
 from .tada_v2_ops import (
+    QUICK_GELU_SCALE,
     QuickGELU,
     TadaDepthwiseConv2d,
     TadaV2RouteFunction,
     channels_first,
     channels_last,
     drop_path_per_clip,
+    is_plain_linear,
     quick_gelu_mlp,
+    scaled_linear,
     starting_at_zero,
 )
 
@@ -101,11 +104,59 @@ class TadaFormerTadaBlock(nn.Module):
         else:
             reduced = self.down(patches)
         frames = channels_first(reduced.view(reduced.shape[0], *grid, reduced.shape[-1]))  # channels-last memory
-        convolved = self.conv(frames, *self.route(frames, num_frames))  # (N, h, w, C')
+        calibrations = self.route(frames, num_frames)
+        if _statistics_frozen(self.normalization) and _statistics_frozen(self.temporal_pool_normalization):
+            activated = self._scaled_activation_with_frozen_statistics(frames, num_frames, *calibrations)
+            activated = activated.reshape(patches.shape[0], -1, frames.shape[1])
+            if is_plain_linear(self.up):
+                return scaled_linear(activated, self.up.weight, 1 / QUICK_GELU_SCALE, self.up.bias)
+            return self.up(activated / QUICK_GELU_SCALE)
+        convolved = self.conv(frames, *calibrations)  # (N, h, w, C')
         pooled = temporal_average_pool(convolved, num_frames, self.temporal_pool_kernel_size)
         aggregated = (self.normalization(channels_first(convolved))
                       + self.temporal_pool_normalization(channels_first(pooled)))
         return self.up(self.activation(channels_last(aggregated)).reshape(patches.shape[0], -1, frames.shape[1]))
+
+    def _scaled_activation_with_frozen_statistics(self, frames, num_frames, weight_calibration, bias_calibration):
+        """1.702 * QuickGELU(BN(y) + BN'(avgpool_time(y))) for the calibrated convolution y = alpha * z + beta * b,
+        z = conv(frames, W), with both BatchNorms using their running statistics (eval mode), in three
+        multiply-adds over the frames and one SiLU where the general path takes eight passes and three.
+
+        Each frozen BatchNorm is a per-channel a * x + c and the pool a fixed sum over the k nearest frames, so the
+        aggregation is a temporal convolution of z with per-clip, frame and channel taps:
+        frame t = sum over s of w_s * alpha_{t+s} * z_{t+s} + e_t, with w_0 = a + a'/k and w_s = a'/k for the
+        neighbours, and e_t = c + c' + a * beta_t b + a' * avgpool_time(beta b)_t. The 1.702 goes into the taps."""
+        scale, shift = _frozen_affine(self.normalization)
+        pool_scale, pool_shift = _frozen_affine(self.temporal_pool_normalization)
+        kernel_size = self.temporal_pool_kernel_size
+        calibrated_bias = self.conv.calibrated_bias(weight_calibration, bias_calibration)  # (N, C')
+        offsets = torch.addcmul(shift + pool_shift, scale, calibrated_bias)
+        offsets = offsets.addcmul_(pool_scale, temporal_average_pool(calibrated_bias, num_frames, kernel_size))
+        convolved = self.conv.convolve(frames)  # (N, h, w, C'), no bias
+        clips = convolved.view(-1, num_frames, convolved.shape[1] * convolved.shape[2], convolved.shape[3])
+        as_clips = lambda per_frame: per_frame.view(-1, num_frames, 1, per_frame.shape[-1])  # noqa: E731
+        alpha = as_clips(weight_calibration)
+        neighbour_taps = alpha * (QUICK_GELU_SCALE / kernel_size * pool_scale)
+        aggregated = torch.addcmul(as_clips(offsets * QUICK_GELU_SCALE), clips,
+                                   alpha * (QUICK_GELU_SCALE * (scale + pool_scale / kernel_size)))
+        for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):  # frame t reads frames t + shift, t - shift
+            aggregated[:, :-shift].addcmul_(clips[:, shift:], neighbour_taps[:, shift:])
+            aggregated[:, shift:].addcmul_(clips[:, :-shift], neighbour_taps[:, :-shift])
+        return F.silu(aggregated).view(convolved.shape)
+
+
+def _statistics_frozen(norm: nn.BatchNorm2d) -> bool:
+    """Whether `norm` normalises with its running statistics (eval mode), i.e. is a fixed per-channel affine map."""
+    return not norm.training and norm.running_mean is not None and norm.running_var is not None
+
+
+def _frozen_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, c) with norm(x) = a * x + c per channel, for a BatchNorm with frozen statistics."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    return scale, shift if norm.bias is None else shift + norm.bias
 
 
 def eager_attention_forward(module, query, key, value, attention_mask, scaling, dropout=0.0, num_frames=1, **kwargs):
