@@ -63,6 +63,8 @@ class _TemporalWindowSum(torch.autograd.Function):
 
 def spatial_mean(frames: torch.Tensor) -> torch.Tensor:
     """Per-frame channel means, (N, C, H, W) -> (N, C), whatever the memory format."""
+    if not (torch.is_grad_enabled() and frames.requires_grad):  # no backward to shape: skip the Function's overhead
+        return frames.mean(dim=(2, 3))
     return _SpatialMean.apply(frames)
 
 

@@ -55,7 +55,10 @@ class TadaDepthwiseConv2d(nn.Module):
         if weight_calibration is None:
             return self.convolve(frames, self.bias)
         bias = self.calibrated_bias(weight_calibration, bias_calibration)
-        return torch.addcmul(bias[:, None, None, :], self.convolve(frames), weight_calibration[:, None, None, :])
+        convolved = self.convolve(frames)
+        # Without autograd the convolution's output is calibrated where it lies (one large allocation fewer).
+        output = None if torch.is_grad_enabled() else convolved
+        return torch.addcmul(bias[:, None, None, :], convolved, weight_calibration[:, None, None, :], out=output)
 
     def calibrated_bias(self, weight_calibration: torch.Tensor, bias_calibration: torch.Tensor | None):
         """beta * b per frame and channel, (N, C) (b itself for every frame without bias calibration)."""
