@@ -169,7 +169,8 @@ def scaled_quick_gelu_of_linear(hidden: torch.Tensor, layer: nn.Linear) -> torch
     tensor instead of two. The layer that reads it divides by 1.702 (`scaled_linear`'s alpha). `layer` must be a
     plain nn.Linear (`is_plain_linear`)."""
     bias = None if layer.bias is None else layer.bias * QUICK_GELU_SCALE
-    return F.silu(scaled_linear(hidden, layer.weight, QUICK_GELU_SCALE, bias))
+    # Without autograd, in place: the product is ours, and a fresh 4C-wide tensor is the largest allocation.
+    return F.silu(scaled_linear(hidden, layer.weight, QUICK_GELU_SCALE, bias), inplace=not torch.is_grad_enabled())
 
 
 def quick_gelu_mlp(hidden: torch.Tensor, expand: nn.Linear, project: nn.Linear) -> torch.Tensor:

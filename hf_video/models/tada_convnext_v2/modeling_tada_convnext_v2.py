@@ -93,6 +93,8 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
             hidden += F.layer_norm(window_sums, pool_norm.normalized_shape, pool_norm.weight, pool_norm.bias,
                                    pool_norm.eps * kernel_size**2)
         hidden = drop_path_per_clip(self.scaled_mlp(hidden), num_frames, self.drop_path_rate, self.training)
+        if not torch.is_grad_enabled():  # the branch is a fresh tensor: the sum goes where it lies
+            return channels_first(hidden.add_(channels_last(frames)))
         return frames + channels_first(hidden)
 
     def scaled_mlp(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -112,7 +114,8 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
         product = scaled_linear(activated, self.pwconv2.weight, 1.0)
         if self.pwconv2.bias is None:
             return product * (layer_scale / divisor)
-        return torch.addcmul(layer_scale * self.pwconv2.bias, product, layer_scale / divisor)
+        output = None if torch.is_grad_enabled() else product
+        return torch.addcmul(layer_scale * self.pwconv2.bias, product, layer_scale / divisor, out=output)
 
 
 class TadaConvNextV2Stage(nn.Module):
