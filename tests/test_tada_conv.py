@@ -97,3 +97,42 @@ def test_temporal_average_pool_gradients_are_the_originals():
         temporal_average_pool(frames, t, kernel).backward(upstream.transpose(1, 2).reshape(b * t, c, h, w))
         ours = frames.grad.view(b, t, c, h, w).transpose(1, 2)
         assert torch.allclose(ours, x.grad, atol=1e-6), (t, kernel)
+
+
+def _randomized(model):
+    """Every parameter and BatchNorm statistic non-trivial (the zero-initialised TAda paths switched on)."""
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+            if tensor.is_floating_point():
+                noise = torch.randn(tensor.shape, generator=generator) * 0.2
+                tensor.copy_(noise.abs() + 0.5 if name.endswith("running_var") else noise)
+    return model.eval()
+
+
+@pytest.mark.parametrize("family", ["tada_convnext_v2", "tadaformer"])
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_inference_without_autograd_computes_in_place_what_autograd_computes(family, dtype):
+    """Without autograd the V2 families write some results into tensors they have just made (calibration, SiLU,
+    layer scale, residual sum); the logits are those of the same eval-mode model with autograd on, also under bf16
+    autocast, where an fp32 result must not be written back into a bf16 tensor."""
+    from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaFormerConfig,
+                          TadaFormerForVideoClassification)
+
+    torch.manual_seed(0)
+    if family == "tadaformer":
+        model = TadaFormerForVideoClassification(TadaFormerConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+            patch_size=8, num_frames=4, num_labels=3, route_head_dim=8))
+    else:
+        model = TadaConvNextV2ForVideoClassification(TadaConvNextV2Config(
+            depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], route_head_dim=8, num_frames=4, image_size=32,
+            num_labels=3))
+    model = _randomized(model)
+    clips = torch.randn(2, 4, 3, 32, 32)
+    with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        with_autograd = model(clips).logits
+        with torch.inference_mode():
+            without = model(clips).logits
+    assert without.dtype == with_autograd.dtype
+    assert torch.equal(without, with_autograd.detach())

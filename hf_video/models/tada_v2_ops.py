@@ -8,10 +8,16 @@ y_c = sum_ij W_c[i, j] x_c[. + i, . + j], which is linear in W_c, so scaling the
 scales y_c by alpha_c. With the bias calibrated by beta, conv(x, alpha * W) + beta * b = alpha * conv(x, W) + beta * b:
 one depthwise convolution of all frames with the shared weight, then one multiply-add per element.
 
+No pass that a matrix product can take: QuickGELU runs as SiLU with its factors inside the neighbouring products
+(`scaled_quick_gelu_of_linear`), and without autograd (inference) results go into tensors just made where that
+changes nothing but the allocation (`reusable`).
+
 Activations are (batch * frames, ...) tensors, frames of one clip next to each other. This file imports only torch
 and its sibling tada_ops: each model folder holds it as a link to this one file, so that `register_for_auto_class`
 copies it beside the weights and a saved folder stands alone.
 """
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +44,17 @@ def channels_first(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 3, 1, 2)
 
 
+def reusable(fresh: torch.Tensor, *operands: torch.Tensor) -> torch.Tensor | None:
+    """`fresh`, a tensor just computed here, as the `out=` of an elementwise op on it and `operands` where that
+    changes nothing but the allocation (a large fresh tensor costs page faults on a CPU): without autograd, which
+    might keep it for a backward, and when the result has its dtype (under autocast a bf16 product with fp32 factors
+    gives fp32, which must not be rounded back to bf16). None otherwise: a new tensor."""
+    if torch.is_grad_enabled():
+        return None
+    result_dtype = functools.reduce(torch.promote_types, [operand.dtype for operand in operands], fresh.dtype)
+    return fresh if result_dtype == fresh.dtype else None
+
+
 class TadaDepthwiseConv2d(nn.Module):
     """TAdaConv2dV2 as the models use it: a depthwise k x k convolution whose weight and bias are calibrated per clip,
     frame and output channel. `forward(frames, weight_calibration, bias_calibration)` returns, for every frame,
@@ -56,9 +73,8 @@ class TadaDepthwiseConv2d(nn.Module):
             return self.convolve(frames, self.bias)
         bias = self.calibrated_bias(weight_calibration, bias_calibration)
         convolved = self.convolve(frames)
-        # Without autograd the convolution's output is calibrated where it lies (one large allocation fewer).
-        output = None if torch.is_grad_enabled() else convolved
-        return torch.addcmul(bias[:, None, None, :], convolved, weight_calibration[:, None, None, :], out=output)
+        return torch.addcmul(bias[:, None, None, :], convolved, weight_calibration[:, None, None, :],
+                             out=reusable(convolved, bias, weight_calibration))
 
     def calibrated_bias(self, weight_calibration: torch.Tensor, bias_calibration: torch.Tensor | None):
         """beta * b per frame and channel, (N, C) (b itself for every frame without bias calibration)."""

@@ -34,6 +34,7 @@ from .tada_v2_ops import (
     channels_last,
     drop_path_per_clip,
     is_plain_linear,
+    reusable,
     scaled_linear,
     scaled_quick_gelu_of_linear,
     starting_at_zero,
@@ -93,7 +94,7 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
             hidden += F.layer_norm(window_sums, pool_norm.normalized_shape, pool_norm.weight, pool_norm.bias,
                                    pool_norm.eps * kernel_size**2)
         hidden = drop_path_per_clip(self.scaled_mlp(hidden), num_frames, self.drop_path_rate, self.training)
-        if not torch.is_grad_enabled():  # the branch is a fresh tensor: the sum goes where it lies
+        if reusable(hidden, frames) is not None:  # the branch is a fresh tensor: the sum goes where it lies
             return channels_first(hidden.add_(channels_last(frames)))
         return frames + channels_first(hidden)
 
@@ -114,8 +115,8 @@ class TadaConvNextV2Layer(GradientCheckpointingLayer):
         product = scaled_linear(activated, self.pwconv2.weight, 1.0)
         if self.pwconv2.bias is None:
             return product * (layer_scale / divisor)
-        output = None if torch.is_grad_enabled() else product
-        return torch.addcmul(layer_scale * self.pwconv2.bias, product, layer_scale / divisor, out=output)
+        bias, scale = layer_scale * self.pwconv2.bias, layer_scale / divisor
+        return torch.addcmul(bias, product, scale, out=reusable(product, bias, scale))
 
 
 class TadaConvNextV2Stage(nn.Module):

@@ -142,7 +142,7 @@ class TadaFormerTadaBlock(nn.Module):
         for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):  # frame t reads frames t + shift, t - shift
             aggregated[:, :-shift].addcmul_(clips[:, shift:], neighbour_taps[:, shift:])
             aggregated[:, shift:].addcmul_(clips[:, :-shift], neighbour_taps[:, :-shift])
-        return F.silu(aggregated).view(convolved.shape)
+        return F.silu(aggregated, inplace=not torch.is_grad_enabled()).view(convolved.shape)
 
 
 def _statistics_frozen(norm: nn.BatchNorm2d) -> bool:
