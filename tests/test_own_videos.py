@@ -132,6 +132,8 @@ def test_a_dataset_of_paths_and_string_labels_as_a_user_builds_it(tmp_path):
     """`Dataset.from_dict({"video": [...], "label": [...]})` used to fail in VideoClipTransform (no frame count)."""
     paths = [str(write_clip(tmp_path / f"{index}.avi", 8 + index)) for index in range(4)]
     dataset = datasets.Dataset.from_dict({"video": paths, "label": ["b", "a", "b", "a"]})
+    with pytest.raises(KeyError, match=r"missing \['num_frames', 'fps'\].*hf_video.data.prepare_videos\(dataset\)"):
+        dataset.with_transform(VideoClipTransform(ClipSettings(num_frames=4, image_size=32)))[0]
     prepared = prepare_videos(dataset, cache_dir=str(tmp_path / "cache"))["train"]
     assert prepared.features["label"].names == ["a", "b"] and prepared["label"] == [1, 0, 1, 0]
     assert prepared["num_frames"] == [8, 9, 10, 11]

@@ -65,8 +65,12 @@ class VideoClipTransform:
     def __call__(self, batch: dict) -> dict:
         missing = [column for column in ("video", "num_frames", "fps", "label") if column not in batch]
         if missing:
+            hint = ("A dataset of your own videos gets them, each file probed and checked, from "
+                    "hf_video.data.prepare_videos(dataset) (or load_videos(folder or list file))."
+                    if "video" in batch and {"num_frames", "fps"} & set(missing) else
+                    "Apply it to the dataset itself, not after removing columns.")
             raise KeyError(f"{type(self).__name__} needs the columns video, num_frames, fps and label; missing "
-                           f"{missing}. Apply it to the dataset itself, not after removing columns.")
+                           f"{missing}. {hint}")
         rows = list(zip(map(self._source, batch["video"]), batch["num_frames"], batch["fps"]))
         segments = list(zip(batch["start_frame"], batch["end_frame"])) if "start_frame" in batch else \
             [None] * len(rows)

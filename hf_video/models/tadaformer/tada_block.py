@@ -97,8 +97,8 @@ class TadaFormerTadaBlock(nn.Module):
 
     def _scaled_activation_with_frozen_statistics(self, frames, num_frames, weight_calibration, bias_calibration):
         """1.702 * QuickGELU(BN(y) + BN'(avgpool_time(y))) for the calibrated convolution y = alpha * z + beta * b,
-        z = conv(frames, W), with both BatchNorms using their running statistics (eval mode), in three
-        multiply-adds over the frames and one SiLU where the general path takes eight passes and three.
+        z = conv(frames, W), with both BatchNorms using their running statistics (eval mode): three multiply-adds over
+        the frames and one SiLU, where the general path takes eight passes and QuickGELU three more.
 
         Each frozen BatchNorm is a per-channel a * x + c and the pool a fixed sum over the k nearest frames, so the
         aggregation is a temporal convolution of z with per-clip, frame and channel taps:
@@ -117,9 +117,9 @@ class TadaFormerTadaBlock(nn.Module):
         neighbour_taps = alpha * (QUICK_GELU_SCALE / kernel_size * pool_scale)
         aggregated = torch.addcmul(as_clips(offsets * QUICK_GELU_SCALE), clips,
                                    alpha * (QUICK_GELU_SCALE * (scale + pool_scale / kernel_size)))
-        for shift in range(1, min(kernel_size // 2, num_frames - 1) + 1):  # frame t reads frames t + shift, t - shift
-            aggregated[:, :-shift].addcmul_(clips[:, shift:], neighbour_taps[:, shift:])
-            aggregated[:, shift:].addcmul_(clips[:, :-shift], neighbour_taps[:, :-shift])
+        for distance in range(1, min(kernel_size // 2, num_frames - 1) + 1):  # frame t reads t + distance, t - distance
+            aggregated[:, :-distance].addcmul_(clips[:, distance:], neighbour_taps[:, distance:])
+            aggregated[:, distance:].addcmul_(clips[:, :-distance], neighbour_taps[:, :-distance])
         return F.silu(aggregated, inplace=not torch.is_grad_enabled()).view(convolved.shape)
 
 
