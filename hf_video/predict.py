@@ -5,7 +5,8 @@
         --plot long.mp4
 
 Inputs are files, folders (every video under them), globs, list files (.csv, .tsv, .jsonl with a `path` or `video`
-column, and optional `start` / `end` seconds) and http(s) URLs. Every video is read by the model's saved video
+column, and optional `start` / `end` seconds) and http(s) URLs, or with `--dataset_name` the rows of a dataset (a Hub
+id, a parquet file or folder: a video column of paths or bytes). Every video is read by the model's saved video
 processor's settings (frames, sampling, crop, views; for a folder without one, the model's config and the recipe)
 and decoded frame-exactly in `--num_workers` loader processes. Each output row holds the video, the top-k labels
 and scores (the mean softmax of its views) and the views used; with `--window_seconds`, one row per window along
@@ -82,6 +83,58 @@ def _listed_videos(path: str) -> list:
     return listed
 
 
+def dataset_videos(name: str, config_name, splits, video_column, hub_kwargs: dict) -> tuple[list, dict]:
+    """(name, start, end, (split, index)) of every row of a dataset's splits (all, or those named), and
+    {split: (rows, video column, folder relative paths resolve against)} to read them from. A row is named
+    `<dataset>:<split>:<index>`, which a continued run recognises."""
+    import datasets
+
+    from .data.own_videos import VIDEO_COLUMN_NAMES, OwnVideosError, read_source
+
+    try:
+        raw, base_dir = read_source(name, config_name, None, hub_kwargs)
+    except OwnVideosError as error:
+        raise SystemExit(f"--dataset_name {error}") from None
+    unknown = sorted(set(splits or ()) - set(raw))
+    if unknown:
+        raise SystemExit(f"--dataset_name {name}: no split {', '.join(unknown)}; it has {', '.join(raw)}.")
+    entries, tables = [], {}
+    for split in splits or list(raw):
+        rows = raw[split]
+        column = video_column or next((column for column in VIDEO_COLUMN_NAMES if column in rows.column_names), None)
+        if column not in rows.column_names:
+            raise SystemExit(f"--dataset_name {name}: the {split} split has no video column "
+                             f"{column or ' or '.join(VIDEO_COLUMN_NAMES)!r} (its columns: "
+                             f"{', '.join(rows.column_names)}); name it with --video_column_name.")
+        if isinstance(rows.features[column], datasets.Video):
+            rows = rows.cast_column(column, datasets.Video(decode=False))
+        spans = zip(*(rows[key] if key in rows.column_names else [None] * len(rows) for key in ("start", "end")))
+        for index, (start, end) in enumerate(spans):
+            try:
+                start, end = (None if value in (None, "") else float(value) for value in (start, end))
+            except ValueError:
+                raise SystemExit(f"--dataset_name {name}: {split} row {index}: start={start!r}, end={end!r} are not "
+                                 "seconds.") from None
+            entries.append((f"{name}:{split}:{index}", start, end, (split, index)))
+        tables[split] = (rows, column, base_dir)
+    return entries, tables
+
+
+def row_source(name: str, row: dict, column: str, base_dir):
+    """What the readers take for a dataset row's video: its bytes (in memory, named `name`) or its path, relative
+    ones under the list's folder, the dataset's, or the working folder."""
+    from .clips.video_sources import InMemoryVideo
+
+    value = row[column]
+    path = value.get("path") if isinstance(value, dict) else value
+    if isinstance(value, (bytes, bytearray)) or isinstance(value, dict) and value.get("bytes"):
+        return InMemoryVideo(bytes(value["bytes"] if isinstance(value, dict) else value),
+                             f"{name} ({path})" if isinstance(path, str) and path else name)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"{column}={str(value)[:80]!r} is neither a path nor a video's bytes")
+    return os.path.join(row.get("_list_folder") or base_dir or os.getcwd(), os.path.expanduser(path))
+
+
 def windows(duration: float, window_seconds: float | None, stride_seconds: float | None, start=None, end=None):
     """[(start, end)] in seconds: the whole span, or windows of `window_seconds` every `stride_seconds` (default:
     the window's length) that start inside it."""
@@ -100,9 +153,11 @@ class VideoWindows:
     """A map-style dataset for the DataLoader: item i is video i's views for every window, decoded in the worker that
     reads it, or the reason it cannot be read."""
 
-    def __init__(self, videos: list, settings, video_backend: str, window_seconds, stride_seconds, download):
+    def __init__(self, videos: list, settings, video_backend: str, window_seconds, stride_seconds, download,
+                 tables: dict | None = None):
         self.videos, self.settings, self.video_backend = videos, settings, video_backend
         self.window_seconds, self.stride_seconds, self.download = window_seconds, stride_seconds, download
+        self.tables = tables or {}  # a dataset's splits, read row by row in the worker (memory-mapped, not copied)
 
     def __len__(self):
         return len(self.videos)
@@ -112,9 +167,13 @@ class VideoWindows:
         from .clips.segments import segment_frames
         from .clips.video_io import stream_info
 
-        name, start, end = self.videos[index]
+        name, start, end, row = self.videos[index]
         try:
-            source = self.download(name) if name.startswith(("http://", "https://")) else name
+            if row is not None:
+                rows, column, base_dir = self.tables[row[0]]
+                source = row_source(name, rows[row[1]], column, base_dir)
+            else:
+                source = self.download(name) if name.startswith(("http://", "https://")) else name
             info = stream_info(source)
             transform = VideoClipTransform(self.settings, train=False, video_backend=self.video_backend)
             clips, spans = [], []
@@ -129,9 +188,9 @@ class VideoWindows:
                 spans.append((span_start, span_end))
             if not clips:
                 raise ValueError(f"{name}: no frame is shown between start={start} and end={end}.")
-            return {"name": name, "clips": clips, "spans": spans, "start": start, "end": end, "error": None}
+            return {"name": name, "clips": clips, "spans": spans, "start": start, "end": end, "row": row, "error": None}
         except Exception as error:  # any failure belongs to this video's row; the run goes on
-            return {"name": name, "clips": [], "spans": [], "start": start, "end": end,
+            return {"name": name, "clips": [], "spans": [], "start": start, "end": end, "row": row,
                     "error": f"{type(error).__name__}: {error}"}
 
 
@@ -275,7 +334,12 @@ def plot_scores(rows: list, path: str, classes: int = 3, mark: tuple | None = No
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hf_video.predict", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="+", help="video files, folders, globs, list files (.csv/.tsv/.jsonl), URLs")
+    parser.add_argument("inputs", nargs="*", help="video files, folders, globs, list files (.csv/.tsv/.jsonl), URLs")
+    parser.add_argument("--dataset_name", help="also every row of this dataset: a Hub id, a parquet file or folder")
+    parser.add_argument("--dataset_config_name", help="the dataset's configuration")
+    parser.add_argument("--split", action="append", help="only this split of the dataset (repeatable; default: all)")
+    parser.add_argument("--video_column_name", help="the dataset's video column (default: video, path, file_name, "
+                                                    "...)")
     parser.add_argument("--model", required=True, help="a model folder or Hub id")
     parser.add_argument("--output", required=True, help="predictions file: .jsonl or .csv (continued if it exists)")
     parser.add_argument("--top_k", type=int, default=5, help="labels per row (default %(default)s)")
@@ -296,6 +360,11 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     for name in ("top_k", "batch_size"):
         if getattr(arguments, name) < 1:
             parser.error(f"--{name} {getattr(arguments, name)}: expected a positive number")
+    if not arguments.inputs and not arguments.dataset_name:
+        parser.error("name videos (files, folders, globs, list files, URLs) or a dataset (--dataset_name)")
+    if not arguments.dataset_name and (arguments.split or arguments.video_column_name or
+                                       arguments.dataset_config_name):
+        parser.error("--split, --video_column_name and --dataset_config_name choose from --dataset_name: give it")
     if arguments.num_workers < 0:
         parser.error(f"--num_workers {arguments.num_workers}: expected 0 or more")
     for name in ("window_seconds", "stride_seconds"):
@@ -316,9 +385,16 @@ def main(argv=None) -> dict:
     from .clips.video_processing_tada import _download as download_video
 
     output = OutputFile(arguments.output)
-    videos = [video for video in video_inputs(arguments.inputs) if video[0] not in output.done]
-    skipped = len(video_inputs(arguments.inputs)) - len(videos)
     hub_kwargs = {name: getattr(arguments, name) for name in ("revision", "token") if getattr(arguments, name)}
+    named = [(*video, None) for video in video_inputs(arguments.inputs)]
+    tables = {}
+    if arguments.dataset_name:
+        rows, tables = dataset_videos(arguments.dataset_name, arguments.dataset_config_name, arguments.split,
+                                      arguments.video_column_name, {"token": arguments.token} if arguments.token
+                                      else {})
+        named += rows
+    videos = [video for video in named if video[0] not in output.done]
+    skipped = len(named) - len(videos)
     model, settings = load_model_and_settings(arguments.model, {**hub_kwargs,
                                                                 "trust_remote_code": arguments.trust_remote_code})
     device = torch.device("cuda" if arguments.device == "auto" and torch.cuda.is_available() else
@@ -328,7 +404,7 @@ def main(argv=None) -> dict:
     loader = DataLoader(VideoWindows(videos, settings, arguments.video_backend, arguments.window_seconds,
                                      arguments.stride_seconds,
                                      lambda url: download_video(url, limits.download_timeout,
-                                                                limits.max_download_bytes)),
+                                                                limits.max_download_bytes), tables),
                         batch_size=None, num_workers=arguments.num_workers)
     from tqdm.auto import tqdm
 
@@ -342,7 +418,8 @@ def main(argv=None) -> dict:
         if plots is not None and rows[0]["error"] is None and (not plots or item["name"] in plots):
             folder = Path(arguments.output).with_suffix("").as_posix() + "_plots"
             os.makedirs(folder, exist_ok=True)
-            plot_scores(rows, os.path.join(folder, Path(item["name"]).stem + ".png"))
+            stem = re.sub(r"[:/\\]", "_", item["name"]) if item.get("row") else Path(item["name"]).stem
+            plot_scores(rows, os.path.join(folder, stem + ".png"))
     print(f"{len(videos)} video(s) predicted into {arguments.output}, {skipped} already there; {failed} could not be "
           f"read (their rows say why).", file=sys.stderr)
     return {"videos": len(videos), "skipped": skipped, "failed": failed}

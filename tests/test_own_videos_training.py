@@ -122,3 +122,14 @@ def test_a_parquet_dataset_of_video_bytes_fine_tunes_and_a_bad_row_is_named(tmp_
                    "--label_column_name", "action", expect_failure=True)
     assert "train row 8: unreadable video: torn.mp4 (train row 8)" in failed.stderr
     assert not (tmp_path / "bad_run").exists() or not any((tmp_path / "bad_run").glob("checkpoint-*"))
+    # Predicting over the dataset's rows, read from the table in a loader process: the torn row is named, the run
+    # goes on, and a second run finds every row done.
+    output = tmp_path / "bytes_predictions.jsonl"
+    arguments = ["--model", str(model), "--output", str(output), "--dataset_name", str(bad), "--video_column_name",
+                 "clip", "--num_workers", "1", "--top_k", "2"]
+    assert predict(arguments) == {"videos": 9, "skipped": 0, "failed": 1}
+    rows = rows_of(output)
+    assert [row["video"] for row in rows] == [f"{bad}:train:{index}" for index in range(9)]
+    assert all(row["error"] is None and set(row["labels"]) <= set(CLASSES) and row["views"] == 1 for row in rows[:8])
+    assert rows[8]["labels"] == [] and "torn.mp4" in rows[8]["error"], rows[8]
+    assert predict(arguments + ["--split", "train"]) == {"videos": 0, "skipped": 9, "failed": 0}

@@ -60,15 +60,17 @@ def load_videos(source=None, *, train_dir=None, validation_dir=None, test_dir=No
     elif source is None:
         raise ValueError("load_videos needs a source (a folder, a list file, a dataset or a Hub id) or train_dir.")
     else:
-        raw, base_dir = _read_source(os.fspath(source), config_name, cache_dir, hub_kwargs)
+        raw, base_dir = read_source(os.fspath(source), config_name, cache_dir, hub_kwargs)
     return prepare_videos(raw, video_column, label_column, base_dir=base_dir, class_names=class_names,
                           train_val_split=train_val_split,
                           seed=seed, cache_dir=cache_dir, num_proc=num_proc, skip_unreadable=skip_unreadable,
                           location=source if isinstance(source, (str, os.PathLike)) else train_dir)
 
 
-def _read_source(source: str, config_name, cache_dir, hub_kwargs) -> tuple:
-    """(the raw DatasetDict, the folder relative paths resolve against) of a folder, list file or Hub id."""
+def read_source(source: str, config_name=None, cache_dir=None, hub_kwargs=None) -> tuple:
+    """(the raw DatasetDict, the folder relative paths resolve against) of a folder, list file, parquet table or Hub
+    id: the rows as they are, nothing probed (`prepare_videos` probes them; `hf_video.predict` reads them as they
+    come)."""
     if os.path.isfile(source):
         if source.endswith(".parquet"):
             return datasets.load_dataset("parquet", data_files=source, cache_dir=cache_dir), None
@@ -87,7 +89,7 @@ def _read_source(source: str, config_name, cache_dir, hub_kwargs) -> tuple:
     if source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise OwnVideosError(source, [f"{source}: no such file or folder"])
     try:
-        loaded = datasets.load_dataset(source, config_name, cache_dir=cache_dir, **hub_kwargs)
+        loaded = datasets.load_dataset(source, config_name, cache_dir=cache_dir, **(hub_kwargs or {}))
     except (FileNotFoundError, ConnectionError, OSError) as error:
         raise OwnVideosError(source, [f"{source}: no such folder or list file here, and no dataset of that name on "
                                       f"the Hub could be read ({str(error).splitlines()[0]})"]) from None
