@@ -110,25 +110,47 @@ def _randomized(model):
     return model.eval()
 
 
+def tiny_model(family):
+    from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaFormerConfig,
+                          TadaFormerForVideoClassification, TadaResNetConfig, TadaResNetForVideoClassification)
+    from helpers.configs import tiny_config_kwargs
+
+    torch.manual_seed(0)
+    if family == "tadaformer":
+        return TadaFormerForVideoClassification(TadaFormerConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+            patch_size=8, num_frames=4, num_labels=3, route_head_dim=8))
+    if family == "tada_convnext_v2":
+        return TadaConvNextV2ForVideoClassification(TadaConvNextV2Config(
+            depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], route_head_dim=8, num_frames=4, image_size=32,
+            num_labels=3))
+    return TadaResNetForVideoClassification(TadaResNetConfig(**tiny_config_kwargs(num_labels=3)))
+
+
+@pytest.mark.parametrize("family", ["tada_resnet", "tada_convnext_v2", "tadaformer"])
+def test_torch_compile_takes_every_family_whole_for_training_and_inference(family):
+    """No graph break, in a training step's forward and without autograd (the paths that write in place, and the
+    pool's `out=` a slice, which Dynamo cannot take, step aside when compiling)."""
+    import torch._dynamo
+
+    model = tiny_model(family)
+    clips = torch.randn(2, 4, 3, 32, 32)
+    for training in (True, False):
+        model.train(training)
+        torch._dynamo.reset()
+        with torch.set_grad_enabled(training):
+            explanation = torch._dynamo.explain(model)(clips)
+        assert explanation.graph_break_count == 0, (training, [str(reason) for reason in explanation.break_reasons])
+    torch._dynamo.reset()
+
+
 @pytest.mark.parametrize("family", ["tada_convnext_v2", "tadaformer"])
 @pytest.mark.parametrize("dtype", [None, torch.bfloat16])
 def test_inference_without_autograd_computes_in_place_what_autograd_computes(family, dtype):
     """Without autograd the V2 families write some results into tensors they have just made (calibration, SiLU,
     layer scale, residual sum); the logits are those of the same eval-mode model with autograd on, also under bf16
     autocast, where an fp32 result must not be written back into a bf16 tensor."""
-    from hf_video import (TadaConvNextV2Config, TadaConvNextV2ForVideoClassification, TadaFormerConfig,
-                          TadaFormerForVideoClassification)
-
-    torch.manual_seed(0)
-    if family == "tadaformer":
-        model = TadaFormerForVideoClassification(TadaFormerConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,
-            patch_size=8, num_frames=4, num_labels=3, route_head_dim=8))
-    else:
-        model = TadaConvNextV2ForVideoClassification(TadaConvNextV2Config(
-            depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], route_head_dim=8, num_frames=4, image_size=32,
-            num_labels=3))
-    model = _randomized(model)
+    model = _randomized(tiny_model(family))
     clips = torch.randn(2, 4, 3, 32, 32)
     with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         with_autograd = model(clips).logits

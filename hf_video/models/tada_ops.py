@@ -31,16 +31,16 @@ def temporal_window_sum(frames: torch.Tensor, num_frames: int, kernel_size: int)
 def _sum_of_shifted_frames(frames: torch.Tensor, num_frames: int, kernel_size: int, divisor: int) -> torch.Tensor:
     clips = frames.reshape(-1, num_frames, frames[0].numel())
     reach = min(kernel_size // 2, num_frames - 1)
-    if reach == 0:
-        summed = clips.clone()
-    else:  # the nearest neighbours in two passes (no copy of the input first), the farther ones added to that
-        summed = torch.empty_like(clips)
+    if reach == 0 or torch.compiler.is_compiling():  # compiled, the passes fuse (and `out=` a slice breaks graphs)
+        summed, nearest_done = clips.clone(), 0
+    else:  # the nearest neighbours in two passes (no copy of the input first)
+        summed, nearest_done = torch.empty_like(clips), 1
         torch.add(clips[:, 1:], clips[:, :-1], out=summed[:, 1:])
         summed[:, 0] = clips[:, 0]
         summed[:, :-1] += clips[:, 1:]
-        for shift in range(2, reach + 1):
-            summed[:, shift:] += clips[:, :-shift]
-            summed[:, :-shift] += clips[:, shift:]
+    for shift in range(1 + nearest_done, reach + 1):
+        summed[:, shift:] += clips[:, :-shift]
+        summed[:, :-shift] += clips[:, shift:]
     if divisor != 1:
         summed.div_(divisor)
     return summed.view(frames.shape)

@@ -48,8 +48,9 @@ def reusable(fresh: torch.Tensor, *operands: torch.Tensor) -> torch.Tensor | Non
     """`fresh`, a tensor just computed here, as the `out=` of an elementwise op on it and `operands` where that
     changes nothing but the allocation (a large fresh tensor costs page faults on a CPU): without autograd, which
     might keep it for a backward, and when the result has its dtype (under autocast a bf16 product with fp32 factors
-    gives fp32, which must not be rounded back to bf16). None otherwise: a new tensor."""
-    if torch.is_grad_enabled():
+    gives fp32, which must not be rounded back to bf16). None otherwise: a new tensor; and when compiled, where the
+    compiler plans the memory itself."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return None
     result_dtype = functools.reduce(torch.promote_types, [operand.dtype for operand in operands], fresh.dtype)
     return fresh if result_dtype == fresh.dtype else None
