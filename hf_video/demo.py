@@ -75,7 +75,7 @@ def classify(loaded: LoadedModel, path: str, max_seconds: float) -> dict:
     frames = [((frame * std + mean).clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy() for frame in views[0]]
     gallery = [(frame, f"frame {index} · {times[index]:.2f} s") for frame, index in zip(frames, indices)]
     span = clip_span_seconds(settings)
-    item = VideoWindows([(path, None, None)], settings, "pyav", span, span / 2, None)[0]
+    item = VideoWindows([(path, None, None, None)], settings, "pyav", span, span / 2, None)[0]
     if item["error"]:
         raise ValueError(item["error"])
     rows = predict_rows(loaded.model, item, 5, 8, torch.device("cpu"), None)

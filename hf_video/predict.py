@@ -151,7 +151,8 @@ def windows(duration: float, window_seconds: float | None, stride_seconds: float
 
 class VideoWindows:
     """A map-style dataset for the DataLoader: item i is video i's views for every window, decoded in the worker that
-    reads it, or the reason it cannot be read."""
+    reads it, or the reason it cannot be read. `videos`: (name, start, end, row) tuples, `row` None for a file or URL
+    (the name), else (split, index) in `tables` (`dataset_videos`)."""
 
     def __init__(self, videos: list, settings, video_backend: str, window_seconds, stride_seconds, download,
                  tables: dict | None = None):
